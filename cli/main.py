@@ -1,0 +1,58 @@
+"""Entry point of the ``ecg`` command.
+
+Each sub-command lives in its own module; this file only wires them together and
+turns the toolkit's errors into one clear line and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ecgseg.errors import EcgError
+
+from . import download_cmd
+
+app = typer.Typer(
+    name="ecg",
+    help="ECG heartbeat toolkit: PhysioNet download, beat segmentation, CNN training.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ecgseg import __version__
+
+        typer.echo(f"ecg-toolkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the toolkit's version and exit."),
+) -> None:
+    """ECG heartbeat toolkit: PhysioNet download, beat segmentation, CNN training."""
+
+
+app.command("download")(download_cmd.download)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the ``ecg`` command; user errors exit with status 1 and one line on stderr."""
+    try:
+        app(args=argv, prog_name="ecg")
+    except EcgError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

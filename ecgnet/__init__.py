@@ -1,0 +1,1 @@
+"""ecgnet: the CNN of Kachuee et al. (2018) for heartbeat classification, in PyTorch."""

@@ -1,0 +1,25 @@
+"""ecgseg: raw PhysioNet ECG records to the 187-point heartbeats of Kachuee et al. (2018).
+
+Public API::
+
+    from ecgseg import download_database, get_database
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from .databases import DATABASES, Database, get_database
+from .download import DownloadSummary, download_database, record_list, verify_database
+from .errors import DownloadError, EcgError, InputError, RecordError
+
+try:
+    __version__ = _version("ecg-toolkit")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DATABASES", "Database", "DownloadError", "DownloadSummary", "EcgError", "InputError",
+    "RecordError", "__version__", "download_database", "get_database", "record_list",
+    "verify_database",
+]

@@ -1,0 +1,78 @@
+"""Shared fixtures: a real HTTP server over the PhysioNet mirror in ``../shared``.
+
+Tests that need the mirror skip when it is absent (a user's machine) unless
+``ECG_REQUIRE_MIRROR=1`` (set by ``.ci/run``), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ECG_SHARED_DIR", ROOT.parent / "shared"))
+MIRROR_DIR = SHARED / "physionet" / "files"
+KAGGLE_DIR = SHARED / "kaggle"
+
+
+def require(path: Path, what: str) -> Path:
+    """Return ``path`` if it exists; otherwise skip (or fail under ECG_REQUIRE_MIRROR=1)."""
+    if path.exists():
+        return path
+    message = f"{what} not found at {path} (set ECG_SHARED_DIR)"
+    if os.environ.get("ECG_REQUIRE_MIRROR") == "1":
+        pytest.fail(message + "; ECG_REQUIRE_MIRROR=1 forbids skipping", pytrace=False)
+    pytest.skip(message)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+def serve_directory(directory: Path):
+    """Start a threaded HTTP server on 127.0.0.1 (free port) over ``directory``.
+
+    Returns ``(server, url)``; call ``server.shutdown()`` when done.
+    """
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+@pytest.fixture(scope="session")
+def mirror_dir() -> Path:
+    """The PhysioNet mirror's ``files/`` folder."""
+    return require(MIRROR_DIR, "PhysioNet mirror")
+
+
+@pytest.fixture(scope="session")
+def kaggle_dir() -> Path:
+    """The folder of real Kaggle rows."""
+    return require(KAGGLE_DIR, "Kaggle rows")
+
+
+@pytest.fixture(scope="session")
+def mirror_url(mirror_dir):
+    """URL of an HTTP server over the mirror, for the whole test session."""
+    server, url = serve_directory(mirror_dir)
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def session_data_dir(tmp_path_factory, mirror_url):
+    """A data folder holding all of mitdb and ptbdb, downloaded once through the real code."""
+    from ecgseg.download import download_database
+
+    data = tmp_path_factory.mktemp("data")
+    for db in ("mitdb", "ptbdb"):
+        download_database(db, data_dir=data, mirror=mirror_url, progress=False)
+    return data

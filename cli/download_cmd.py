@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .options import DataDir, Mirror, Quiet
+from .options import DataDir, Mirror, Quiet, comma_list
 
 
 def download(
@@ -21,10 +21,7 @@ def download(
     """Download a PhysioNet database (resumable, verified against SHA256SUMS.txt)."""
     from ecgseg.download import download_database
 
-    wanted = None
-    if records:
-        wanted = [r.strip() for item in records for r in item.split(",") if r.strip()]
-    summary = download_database(db, data_dir=data_dir, records=wanted, mirror=mirror,
+    summary = download_database(db, data_dir=data_dir, records=comma_list(records), mirror=mirror,
                                 progress=not quiet)
     typer.echo(summary.line())
     if summary.unverified:

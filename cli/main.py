@@ -12,7 +12,7 @@ import typer
 
 from ecgseg.errors import EcgError
 
-from . import download_cmd
+from . import download_cmd, evaluate_cmd, train_cmd
 
 app = typer.Typer(
     name="ecg",
@@ -40,6 +40,8 @@ def _root(
 
 
 app.command("download")(download_cmd.download)
+app.command("train")(train_cmd.train)
+app.command("evaluate")(evaluate_cmd.evaluate)
 
 
 def main(argv: list[str] | None = None) -> None:

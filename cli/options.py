@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -24,3 +24,10 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 def echo_err(message: str) -> None:
     """Print a message on stderr."""
     typer.echo(message, err=True)
+
+
+def comma_list(values: Optional[List[str]]) -> Optional[List[str]]:
+    """Flatten repeated and comma-separated option values (``-r 100,101 -r 102``); None if empty."""
+    if not values:
+        return None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()] or None

@@ -1,0 +1,116 @@
+"""Class-imbalance remedies for the training part: class weights and augmented copies.
+
+The augmentation is the one the community uses on the Kaggle beats: random amplitude
+scaling and random time stretching of beats of the minority classes. It is applied to
+the training part only, and redrawn every epoch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecgseg.errors import InputError
+
+CLASS_WEIGHTS = ("none", "balanced", "sqrt")
+
+
+def class_weights(labels: np.ndarray, n_classes: int, mode: str = "balanced") -> np.ndarray | None:
+    """Loss weight of each class.
+
+    Parameters
+    ----------
+    labels : np.ndarray
+        ``(n,)`` class ids of the training beats.
+    n_classes : int
+        Number of classes.
+    mode : {"none", "balanced", "sqrt"}
+        ``balanced``: ``n / (k * n_c)`` (each class weighs as much in total);
+        ``sqrt``: its square root (a milder remedy); ``none``: no weights.
+
+    Returns
+    -------
+    np.ndarray or None
+        ``(n_classes,)`` float32, mean 1 over the classes present; classes without a
+        training beat get 0. None for ``mode="none"``.
+    """
+    if mode == "none":
+        return None
+    if mode not in CLASS_WEIGHTS:
+        raise InputError(f"unknown class weighting {mode!r}; choose one of: {', '.join(CLASS_WEIGHTS)}")
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    w = np.zeros(n_classes)
+    w[present] = counts.sum() / (present.sum() * counts[present])
+    if mode == "sqrt":
+        w = np.sqrt(w)
+    w[present] /= w[present].mean()
+    return w.astype(np.float32)
+
+
+def stretch(beats: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Stretch beats in time by linear interpolation, keeping their length.
+
+    Parameters
+    ----------
+    beats : np.ndarray
+        ``(m, L)`` float32.
+    factors : np.ndarray
+        ``(m,)`` stretch factor of each beat: > 1 makes it longer (its end is cut),
+        < 1 shorter (zero-padded, like the beats themselves).
+
+    Returns
+    -------
+    np.ndarray
+        ``(m, L)`` float32: ``out[i, j] = beats[i, j / factors[i]]`` (interpolated).
+    """
+    m, length = beats.shape
+    pos = np.arange(length)[None, :] / np.asarray(factors, dtype=np.float64)[:, None]
+    left = np.floor(pos).astype(np.int64)
+    frac = (pos - left).astype(np.float32)
+    padded = np.concatenate([beats, np.zeros((m, 2), np.float32)], axis=1)
+    left = np.minimum(left, length)
+    rows = np.arange(m)[:, None]
+    out = padded[rows, left] * (1 - frac) + padded[rows, left + 1] * frac
+    return out.astype(np.float32)
+
+
+def augment_minority(beats: np.ndarray, labels: np.ndarray, target: float,
+                     rng: np.random.Generator, scale: float = 0.2,
+                     max_stretch: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """Augmented copies that top every minority class up to ``target`` x the largest class.
+
+    Parameters
+    ----------
+    beats : np.ndarray
+        ``(n, 187)`` float32 training beats.
+    labels : np.ndarray
+        ``(n,)`` class ids.
+    target : float
+        Each class smaller than ``target * max_c n_c`` gets augmented copies of its own
+        beats (drawn with replacement) up to that size; 0 adds nothing.
+    rng : np.random.Generator
+        Source of the draws (seed it per epoch for reproducible training).
+    scale : float
+        Amplitudes are multiplied by a factor uniform in ``[1 - scale, 1 + scale]``.
+    max_stretch : float
+        Time stretch factor uniform in ``[1 - max_stretch, 1 + max_stretch]``.
+
+    Returns
+    -------
+    extra_beats : np.ndarray
+        ``(k, 187)`` float32 new beats (k may be 0).
+    extra_labels : np.ndarray
+        ``(k,)`` their class ids.
+    """
+    counts = np.bincount(labels)
+    goal = int(target * counts.max())
+    picks = []
+    for c, n_c in enumerate(counts):
+        if 0 < n_c < goal:
+            picks.append(rng.choice(np.flatnonzero(labels == c), size=goal - n_c))
+    if not picks:
+        return np.zeros((0, beats.shape[1]), np.float32), np.zeros(0, labels.dtype)
+    idx = np.concatenate(picks)
+    factors = rng.uniform(1 - max_stretch, 1 + max_stretch, size=len(idx))
+    amps = rng.uniform(1 - scale, 1 + scale, size=(len(idx), 1)).astype(np.float32)
+    return stretch(beats[idx], factors) * amps, labels[idx]

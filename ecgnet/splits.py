@@ -1,0 +1,165 @@
+"""Train / validation / test splits of labelled beats, none of which share a beat.
+
+- ``random``: stratified by class, beat by beat (the Kaggle way; beats of one patient
+  land on both sides, so it says little about unseen patients);
+- ``interpatient``: MIT-BIH records DS1 for training, DS2 for testing (de Chazal et al.
+  2004; the paced records 102, 104, 107, 217 are in neither);
+- ``patient``: whole patients on each side (PTB, where a patient has several records).
+
+The validation part, for early stopping, is carved from the training side the same way
+(by beat for ``random``, by patient otherwise). Every split is a pure function of the
+data and the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+
+from ecgseg.errors import InputError
+
+from .data import BeatData
+
+DS1: Tuple[str, ...] = (
+    "101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124",
+    "201", "203", "205", "207", "208", "209", "215", "220", "223", "230")
+"""MIT-BIH training records of the inter-patient split (de Chazal et al. 2004)."""
+DS2: Tuple[str, ...] = (
+    "100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212",
+    "213", "214", "219", "221", "222", "228", "231", "232", "233", "234")
+"""MIT-BIH test records of the inter-patient split."""
+PACED: Tuple[str, ...] = ("102", "104", "107", "217")
+"""Paced MIT-BIH records, in neither DS1 nor DS2 (AAMI EC57 leaves them out)."""
+
+SPLITS = ("random", "interpatient", "patient")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Indices ``(k,)`` int64 into a :class:`~ecgnet.data.BeatData`; disjoint parts."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    kind: str
+
+    def describe(self) -> str:
+        """One line: the kind and the beats of each part."""
+        return (f"{self.kind} split: {len(self.train)} train, {len(self.val)} validation, "
+                f"{len(self.test)} test beats")
+
+
+def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator
+                     ) -> Tuple[np.ndarray, np.ndarray]:
+    """Split indices ``0..n-1`` class by class: ``round(fraction * n_c)`` of each class aside.
+
+    Parameters
+    ----------
+    labels : np.ndarray
+        ``(n,)`` class ids.
+    fraction : float
+        Share of each class put aside, in [0, 1).
+    rng : np.random.Generator
+        Source of the shuffling.
+
+    Returns
+    -------
+    keep, aside : np.ndarray
+        Sorted int64 indices.
+    """
+    aside = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        aside.append(idx[:int(round(fraction * len(idx)))])
+    aside = np.sort(np.concatenate(aside)) if aside else np.zeros(0, np.int64)
+    keep = np.setdiff1d(np.arange(len(labels)), aside)
+    return keep.astype(np.int64), aside.astype(np.int64)
+
+
+def grouped_split(groups: np.ndarray, fraction: float, rng: np.random.Generator
+                  ) -> Tuple[np.ndarray, np.ndarray]:
+    """Put whole groups (patients) aside until they hold ``fraction`` of the beats.
+
+    Parameters
+    ----------
+    groups : np.ndarray
+        ``(n,)`` group id of every beat.
+    fraction : float
+        Target share of beats put aside (at least one group, at least one kept).
+
+    Returns
+    -------
+    keep, aside : np.ndarray
+        Sorted int64 indices; no group is on both sides.
+    """
+    names, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    if len(names) < 2:
+        raise InputError(f"a split by patient needs at least 2 patients, the data has {len(names)}")
+    order = rng.permutation(len(names))
+    target = fraction * len(groups)
+    chosen, total = [], 0
+    for g in order[:-1]:
+        if chosen and total + sizes[g] / 2 > target:
+            break
+        chosen.append(g)
+        total += sizes[g]
+    mask = np.isin(inverse, chosen)
+    return np.flatnonzero(~mask).astype(np.int64), np.flatnonzero(mask).astype(np.int64)
+
+
+def make_split(data: BeatData, kind: str = "random", test_fraction: float = 0.2,
+               val_fraction: float = 0.1, seed: int = 0) -> Split:
+    """Split ``data`` into train, validation and test parts that share no beat.
+
+    Parameters
+    ----------
+    data : BeatData
+        The labelled beats.
+    kind : {"random", "interpatient", "patient"}
+        See the module docstring.
+    test_fraction : float
+        Share of the beats (random) or about of the beats (patient) held out for
+        testing; unused by ``interpatient`` (DS2 is the test set).
+    val_fraction : float
+        Share of the training side held out for early stopping.
+    seed : int
+        Seed of the shuffling.
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    InputError
+        Unknown kind, or data without the record/patient ids the kind needs.
+    """
+    rng = np.random.default_rng([seed, 7])
+    everything = np.arange(len(data))
+    if kind == "random":
+        train_side, test = stratified_split(data.labels, test_fraction, rng)
+        keep, val = stratified_split(data.labels[train_side], val_fraction, rng)
+        return Split(train_side[keep], train_side[val], test, kind)
+    if kind == "interpatient":
+        if data.records is None:
+            raise InputError("--split interpatient needs record ids: give the MIT-BIH beats "
+                             "as HDF5 (ecg segment), not CSV")
+        in_ds1 = np.isin(data.records, DS1)
+        test = everything[np.isin(data.records, DS2)]
+        if not in_ds1.any() or len(test) == 0:
+            raise InputError("--split interpatient: the data holds no beats of MIT-BIH "
+                             "DS1 or of DS2 records")
+        train_side = everything[in_ds1]
+    elif kind == "patient":
+        if data.patients is None:
+            raise InputError("--split patient needs patient ids: give the beats as HDF5 "
+                             "(ecg segment), not CSV")
+        keep, test = grouped_split(data.patients, test_fraction, rng)
+        train_side = everything[keep]
+    else:
+        raise InputError(f"unknown split {kind!r}; choose one of: {', '.join(SPLITS)}")
+    keep, val = grouped_split(data.patients[train_side], val_fraction, rng)
+    return Split(train_side[keep], train_side[val], test, kind)

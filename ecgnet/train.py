@@ -1,0 +1,407 @@
+"""Train a heartbeat classifier: ``train(TrainConfig(...)) -> RunResult``.
+
+The defaults are the paper's: Adam (lr 0.001, betas 0.9 / 0.999), learning rate times
+0.75 every 10 000 iterations. Training is seeded and deterministic on the CPU (the
+shuffling and augmentation of epoch ``e`` depend on ``(seed, e)`` only), so a run
+resumed from ``last.pt`` ends exactly where an uninterrupted run would.
+
+A run folder ``<out>/<name>/`` holds ``config.json``, ``metrics.jsonl`` (one JSON line
+per epoch), ``best.pt`` (best validation macro-F1), ``last.pt`` (end of the latest
+epoch), ``curves.png``, and the test-part figures ``test.json`` / ``test.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from ecgseg.errors import InputError
+
+from .augment import CLASS_WEIGHTS, augment_minority, class_weights
+from .checkpoint import (load_checkpoint, make_checkpoint, model_from_checkpoint,
+                         predict_proba, save_checkpoint)
+from .data import BeatData, beat_hashes, load_data
+from .evaluate import evaluate_beats, save_report
+from .metrics import confusion_matrix, macro_f1
+from .models import build_model, count_parameters
+from .splits import Split, make_split
+
+RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
+             "test.json", "test.png")
+# Settings that must not change when a run is resumed.
+_FIXED_ON_RESUME = ("data", "model", "classes", "split", "test_fraction", "val_fraction",
+                    "seed", "batch_size", "lr", "beta1", "beta2", "lr_decay",
+                    "lr_decay_every", "class_weights", "augment")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of a training run (the ``ecg train`` options).
+
+    Attributes
+    ----------
+    data : list of str
+        CSV and/or HDF5 files of labelled beats (concatenated).
+    name : str, optional
+        Run folder name under ``out``; default ``<first data file stem>-<split>``.
+    out : str
+        Parent folder of the run folders.
+    model : str
+        Registered model name.
+    classes : list of str, optional
+        Class names (default from the data, see :func:`ecgnet.data.load_data`).
+    split : {"random", "interpatient", "patient"}
+    test_fraction, val_fraction : float
+        Shares held out for testing and, from the training side, for validation.
+    seed : int
+        Seeds the weights, the split, the shuffling and the augmentation.
+    batch_size : int
+        Beats per training iteration.
+    lr, beta1, beta2 : float
+        Adam settings.
+    lr_decay, lr_decay_every : float, int
+        The learning rate is multiplied by ``lr_decay`` every ``lr_decay_every`` iterations.
+    epochs : int
+        Most epochs to run.
+    patience : int
+        Stop after this many epochs without a better validation macro-F1.
+    max_iters : int, optional
+        Stop after this many iterations in all (quick runs, tests).
+    class_weights : {"none", "balanced", "sqrt"}
+        Loss weights per class, from the training part's counts.
+    augment : float
+        0: off. Otherwise every class smaller than ``augment`` x the largest training class
+        is topped up to that size with stretched and scaled copies, redrawn every epoch.
+    device : str
+        ``auto`` (GPU when present), ``cpu``, ``cuda``, ``cuda:1``...
+    threads : int, optional
+        CPU threads for torch (default: the cores this process may use).
+    eval_batch_size : int
+        Beats per forward pass for validation and test.
+    resume : bool
+        Continue the run in ``<out>/<name>`` from its ``last.pt``.
+    overwrite : bool
+        Replace an existing run of that name.
+    progress : bool
+        Show a progress bar per epoch.
+    """
+
+    data: List[str]
+    name: Optional[str] = None
+    out: str = "runs"
+    model: str = "kachuee"
+    classes: Optional[List[str]] = None
+    split: str = "random"
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+    seed: int = 0
+    batch_size: int = 128
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    lr_decay: float = 0.75
+    lr_decay_every: int = 10_000
+    epochs: int = 50
+    patience: int = 8
+    max_iters: Optional[int] = None
+    class_weights: str = "none"
+    augment: float = 0.0
+    device: str = "auto"
+    threads: Optional[int] = None
+    eval_batch_size: int = 2048
+    resume: bool = False
+    overwrite: bool = False
+    progress: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.data, (str, os.PathLike)):
+            self.data = [self.data]
+        self.data = [str(p) for p in self.data]
+        checks = [(self.batch_size >= 1, "--batch-size must be at least 1"),
+                  (self.epochs >= 1, "--epochs must be at least 1"),
+                  (self.patience >= 1, "--patience must be at least 1"),
+                  (0 < self.test_fraction < 1, "--test-fraction must be between 0 and 1"),
+                  (0 < self.val_fraction < 1, "--val-fraction must be between 0 and 1"),
+                  (self.lr > 0, "--lr must be positive"),
+                  (self.lr_decay_every >= 1, "--lr-decay-every must be at least 1"),
+                  (self.augment >= 0, "--augment must be 0 (off) or positive"),
+                  (self.class_weights in CLASS_WEIGHTS,
+                   f"--class-weights must be one of: {', '.join(CLASS_WEIGHTS)}"),
+                  (self.max_iters is None or self.max_iters >= 1, "--max-iters must be at least 1")]
+        for ok, message in checks:
+            if not ok:
+                raise InputError(message)
+
+    @property
+    def run_dir(self) -> Path:
+        """``<out>/<name>``."""
+        name = self.name or f"{Path(self.data[0]).stem}-{self.split}"
+        return Path(self.out) / name
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`train`.
+
+    Attributes
+    ----------
+    run_dir : Path
+    best_epoch : int
+        Epoch of ``best.pt`` (1-based).
+    best_val_macro_f1 : float
+    epochs_run : int
+        Epochs finished (in all, over resumptions).
+    iterations : int
+    stopped_early : bool
+        Stopped by ``patience``.
+    test : dict
+        Report of ``best.pt`` on the test part (see :func:`ecgnet.metrics.classification_report`).
+    history : list of dict
+        The lines of ``metrics.jsonl``.
+    train_beats_per_s : float
+        Training throughput over all epochs of this call (beats / s, excluding validation).
+    """
+
+    run_dir: Path
+    best_epoch: int
+    best_val_macro_f1: float
+    epochs_run: int
+    iterations: int
+    stopped_early: bool
+    test: dict
+    history: list = field(default_factory=list)
+    train_beats_per_s: float = 0.0
+
+
+def setup_device(device: str = "auto", threads: int | None = None) -> torch.device:
+    """Pick the device (``auto``: CUDA when available) and, on CPU, the torch threads.
+
+    Parameters
+    ----------
+    device : str
+        ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
+    threads : int, optional
+        CPU threads; default the cores this process may run on.
+    """
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise InputError(f"unknown device {device!r}; use auto, cpu or cuda") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA GPU is available here")
+    if dev.type == "cpu":
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        torch.set_num_threads(max(1, threads or cores or 1))
+    return dev
+
+
+def _prepare_run_dir(config: TrainConfig) -> Path:
+    run_dir = config.run_dir
+    if config.resume:
+        if not (run_dir / "last.pt").is_file():
+            raise InputError(f"--resume: {run_dir / 'last.pt'} does not exist (nothing to resume)")
+        return run_dir
+    if run_dir.exists() and any((run_dir / f).exists() for f in RUN_FILES):
+        if not config.overwrite:
+            raise InputError(f"run folder {run_dir} already holds a run; use --resume to continue "
+                             f"it, --overwrite to replace it, or --name for another one")
+        for f in RUN_FILES:
+            (run_dir / f).unlink(missing_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _check_resume(ckpt: dict, config: TrainConfig, data: BeatData, path: Path) -> None:
+    model_from_checkpoint(ckpt, path, expect_model=config.model)
+    old = ckpt.get("config", {})
+    changed = [k for k in _FIXED_ON_RESUME if k in old and old[k] != asdict(config)[k]]
+    if changed:
+        raise InputError(f"--resume: {', '.join(changed)} differ from the run in {path.parent} "
+                         f"(was {', '.join(f'{k}={old[k]!r}' for k in changed)})")
+    if ckpt["training"].get("data_fingerprint") != data.fingerprint():
+        raise InputError(f"--resume: the data differ from those run {path.parent} was trained on")
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _validate(model: nn.Module, data: BeatData, batch_size: int) -> dict:
+    proba = predict_proba(model, data.beats, batch_size)
+    p_true = proba[np.arange(len(proba)), data.labels]
+    cm = confusion_matrix(data.labels, proba.argmax(axis=1), data.n_classes)
+    return {"val_loss": float(-np.log(np.maximum(p_true, 1e-12)).mean()),
+            "val_accuracy": float(np.trace(cm) / max(1, cm.sum())),
+            "val_macro_f1": macro_f1(cm)}
+
+
+def train(config: TrainConfig) -> RunResult:
+    """Train a model, keep the best one on validation macro-F1, and test it.
+
+    Parameters
+    ----------
+    config : TrainConfig
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    InputError
+        Bad data, bad settings, an existing run folder (without ``resume`` or
+        ``overwrite``), or a resume that does not match the run.
+    """
+    device = setup_device(config.device, config.threads)
+    data = load_data(config.data, class_names=config.classes)
+    split = make_split(data, config.split, config.test_fraction, config.val_fraction, config.seed)
+    train_set, val_set = data.subset(split.train), data.subset(split.val)
+    if len(train_set) == 0 or len(val_set) == 0 or len(split.test) == 0:
+        raise InputError(f"{split.describe()}: too few beats to train, validate and test")
+    run_dir = _prepare_run_dir(config)
+
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, data.n_classes).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
+                                 betas=(config.beta1, config.beta2))
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_decay_every, config.lr_decay)
+    weights = class_weights(train_set.labels, data.n_classes, config.class_weights)
+    loss_fn = nn.CrossEntropyLoss(
+        weight=None if weights is None else torch.from_numpy(weights).to(device))
+
+    fingerprint = data.fingerprint()
+    train_hashes = torch.from_numpy(np.unique(beat_hashes(
+        np.concatenate([train_set.beats, val_set.beats]))))
+    state = {"epoch": 0, "iteration": 0, "best_score": -1.0, "best_epoch": 0,
+             "bad_epochs": 0, "history": []}
+    if config.resume:
+        ckpt = load_checkpoint(run_dir / "last.pt")
+        _check_resume(ckpt, config, data, run_dir / "last.pt")
+        model.load_state_dict(ckpt["state_dict"])
+        optimizer.load_state_dict(ckpt["training"]["optimizer"])
+        scheduler.load_state_dict(ckpt["training"]["scheduler"])
+        torch.set_rng_state(ckpt["training"]["torch_rng"])
+        state.update({k: ckpt["training"][k] for k in state})
+    n_params = count_parameters(model)
+    info = {"config": asdict(config), "run_dir": str(run_dir), "device": str(device),
+            "threads": torch.get_num_threads(), "split": split.describe(),
+            "class_names": list(data.class_names),
+            "train_counts": train_set.counts().tolist(), "val_counts": val_set.counts().tolist(),
+            "test_counts": np.bincount(data.labels[split.test], minlength=data.n_classes).tolist(),
+            "class_weights": None if weights is None else weights.tolist(),
+            "parameters": n_params, "data_fingerprint": fingerprint,
+            "torch": torch.__version__, "python": platform.python_version()}
+    _write_json(run_dir / "config.json", info)
+    with open(run_dir / "metrics.jsonl", "w") as f:  # the epochs up to the checkpoint
+        f.writelines(json.dumps(h) + "\n" for h in state["history"])
+
+    x_train = torch.from_numpy(train_set.beats).unsqueeze(1)
+    y_train = torch.from_numpy(train_set.labels)
+    max_iters = config.max_iters or float("inf")
+    beats_done, train_seconds = 0, 0.0
+    stopped_early = state["bad_epochs"] >= config.patience
+
+    def checkpoint_dict() -> dict:
+        training = {k: state[k] for k in state}
+        training.update(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                        torch_rng=torch.get_rng_state(), data_fingerprint=fingerprint,
+                        train_hashes=train_hashes)
+        return make_checkpoint(model, config.model, data.class_names, asdict(config), training)
+
+    while (state["epoch"] < config.epochs and state["iteration"] < max_iters
+           and not stopped_early):
+        epoch = state["epoch"] + 1
+        rng = np.random.default_rng([config.seed, epoch])
+        x_epoch, y_epoch = x_train, y_train
+        if config.augment > 0:
+            extra_x, extra_y = augment_minority(train_set.beats, train_set.labels,
+                                                config.augment, rng)
+            x_epoch = torch.cat([x_train, torch.from_numpy(extra_x).unsqueeze(1)])
+            y_epoch = torch.cat([y_train, torch.from_numpy(extra_y)])
+        order = torch.from_numpy(rng.permutation(len(y_epoch)))
+        batches = range(0, len(order), config.batch_size)
+        bar = _progress(batches, config.progress, f"epoch {epoch}/{config.epochs}")
+        model.train()
+        loss_sum, seen = 0.0, 0
+        started = time.perf_counter()
+        for start in bar:
+            if state["iteration"] >= max_iters:
+                break
+            idx = order[start:start + config.batch_size]
+            xb, yb = x_epoch[idx].to(device), y_epoch[idx].to(device)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            state["iteration"] += 1
+            loss_value = loss.item()
+            loss_sum += loss_value * len(idx)
+            seen += len(idx)
+            if bar is not batches and state["iteration"] % 20 == 0:
+                bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+        elapsed = time.perf_counter() - started
+        beats_done += seen
+        train_seconds += elapsed
+        val = _validate(model, val_set, config.eval_batch_size)
+        record = {"epoch": epoch, "iteration": state["iteration"],
+                  "lr": optimizer.param_groups[0]["lr"],
+                  "train_loss": loss_sum / max(1, seen), **val,
+                  "train_beats": seen, "train_beats_per_s": seen / max(elapsed, 1e-9),
+                  "seconds": elapsed}
+        if bar is not batches:
+            bar.set_postfix(loss=f"{record['train_loss']:.4f}", val_f1=f"{val['val_macro_f1']:.4f}",
+                            val_acc=f"{val['val_accuracy']:.4f}")
+            bar.close()
+        state["epoch"] = epoch
+        state["history"].append(record)
+        if val["val_macro_f1"] > state["best_score"]:
+            state.update(best_score=val["val_macro_f1"], best_epoch=epoch, bad_epochs=0)
+            save_checkpoint(checkpoint_dict(), run_dir / "best.pt")
+        else:
+            state["bad_epochs"] += 1
+        stopped_early = state["bad_epochs"] >= config.patience
+        save_checkpoint(checkpoint_dict(), run_dir / "last.pt")
+        with open(run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    from .plots import plot_learning_curves
+
+    if state["history"]:
+        plot_learning_curves(state["history"], run_dir / "curves.png")
+    best = load_checkpoint(run_dir / "best.pt")
+    model.load_state_dict(best["state_dict"])
+    test_set = data.subset(split.test)
+    report = evaluate_beats(model, test_set.beats, test_set.labels, data.class_names,
+                            config.eval_batch_size)
+    report.update(part=f"test part of the run's {split.kind} split",
+                  excluded_training_beats=0, checkpoint=str(run_dir / "best.pt"),
+                  data=list(data.sources), best_epoch=state["best_epoch"])
+    save_report(report, run_dir / "test", title=f"best.pt (epoch {state['best_epoch']}), "
+                                                 f"{split.kind} split, test part")
+    return RunResult(run_dir=run_dir, best_epoch=state["best_epoch"],
+                     best_val_macro_f1=state["best_score"], epochs_run=state["epoch"],
+                     iterations=state["iteration"], stopped_early=stopped_early, test=report,
+                     history=list(state["history"]),
+                     train_beats_per_s=beats_done / train_seconds if train_seconds else 0.0)
+
+
+def _progress(batches: range, enabled: bool, desc: str):
+    if not enabled:
+        return batches
+    from tqdm.auto import tqdm
+
+    return tqdm(batches, desc=desc, unit="batch", leave=True, dynamic_ncols=True)

@@ -12,7 +12,7 @@ import typer
 
 from ecgseg.errors import EcgError
 
-from . import download_cmd
+from . import download_cmd, segment_cmd
 
 app = typer.Typer(
     name="ecg",
@@ -40,6 +40,7 @@ def _root(
 
 
 app.command("download")(download_cmd.download)
+app.command("segment")(segment_cmd.segment)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,7 @@ import typer
 
 from ecgseg.errors import EcgError
 
-from . import download_cmd, segment_cmd
+from . import download_cmd, kaggle_cmd, segment_cmd
 
 app = typer.Typer(
     name="ecg",
@@ -41,6 +41,8 @@ def _root(
 
 app.command("download")(download_cmd.download)
 app.command("segment")(segment_cmd.segment)
+app.command("export")(kaggle_cmd.export)
+app.command("verify-kaggle")(kaggle_cmd.verify_kaggle)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -37,6 +37,8 @@ def segment(
              "[default: last].")] = None,
     tolerance: Annotated[float, typer.Option(
         help="Peak-to-annotation match tolerance for MIT-BIH labels and Se/+P, s.")] = 0.15,
+    compression: Annotated[str, typer.Option(
+        help="HDF5 compression: lzf (fast), gzip (portable to any HDF5 tool) or none.")] = "lzf",
     workers: Annotated[Optional[int], typer.Option(
         "--workers", "-j", help="Worker processes [default: all cores].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
@@ -68,6 +70,6 @@ def segment(
     summary = segment_database(
         db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,
         lead=lead, workers=workers, overwrite=overwrite, mirror=mirror,
-        tolerance_s=tolerance, progress=not quiet)
+        tolerance_s=tolerance, compression=compression, progress=not quiet)
     for line in summary.lines():
         typer.echo(line)

@@ -322,6 +322,7 @@ def segment_database(
     mirror: str | None = None,
     download: bool = True,
     tolerance_s: float = 0.15,
+    compression: str = "lzf",
     progress: bool = True,
 ) -> SegmentSummary:
     """Segment every record of a database into one beats HDF5 file.
@@ -353,6 +354,8 @@ def segment_database(
         Download missing records first (otherwise they are an error).
     tolerance_s : float
         Peak-to-annotation match tolerance, seconds (MIT-BIH labels and Se/+P).
+    compression : {"lzf", "gzip", "none"}
+        HDF5 compression (see :mod:`ecgseg.store`).
     progress : bool
         Show a progress bar.
 
@@ -413,7 +416,8 @@ def segment_database(
     }
     bar = tqdm(total=len(tasks), desc=f"segment {db.name}", unit="record",
                disable=not progress, leave=False)
-    with BeatWriter(out, length=length, attrs=attrs, overwrite=overwrite) as writer:
+    with BeatWriter(out, length=length, attrs=attrs, overwrite=overwrite,
+                    compression=compression) as writer:
         for res in _ordered_results(tasks, workers):
             bar.update(1)
             for w in res.warnings:

@@ -2,7 +2,7 @@
 
 Layout of a file written by ``ecg segment`` (``n`` beats of ``L`` samples, ``R`` records)::
 
-    /beats        float32 (n, L)   beat values then zero padding; chunked, gzip + shuffle
+    /beats        float32 (n, L)   beat values then zero padding; chunked, compressed
     /label        int8    (n,)     class id; -1 = peak matched no reference beat,
                                    -2 = record outside the task (e.g. PTB other diagnosis)
     /symbol       S1      (n,)     reference annotation symbol ('' if none)
@@ -17,6 +17,11 @@ Layout of a file written by ``ecg segment`` (``n`` beats of ``L`` samples, ``R``
 File attributes: ``database``, ``version``, ``recipe``, ``params`` (JSON), ``fs`` (Hz),
 ``length``, ``classes`` (JSON list of class names), ``toolkit_version``, ``created``
 (ISO 8601, UTC), ``source_sha256`` (JSON: relative file path -> sha256), ``format``.
+
+Compression: ``lzf`` with the shuffle filter by default (about 2x smaller, and 3x faster
+to write than gzip, which would otherwise cost as much time as reading the raw records);
+``gzip`` (readable by every HDF5 tool, e.g. MATLAB or R without a filter plugin) or
+``none`` on request.
 
 Beats are appended record by record (memory bounded by one record), to a temporary
 file renamed to the final name only when the file is complete.
@@ -40,6 +45,7 @@ from .errors import EcgError, InputError
 from .splits import SPLITS
 
 FORMAT = "ecg-beats/1"
+COMPRESSIONS = ("lzf", "gzip", "none")
 UNMATCHED = -1
 OUT_OF_TASK = -2
 
@@ -75,10 +81,16 @@ class BeatWriter:
         Replace an existing file; if False an existing ``path`` is an error.
     chunk_rows : int
         Rows per HDF5 chunk of ``/beats``.
+    compression : {"lzf", "gzip", "none"}
+        Filter of every dataset (see the module docstring).
     """
 
     def __init__(self, path: str | os.PathLike, length: int, attrs: Mapping[str, Any],
-                 overwrite: bool = False, chunk_rows: int = 1024):
+                 overwrite: bool = False, chunk_rows: int = 1024, compression: str = "lzf"):
+        if compression not in COMPRESSIONS:
+            raise EcgError(f"unknown compression {compression!r}: choose one of "
+                           f"{', '.join(COMPRESSIONS)}")
+        self.compression = None if compression == "none" else compression
         self.path = Path(path)
         if self.path.exists() and not overwrite:
             raise EcgError(f"output {self.path} exists (use --overwrite to replace it)")
@@ -98,12 +110,13 @@ class BeatWriter:
         f = self._f
         f.create_dataset("beats", shape=(0, self.length), maxshape=(None, self.length),
                          dtype=np.float32, chunks=(self.chunk_rows, self.length),
-                         compression="gzip", compression_opts=4, shuffle=True)
+                         compression=self.compression, shuffle=self.compression is not None)
         for name, dtype in _PER_BEAT.items():
             f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
-                             chunks=(self.chunk_rows * 16,), compression="gzip", shuffle=True)
+                             chunks=(self.chunk_rows * 16,), compression=self.compression,
+                             shuffle=self.compression is not None)
         f.create_dataset("symbol", shape=(0,), maxshape=(None,), dtype="S1",
-                         chunks=(self.chunk_rows * 16,), compression="gzip")
+                         chunks=(self.chunk_rows * 16,), compression=self.compression)
         return self
 
     def append_record(self, name: str, patient: str, beats: np.ndarray, *,

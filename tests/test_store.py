@@ -44,6 +44,15 @@ def test_round_trip_and_filters(tmp_path):
                                   everything.beats[4:])
 
 
+@pytest.mark.parametrize("compression", ["gzip", "none"])
+def test_other_compressions_round_trip(tmp_path, compression):
+    a = load_beats(_write(tmp_path / "a.h5"), labelled=False)
+    b = load_beats(_write(tmp_path / "b.h5", compression=compression), labelled=False)
+    np.testing.assert_array_equal(a.beats, b.beats)
+    with pytest.raises(EcgError, match="unknown compression"):
+        _write(tmp_path / "c.h5", compression="zstd")
+
+
 def test_refuses_existing_and_overwrites_on_request(tmp_path):
     path = _write(tmp_path / "b.h5")
     with pytest.raises(EcgError, match="exists"):

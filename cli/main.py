@@ -12,7 +12,7 @@ import typer
 
 from ecgseg.errors import EcgError
 
-from . import download_cmd, evaluate_cmd, train_cmd
+from . import download_cmd, evaluate_cmd, kaggle_cmd, segment_cmd, train_cmd
 
 app = typer.Typer(
     name="ecg",
@@ -40,6 +40,9 @@ def _root(
 
 
 app.command("download")(download_cmd.download)
+app.command("segment")(segment_cmd.segment)
+app.command("export")(kaggle_cmd.export)
+app.command("verify-kaggle")(kaggle_cmd.verify_kaggle)
 app.command("train")(train_cmd.train)
 app.command("evaluate")(evaluate_cmd.evaluate)
 

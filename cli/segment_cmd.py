@@ -1,0 +1,75 @@
+"""``ecg segment``: raw records -> beats HDF5."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from .options import DataDir, Mirror, Quiet
+
+
+def segment(
+    db: Annotated[str, typer.Option("--db", help="Database: mitdb or ptbdb.")] = "mitdb",
+    recipe: Annotated[str, typer.Option(
+        help="paper: the paper's method (10 s windows, R peaks > 0.9, 1.2 T crops). "
+             "kaggle: how the published Kaggle CSVs were made.")] = "paper",
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Output HDF5 [default: <data-dir>/beats/<db>.h5, "
+                            "<db>-kaggle.h5 for --recipe kaggle].")] = None,
+    records: Annotated[Optional[List[str]], typer.Option(
+        "--records", "-r", help="Only these records (repeat, or comma-separated).")] = None,
+    lead: Annotated[Optional[str], typer.Option(
+        help="Signal name to use [default: MLII for mitdb, ii for ptbdb].")] = None,
+    fs: Annotated[Optional[float], typer.Option(
+        help="Paper recipe: sampling rate of the beats, Hz [default: 125].")] = None,
+    threshold: Annotated[Optional[float], typer.Option(
+        help="R-peak threshold on the normalised window [default: 0.9].")] = None,
+    length: Annotated[Optional[int], typer.Option(
+        help="Paper recipe: samples per beat after zero padding [default: 187].")] = None,
+    window: Annotated[Optional[float], typer.Option(
+        help="Paper recipe: window length, s [default: 10].")] = None,
+    record_choice: Annotated[Optional[str], typer.Option(
+        help="Kaggle PTB recipe: which record of each patient: last, first or all "
+             "[default: last].")] = None,
+    tolerance: Annotated[float, typer.Option(
+        help="Peak-to-annotation match tolerance for MIT-BIH labels and Se/+P, s.")] = 0.15,
+    compression: Annotated[str, typer.Option(
+        help="HDF5 compression: lzf (fast), gzip (portable to any HDF5 tool) or none.")] = "lzf",
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", "-j", help="Worker processes [default: all cores].")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    data_dir: DataDir = None,
+    mirror: Mirror = None,
+    quiet: Quiet = False,
+) -> None:
+    """Segment every record of a database into beats (HDF5), downloading what is missing."""
+    from ecgseg.errors import EcgError
+    from ecgseg.pipeline import default_params, segment_database
+
+    params = default_params(db, recipe)
+    overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,
+                 "record_choice": record_choice}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        fields = {f.name for f in dataclasses.fields(params)} if params is not None else set()
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            opts = ", ".join("--" + k.replace("_s", "").replace("_", "-") for k in unknown)
+            raise EcgError(f"{opts} does not apply to --db {db} --recipe {recipe}")
+        try:
+            params = dataclasses.replace(params, **overrides)
+        except (TypeError, ValueError) as exc:
+            raise EcgError(f"bad recipe parameter: {exc}") from None
+    wanted = None
+    if records:
+        wanted = [r.strip() for item in records for r in item.split(",") if r.strip()]
+    summary = segment_database(
+        db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,
+        lead=lead, workers=workers, overwrite=overwrite, mirror=mirror,
+        tolerance_s=tolerance, compression=compression, progress=not quiet)
+    for line in summary.lines():
+        typer.echo(line)

@@ -1,0 +1,152 @@
+"""The Kaggle heartbeat CSV format: reading (validated) and writing (byte-exact).
+
+Format of ``mitbih_train.csv`` and friends: no header; each line is 187 float32 beat
+values and the label, all printed with ``%.18e`` (numpy ``savetxt``), comma-separated,
+LF line endings; 4 700 bytes a line.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import atomic_path
+from .errors import InputError
+
+BEAT_LENGTH = 187
+FMT = "%.18e"
+
+
+@dataclass
+class KaggleRows:
+    """Rows of a Kaggle-format CSV.
+
+    Attributes
+    ----------
+    beats : ndarray, float32 (n, 187)
+    labels : ndarray, int64 (n,)
+    lines : list of bytes or None
+        The raw text lines (without the newline), kept when asked for.
+    """
+
+    beats: np.ndarray
+    labels: np.ndarray
+    lines: list[bytes] | None = None
+
+
+def format_rows(beats: np.ndarray, labels: np.ndarray) -> bytes:
+    """Kaggle text of rows: ``%.18e`` of the float32 values and the label, LF endings.
+
+    Parameters
+    ----------
+    beats : ndarray, float32 (n, L)
+    labels : ndarray, int (n,)
+    """
+    table = np.concatenate([np.asarray(beats, dtype=np.float32),
+                            np.asarray(labels, dtype=np.float32)[:, None]], axis=1)
+    buf = io.BytesIO()
+    np.savetxt(buf, table, fmt=FMT, delimiter=",", newline="\n")
+    return buf.getvalue()
+
+
+def write_kaggle_csv(path: str | os.PathLike, beats: np.ndarray, labels: np.ndarray,
+                     overwrite: bool = False, chunk: int = 8192) -> Path:
+    """Write rows as a Kaggle-format CSV, atomically.
+
+    Parameters
+    ----------
+    path : path
+        Output file.
+    beats : ndarray, float32 (n, 187)
+    labels : ndarray, int (n,)
+    overwrite : bool
+        Replace an existing file.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InputError(f"output {path} exists (use --overwrite to replace it)")
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        for i in range(0, len(labels), chunk):
+            f.write(format_rows(beats[i:i + chunk], labels[i:i + chunk]))
+    return path
+
+
+def _first_bad_line(path: Path, n_columns: int) -> str:
+    with open(path, "rb") as f:
+        for lineno, line in enumerate(f, 1):
+            fields = line.rstrip(b"\r\n").split(b",")
+            if len(fields) != n_columns:
+                return f"{path}:{lineno}: {len(fields)} columns, expected {n_columns}"
+            for col, value in enumerate(fields, 1):
+                try:
+                    float(value)
+                except ValueError:
+                    what = "a header line" if lineno == 1 else "not a number"
+                    return (f"{path}:{lineno}: column {col} is {value[:20].decode(errors='replace')!r}"
+                            f" ({what})")
+    return f"{path}: cannot parse"
+
+
+def read_kaggle_csv(path: str | os.PathLike, n_classes: int | None = 5,
+                    keep_lines: bool = False, require_label: bool = True) -> KaggleRows:
+    """Read and validate a Kaggle-format CSV.
+
+    Parameters
+    ----------
+    path : path
+        CSV file: 188 columns (187 values and the label), no header.
+    n_classes : int, optional
+        Labels must be integers in ``0 .. n_classes-1`` (None: no check).
+    keep_lines : bool
+        Also return each raw text line (for byte-level comparison).
+    require_label : bool
+        If False, 187-column files (no label) are accepted; labels are then -1.
+
+    Raises
+    ------
+    InputError
+        Missing or empty file, wrong column count, non-numeric value or header line,
+        label out of range — naming the file and line.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty")
+    with open(path, "rb") as f:
+        first = f.readline()
+    n_columns = len(first.rstrip(b"\r\n").split(b","))
+    allowed = (BEAT_LENGTH + 1,) if require_label else (BEAT_LENGTH, BEAT_LENGTH + 1)
+    if n_columns not in allowed:
+        raise InputError(f"{path}:1: {n_columns} columns, expected {BEAT_LENGTH + 1} "
+                         f"({BEAT_LENGTH} beat values and the label)")
+    try:
+        frame = pd.read_csv(path, header=None, dtype=np.float64, engine="c",
+                            float_precision="round_trip")
+    except (ValueError, pd.errors.ParserError):
+        raise InputError(_first_bad_line(path, n_columns)) from None
+    if frame.shape[1] != n_columns or frame.isna().any().any():
+        raise InputError(_first_bad_line(path, n_columns))
+    values = frame.to_numpy()
+    beats = np.ascontiguousarray(values[:, :BEAT_LENGTH], dtype=np.float32)
+    if n_columns == BEAT_LENGTH + 1:
+        raw = values[:, BEAT_LENGTH]
+        bad = np.flatnonzero((raw != np.round(raw)) | (raw < 0)
+                             | ((raw >= n_classes) if n_classes else False))
+        if bad.size:
+            i = int(bad[0])
+            raise InputError(f"{path}:{i + 1}: label {raw[i]:g} is not a class id "
+                             f"0..{(n_classes or 1) - 1}")
+        labels = raw.astype(np.int64)
+    else:
+        labels = np.full(len(beats), -1, dtype=np.int64)
+    lines = None
+    if keep_lines:
+        with open(path, "rb") as f:
+            lines = [ln.rstrip(b"\r\n") for ln in f]
+    return KaggleRows(beats=beats, labels=labels, lines=lines)

@@ -1,0 +1,123 @@
+"""Matching detected beats to reference beat annotations (labels and detector quality).
+
+Two questions, two rules:
+
+* Label of a detected peak: the class of the NEAREST reference beat annotation within
+  the tolerance (150 ms by default); none within it -> unlabelled.
+* Detector quality (sensitivity Se, positive predictivity +P): a one-to-one matching
+  in the spirit of ANSI/AAMI EC57, where each reference beat and each detection is
+  used at most once (a linear merge of the two sorted lists that pairs each
+  detection with its closest free reference within the tolerance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+
+def nearest_within(detections: np.ndarray, reference: np.ndarray, tolerance: int) -> np.ndarray:
+    """Index of the nearest reference position within ``tolerance`` of each detection.
+
+    Parameters
+    ----------
+    detections : ndarray, int (n,)
+        Detected positions, samples (any order).
+    reference : ndarray, int (m,)
+        Reference positions, samples, sorted ascending.
+    tolerance : int
+        Largest allowed distance, samples (inclusive).
+
+    Returns
+    -------
+    ndarray, int64 (n,)
+        Index into ``reference``, or -1 where no reference lies within the tolerance.
+    """
+    det = np.asarray(detections, dtype=np.int64)
+    ref = np.asarray(reference, dtype=np.int64)
+    if ref.size == 0:
+        return np.full(det.shape, -1, dtype=np.int64)
+    right = np.clip(np.searchsorted(ref, det), 0, ref.size - 1)
+    left = np.clip(right - 1, 0, ref.size - 1)
+    use_left = np.abs(det - ref[left]) <= np.abs(ref[right] - det)
+    best = np.where(use_left, left, right)
+    return np.where(np.abs(ref[best] - det) <= tolerance, best, -1).astype(np.int64)
+
+
+@njit(cache=True)
+def _match_count(det: np.ndarray, ref: np.ndarray, tol: np.int64) -> np.int64:
+    i = 0
+    j = 0
+    matched = 0
+    nd = det.shape[0]
+    nr = ref.shape[0]
+    while i < nd and j < nr:
+        d = det[i]
+        r = ref[j]
+        dist = abs(d - r)
+        if dist <= tol:
+            if i + 1 < nd and abs(det[i + 1] - r) < dist:
+                i += 1  # the next detection is closer to this reference: d is spurious
+            elif j + 1 < nr and abs(ref[j + 1] - d) < dist:
+                j += 1  # the next reference is closer to this detection: r is missed
+            else:
+                matched += 1
+                i += 1
+                j += 1
+        elif d < r:
+            i += 1
+        else:
+            j += 1
+    return matched
+
+
+@dataclass
+class DetectorScore:
+    """Beat-detection quality against reference annotations.
+
+    Attributes
+    ----------
+    reference : int
+        Reference beats.
+    detected : int
+        Detections.
+    matched : int
+        One-to-one matches within the tolerance.
+    """
+
+    reference: int
+    detected: int
+    matched: int
+
+    @property
+    def sensitivity(self) -> float:
+        """Se = matched / reference beats (NaN without reference beats)."""
+        return self.matched / self.reference if self.reference else float("nan")
+
+    @property
+    def positive_predictivity(self) -> float:
+        """+P = matched / detections (NaN without detections)."""
+        return self.matched / self.detected if self.detected else float("nan")
+
+    def __add__(self, other: "DetectorScore") -> "DetectorScore":
+        return DetectorScore(self.reference + other.reference, self.detected + other.detected,
+                             self.matched + other.matched)
+
+
+def score_detections(detections: np.ndarray, reference: np.ndarray,
+                     tolerance: int) -> DetectorScore:
+    """One-to-one match of detections to reference beats (both in samples).
+
+    Parameters
+    ----------
+    detections, reference : ndarray, int
+        Positions in samples (sorted here; duplicates in ``detections`` count once each).
+    tolerance : int
+        Largest allowed distance, samples (inclusive).
+    """
+    det = np.ascontiguousarray(np.sort(np.asarray(detections, dtype=np.int64)))
+    ref = np.ascontiguousarray(np.sort(np.asarray(reference, dtype=np.int64)))
+    return DetectorScore(int(ref.size), int(det.size),
+                         int(_match_count(det, ref, np.int64(tolerance))))

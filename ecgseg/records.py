@@ -1,0 +1,229 @@
+"""Reading one PhysioNet record from the data folder with wfdb.
+
+I/O lives here, at the edge: the recipes get plain arrays. Every failure a user can
+meet (missing or truncated ``.dat``, a header that does not parse, a lead the record
+lacks, missing annotations) becomes a :class:`~ecgseg.errors.RecordError` that names
+the record.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import wfdb
+
+from .databases import Database
+from .errors import RecordError
+
+#: Bits per sample of the WFDB storage formats whose file size we can check.
+_FORMAT_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16,
+                "212": 12, "310": 32 / 3, "311": 32 / 3}
+
+
+@dataclass
+class LeadSignal:
+    """One lead of a record.
+
+    Attributes
+    ----------
+    record : str
+        Record name, e.g. ``"100"`` or ``"patient001/s0010_re"``.
+    signal : ndarray, shape (n_samples,)
+        float64 in physical units (mV) when read with ``physical=True``; int64 ADC
+        units otherwise.
+    fs : float
+        Sampling frequency, Hz.
+    lead : str
+        Signal name, e.g. ``"MLII"``.
+    channel : int
+        Index of the signal in the record.
+    units : str
+        Physical units of the signal (``"mV"``), or ``"adu"`` for digital samples.
+    note : str
+        Why this lead was chosen when it is not the one asked for ('' otherwise).
+    """
+
+    record: str
+    signal: np.ndarray
+    fs: float
+    lead: str
+    channel: int
+    units: str
+    note: str = ""
+
+    @property
+    def n_samples(self) -> int:
+        """Length in samples."""
+        return int(self.signal.shape[0])
+
+
+@dataclass
+class Annotations:
+    """Reference annotations of a record: positions (samples) and symbols, in file order."""
+
+    sample: np.ndarray
+    symbol: np.ndarray
+
+
+def record_path(db: Database, name: str, data_dir=None) -> Path:
+    """Path of a record without extension, e.g. ``data/physionet/mitdb/1.0.0/100``."""
+    return db.local_dir(data_dir) / name
+
+
+def read_header(path: str | Path) -> wfdb.Record:
+    """Read and check a record header.
+
+    Raises
+    ------
+    RecordError
+        Missing header, header that does not parse.
+    """
+    path = Path(path)
+    if not path.with_suffix(".hea").exists() and not Path(str(path) + ".hea").exists():
+        raise RecordError(f"record {path.name}: header {path}.hea not found")
+    try:
+        header = wfdb.rdheader(str(path))
+    except Exception as exc:  # wfdb raises many types on a malformed header
+        raise RecordError(f"record {path.name}: header does not parse ({exc})") from None
+    if not header.sig_name or not header.fs or header.sig_len is None:
+        raise RecordError(f"record {path.name}: header lacks signals, fs or length")
+    return header
+
+
+def _check_signal_files(path: Path, header: wfdb.Record) -> None:
+    """Raise RecordError if a signal file is missing or shorter than the header says."""
+    files: dict[str, list[str]] = {}
+    for fname, fmt in zip(header.file_name, header.fmt):
+        files.setdefault(fname, []).append(str(fmt))
+    for fname, fmts in files.items():
+        fpath = path.parent / fname
+        if not fpath.exists():
+            raise RecordError(f"record {path.name}: signal file {fpath} not found")
+        if all(f in _FORMAT_BITS for f in fmts) and len(set(fmts)) == 1:
+            need = math.ceil(header.sig_len * len(fmts) * _FORMAT_BITS[fmts[0]] / 8)
+            have = fpath.stat().st_size
+            if have < need:
+                raise RecordError(f"record {path.name}: {fname} is truncated "
+                                  f"({have} of {need} bytes)")
+
+
+def choose_channel(header: wfdb.Record, db: Database, lead: str | None = None) -> tuple[int, str]:
+    """Pick the channel to read: ``lead`` if given, else the database's lead II.
+
+    When the record lacks the database's default lead (MIT-BIH 102 and 104 have no
+    MLII), signal 0 is used and the returned note says so.
+
+    Returns
+    -------
+    (channel, note)
+
+    Raises
+    ------
+    RecordError
+        ``lead`` was asked for explicitly and the record does not have it.
+    """
+    names = list(header.sig_name)
+    name = Path(header.record_name).name
+    if lead is not None:
+        if lead not in names:
+            raise RecordError(f"record {name} has no lead {lead!r} (it has {', '.join(names)})")
+        return names.index(lead), ""
+    if db.default_lead in names:
+        return names.index(db.default_lead), ""
+    return 0, (f"record {name} has no {db.default_lead}; using signal 0 ({names[0]})")
+
+
+def read_lead(path: str | Path, db: Database, lead: str | None = None,
+              physical: bool = True, channel: int | None = None) -> LeadSignal:
+    """Read one lead of a local record.
+
+    Parameters
+    ----------
+    path : path
+        Record path without extension.
+    db : Database
+        The record's database (for the default lead).
+    lead : str, optional
+        Signal name to read (default: the database's lead II, see :func:`choose_channel`).
+    physical : bool
+        True: float64 in physical units (mV). False: the ADC integers (int64).
+    channel : int, optional
+        Read this signal index instead of choosing by name.
+
+    Raises
+    ------
+    RecordError
+        Missing or truncated files, bad header, missing lead, NaN-only signal.
+    """
+    path = Path(path)
+    header = read_header(path)
+    name = _record_name(path, db)
+    if channel is None:
+        channel, note = choose_channel(header, db, lead)
+    else:
+        if not 0 <= channel < len(header.sig_name):
+            raise RecordError(f"record {name} has no signal {channel}")
+        note = ""
+    _check_signal_files(path, header)
+    try:
+        r = wfdb.rdrecord(str(path), channels=[channel], physical=physical,
+                          return_res=64)
+    except Exception as exc:
+        raise RecordError(f"record {name}: cannot read signals ({exc})") from None
+    if physical:
+        sig = np.ascontiguousarray(r.p_signal[:, 0], dtype=np.float64)
+        if np.isnan(sig).all():
+            raise RecordError(f"record {name}: lead {header.sig_name[channel]} is all NaN")
+        units = (r.units or ["mV"])[0]
+    else:
+        sig = np.ascontiguousarray(r.d_signal[:, 0], dtype=np.int64)
+        units = "adu"
+    return LeadSignal(record=name, signal=sig, fs=float(header.fs),
+                      lead=str(header.sig_name[channel]), channel=int(channel), units=units,
+                      note=note)
+
+
+def _record_name(path: Path, db: Database) -> str:
+    parts = path.parts
+    try:
+        i = len(parts) - 1 - parts[::-1].index(db.version)
+        return "/".join(parts[i + 1:])
+    except ValueError:
+        return path.name
+
+
+def read_annotations(path: str | Path, extension: str = "atr") -> Annotations | None:
+    """Read a record's annotation file, or None when it does not exist.
+
+    Returns
+    -------
+    Annotations or None
+        ``sample`` int64 (m,) in record samples, ``symbol`` str (m,), in file order.
+
+    Raises
+    ------
+    RecordError
+        The file exists but does not parse.
+    """
+    path = Path(path)
+    if not Path(f"{path}.{extension}").exists():
+        return None
+    try:
+        ann = wfdb.rdann(str(path), extension)
+    except Exception as exc:
+        raise RecordError(f"record {path.name}: {extension} annotations do not parse "
+                          f"({exc})") from None
+    return Annotations(sample=np.asarray(ann.sample, dtype=np.int64),
+                       symbol=np.asarray(ann.symbol, dtype=str))
+
+
+def ptb_diagnosis(header: wfdb.Record) -> str:
+    """The ``Reason for admission`` of a PTB header ('' when absent)."""
+    for line in header.comments or []:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "reason for admission":
+            return value.strip()
+    return ""

@@ -1,0 +1,92 @@
+"""The Kaggle rebuild through the whole toolkit: segment -> HDF5 -> verify / export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cli.main import main as ecg
+from ecgseg.export import PUBLISHED_TEST, PUBLISHED_TRAIN, export_csv
+from ecgseg.kaggle_csv import read_kaggle_csv
+from ecgseg.pipeline import segment_database
+from ecgseg.store import load_beats
+from ecgseg.verify import verify_kaggle_files
+
+
+@pytest.fixture(scope="module")
+def kaggle_h5(session_data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("kaggle") / "mitdb-kaggle.h5"
+    summary = segment_database("mitdb", data_dir=session_data_dir, out=out, recipe="kaggle",
+                               workers=2, progress=False)
+    return out, summary
+
+
+def test_class_totals_are_the_published_ones(kaggle_h5):
+    _, s = kaggle_h5
+    assert s.per_class == {"N": 90589, "S": 2779, "V": 7236, "F": 803, "Q": 8039}
+    assert s.beats == 109446 and not s.failed
+
+
+def test_every_known_row_is_bit_exact_and_text_identical(kaggle_h5, kaggle_dir):
+    out, _ = kaggle_h5
+    [report] = verify_kaggle_files([kaggle_dir / "mitbih_test_known_rows.csv"], load_beats(out))
+    assert report.rows == 1496
+    assert report.exact == 1496 and report.text_identical == 1496 and report.unmatched == 0
+    # provenance: the first known row comes from a real record and annotation
+    first = report.details.iloc[0]
+    assert first["record"] in {f"{r}" for r in range(100, 235)} and first["sample"] >= 0
+
+
+def test_verify_cli_reports_unmatched_and_exit_status(kaggle_h5, kaggle_dir, tmp_path, capsys):
+    out, _ = kaggle_h5
+    lines = (kaggle_dir / "mitbih_test_known_rows.csv").read_bytes().splitlines(keepends=True)
+    sample = tmp_path / "some.csv"
+    sample.write_bytes(b"".join(lines[:20]))
+    ecg(["verify-kaggle", str(sample), "--rebuild", str(out)])
+    assert "20 rows, 20 bit-exact (20 text-identical), 0 within 1e-06, 0 unmatched" in \
+        capsys.readouterr().out
+    rows = read_kaggle_csv(sample)
+    rows.beats[3, 10] += np.float32(1e-7)  # near
+    rows.beats[5, 10] += np.float32(0.01)  # unmatched
+    from ecgseg.kaggle_csv import write_kaggle_csv
+    edited = write_kaggle_csv(tmp_path / "edited.csv", rows.beats, rows.labels)
+    details = tmp_path / "details.csv"
+    with pytest.raises(SystemExit) as e:
+        ecg(["verify-kaggle", str(edited), "--rebuild", str(out), "--details", str(details)])
+    assert e.value.code == 1
+    text = capsys.readouterr().out
+    assert "18 bit-exact" in text and "1 within 1e-06, 1 unmatched" in text
+    assert "line 6: unmatched; nearest: record" in text and "max error 0.01" in text
+    assert details.read_text().count("\n") == 21
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b"1,2,3\n", ":1: 3 columns, expected 188"),
+    (b",".join([b"c%d" % i for i in range(188)]) + b"\n", ":1: column 1 is 'c0' (a header line)"),
+    (b",".join([b"0.5"] * 187 + [b"7"]) + b"\n", ":1: label 7 is not a class id 0..4"),
+    (b",".join([b"0.5"] * 188) + b"\n" + b",".join([b"0.5"] * 100 + [b"x"] * 88) + b"\n",
+     ":2: "),
+])
+def test_verify_bad_input(kaggle_h5, tmp_path, capsys, content, message):
+    out, _ = kaggle_h5
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    with pytest.raises(SystemExit) as e:
+        ecg(["verify-kaggle", str(bad), "--rebuild", str(out)])
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_export_published_split(kaggle_h5, tmp_path):
+    out, _ = kaggle_h5
+    written = export_csv(out, tmp_path, seed=1)
+    train = read_kaggle_csv(tmp_path / "mitbih_train.csv")
+    test = read_kaggle_csv(tmp_path / "mitbih_test.csv")
+    assert tuple(np.bincount(train.labels)) == PUBLISHED_TRAIN
+    assert tuple(np.bincount(test.labels)) == PUBLISHED_TEST
+    assert (np.diff(train.labels) >= 0).all()  # sorted by label like the originals
+    raw = (tmp_path / "mitbih_test.csv").read_bytes()
+    assert raw.count(b"\n") == 21892 and len(raw) == 102892400  # 4 700 bytes a line
+    assert written[str(tmp_path / "mitbih_train.csv")] == 87554

@@ -1,0 +1,142 @@
+"""``segment_database`` and ``ecg segment`` on real records of the mirror."""
+
+from __future__ import annotations
+
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+from cli.main import main as ecg
+from ecgseg.errors import EcgError
+from ecgseg.pipeline import segment_database
+from ecgseg.store import load_beats, read_attrs
+
+
+@pytest.fixture(scope="module")
+def mitdb_h5(session_data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("beats") / "mitdb.h5"
+    summary = segment_database("mitdb", data_dir=session_data_dir, out=out,
+                               records=["100", "102", "114", "208"], workers=2,
+                               progress=False)
+    return out, summary
+
+
+def test_paper_recipe_file_content(mitdb_h5):
+    out, summary = mitdb_h5
+    assert summary.records == ["100", "102", "114", "208"]
+    assert any("102 has no MLII; using signal 0 (V5)" in w for w in summary.warnings)
+    t = load_beats(out, labelled=False)
+    attrs = t.attrs
+    assert (attrs["database"], attrs["version"], attrs["recipe"]) == ("mitdb", "1.0.0", "paper")
+    assert attrs["fs"] == 125.0 and attrs["length"] == 187 and attrs["params"]["threshold"] == 0.9
+    assert set(attrs["source_sha256"]) >= {"100.dat", "100.atr", "100.hea", "208.dat"}
+    assert attrs["toolkit_version"] and attrs["created"].endswith("+00:00")
+    recs = t.records.set_index("name")
+    assert recs.loc["114", "lead"] == "MLII" and recs.loc["102", "lead"] == "V5"
+    assert recs.loc["100", "samples"] == 650000
+    assert recs.loc["100", "windows"] == 180  # 1805.6 s -> 180 whole 10 s windows
+    # values in [0, 1] before the padding, exactly 0 after
+    nv = t.meta["n_values"].to_numpy()
+    cols = np.arange(187)
+    real = cols[None, :] < nv[:, None]
+    assert (t.beats[real] >= 0).all() and (t.beats[real] <= 1).all()
+    assert (t.beats[~real] == 0).all()
+    # R peaks lie inside the record and increase within a record
+    for rec, g in t.meta.groupby("record", observed=True):
+        s = g["sample"].to_numpy()
+        assert (s >= 0).all() and (s < 650000).all() and (np.diff(s) > 0).all()
+    # detector quality is recorded per record and overall
+    assert 0.5 < recs.loc["100", "sensitivity"] <= 1.0
+    assert summary.detector.reference == int(recs["reference_beats"].sum())
+
+
+def test_record_100_labels(mitdb_h5):
+    # Record 100: 2 273 reference beats (2 239 N, 33 A, 1 V). Its R waves are regular and
+    # tall, so the 0.9 threshold finds nearly all: labelled beats are N and S (+ the V).
+    out, _ = mitdb_h5
+    t = load_beats(out, records=["100"])
+    counts = np.bincount(t.labels, minlength=5)
+    assert 2150 <= counts.sum() <= 2273
+    assert counts[0] >= 2100 and 20 <= counts[1] <= 33 and counts[2] <= 1 and counts[3:].sum() == 0
+
+
+def test_workers_do_not_change_the_output(session_data_dir, mitdb_h5, tmp_path):
+    out, _ = mitdb_h5
+    one = tmp_path / "one.h5"
+    segment_database("mitdb", data_dir=session_data_dir, out=one,
+                     records=["100", "102", "114", "208"], workers=1, progress=False)
+    with h5py.File(out) as a, h5py.File(one) as b:
+        for key in ("beats", "label", "sample", "window", "symbol", "record_id", "n_values"):
+            np.testing.assert_array_equal(a[key][()], b[key][()])
+
+
+def test_ptb_labels_from_headers(session_data_dir, tmp_path):
+    out = tmp_path / "ptb.h5"
+    s = segment_database("ptbdb", data_dir=session_data_dir, out=out, progress=False)
+    t = load_beats(out)
+    by_rec = t.meta.groupby("record", observed=True)["label"].unique()
+    assert list(by_rec["patient001/s0010_re"]) == [1]
+    assert list(by_rec["patient165/s0322lre"]) == [0]
+    assert set(t.meta["patient"]) == {"patient001", "patient165"}
+    assert t.records.set_index("name").loc["patient001/s0010_re", "lead"] == "ii"
+    assert s.per_class["MI"] > 20 and s.per_class["normal"] > 60
+
+
+def test_refuses_existing_output_and_overwrites(mitdb_h5, session_data_dir):
+    out, _ = mitdb_h5
+    before = out.read_bytes()
+    with pytest.raises(EcgError, match="exists"):
+        segment_database("mitdb", data_dir=session_data_dir, out=out, records=["100"],
+                         progress=False)
+    assert out.read_bytes() == before
+
+
+def _copy_records(session_data_dir, tmp_path, names):
+    src = session_data_dir / "physionet" / "mitdb" / "1.0.0"
+    dst = tmp_path / "physionet" / "mitdb" / "1.0.0"
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        if f.name.split(".")[0] in names or f.suffix == "" or f.name.endswith(".txt"):
+            shutil.copy(f, dst / f.name)
+    return dst
+
+
+def test_bad_records_are_named_and_skipped(session_data_dir, tmp_path):
+    dst = _copy_records(session_data_dir, tmp_path, {"100", "101", "103"})
+    (dst / "101.dat").write_bytes((dst / "101.dat").read_bytes()[:100000])  # truncated
+    (dst / "103.atr").unlink()  # labels unavailable
+    out = tmp_path / "b.h5"
+    s = segment_database("mitdb", data_dir=tmp_path, out=out, records=["100", "101", "103"],
+                         download=False, workers=1, progress=False)
+    assert [r for r, _ in s.failed] == ["101"]
+    assert "101.dat is truncated" in s.failed[0][1]
+    assert any("103 has no atr annotations" in w for w in s.warnings)
+    t = load_beats(out, labelled=False)
+    assert set(t.meta["record"]) == {"100", "103"}
+    assert (t.labels[t.meta["record"] == "103"] == -1).all()
+
+
+def test_missing_lead_and_all_failed_leave_no_file(session_data_dir, tmp_path):
+    out = tmp_path / "x.h5"
+    with pytest.raises(EcgError, match="no record could be segmented: record 100 has no lead 'V1'"):
+        segment_database("mitdb", data_dir=session_data_dir, out=out, records=["100"],
+                         lead="V1", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_segment_and_errors(session_data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ECG_DATA_DIR", str(session_data_dir))
+    out = tmp_path / "cli.h5"
+    ecg(["segment", "--db", "mitdb", "-r", "100", "--out", str(out), "-q"])
+    text = capsys.readouterr().out
+    assert "mitdb/1.0.0 (paper recipe): 1 records" in text and "Se " in text
+    assert read_attrs(out)["recipe"] == "paper"
+    with pytest.raises(SystemExit) as e:
+        ecg(["segment", "--db", "mitdb", "-r", "100", "--out", str(out), "-q"])
+    assert e.value.code == 1
+    assert "exists (use --overwrite" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        ecg(["segment", "--db", "nodb", "-q"])
+    assert e.value.code == 1 and "unknown database 'nodb'" in capsys.readouterr().err

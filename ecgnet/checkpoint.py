@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Sequence, Tuple
 
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
 
 from .models import MODELS, build_model
@@ -54,23 +54,13 @@ def make_checkpoint(model: nn.Module, model_name: str, class_names: Sequence[str
 
 
 def save_checkpoint(checkpoint: Dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``checkpoint`` to ``path`` atomically (temporary file, fsync, ``os.replace``).
+    """Write ``checkpoint`` to ``path`` atomically (temporary file, then ``os.replace``).
 
     An interruption leaves either the old file or the new one, never half a file.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint, tmp)
+    return Path(path)
 
 
 def load_checkpoint(path: str | os.PathLike) -> Dict[str, Any]:

@@ -17,6 +17,8 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from ecgseg.errors import InputError
+from ecgseg.kaggle_csv import read_kaggle_csv
+from ecgseg.store import load_beats
 
 from .models import BEAT_LENGTH
 
@@ -103,112 +105,11 @@ def beat_hashes(beats: np.ndarray) -> np.ndarray:
         return (mixed.sum(axis=1, dtype=np.uint64)).view(np.int64)
 
 
-def default_class_names(paths: Sequence[Path], database: str | None, n_labels: int) -> Tuple[str, ...]:
+def default_class_names(paths: Sequence[Path], database: str | None) -> Tuple[str, ...]:
     """Class names when the input does not state them: PTB names for ``ptb*`` inputs, else AAMI."""
     is_ptb = (database or "").lower().startswith("ptb") or (
         database is None and all(p.name.lower().startswith("ptb") for p in paths))
-    names = PTB_CLASSES if is_ptb else AAMI_CLASSES
-    if n_labels > len(names):
-        return tuple(str(i) for i in range(n_labels))
-    return names
-
-
-def read_csv(path: str | os.PathLike) -> Tuple[np.ndarray, np.ndarray]:
-    """Read a Kaggle-format heartbeat CSV: 188 comma-separated numbers a line, label last.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        The CSV file (no header).
-
-    Returns
-    -------
-    beats : np.ndarray
-        ``(n, 187)`` float32.
-    labels : np.ndarray
-        ``(n,)`` int64, as written in the file (not yet checked against a class list).
-
-    Raises
-    ------
-    InputError
-        Missing or empty file, a line without 188 values, a non-numeric value, or a
-        label that is not a whole number. The message names the file and the line.
-    """
-    import pandas as pd
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        frame = pd.read_csv(path, header=None, dtype=np.float64, engine="c",
-                            skip_blank_lines=False)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: the file is empty") from None
-    except pd.errors.ParserError as exc:  # a line with more fields than the first
-        raise InputError(f"{path}: {_parser_message(exc)} (expected {BEAT_LENGTH + 1} "
-                         f"comma-separated values: {BEAT_LENGTH} samples and the label)") from None
-    except ValueError:  # a value that is not a number
-        line, text = _first_bad_line(path)
-        raise InputError(f"{path}, line {line}: not a number in {text!r}") from None
-    values = frame.to_numpy()
-    if values.shape[1] != BEAT_LENGTH + 1:
-        raise InputError(f"{path}, line 1: {values.shape[1]} values, expected {BEAT_LENGTH + 1} "
-                         f"({BEAT_LENGTH} samples at 125 Hz and the label last)")
-    bad = ~np.isfinite(values).all(axis=1)
-    if bad.any():
-        line = int(np.argmax(bad)) + 1
-        raise InputError(f"{path}, line {line}: missing value or fewer than {BEAT_LENGTH + 1} "
-                         f"values (or not finite)")
-    labels = values[:, -1]
-    whole = labels == np.round(labels)
-    if not whole.all():
-        line = int(np.argmax(~whole)) + 1
-        raise InputError(f"{path}, line {line}: label {labels[line - 1]!r} is not a class id")
-    return np.ascontiguousarray(values[:, :-1], dtype=np.float32), labels.astype(np.int64)
-
-
-def _parser_message(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[-1]
-    if "Expected" in text and "line" in text:  # "Expected 188 fields in line 3, saw 189"
-        try:
-            line = int(text.split("line")[1].split(",")[0])
-            saw = text.rsplit("saw", 1)[1].strip()
-            return f"line {line}: {saw} values"
-        except (IndexError, ValueError):
-            pass
-    return text
-
-
-def _first_bad_line(path: Path) -> Tuple[int, str]:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for number, line in enumerate(f, 1):
-            for value in line.strip().split(","):
-                try:
-                    float(value)
-                except ValueError:
-                    return number, value
-    return 0, ""
-
-
-def read_hdf5(path: str | os.PathLike, records: Sequence[str] | None = None):
-    """Read a segmentation HDF5 (``ecg segment``) through :func:`ecgseg.store.load_beats`.
-
-    Returns the store's ``BeatTable`` (``.beats``, ``.labels``, ``.meta``, ``.attrs``).
-
-    Raises
-    ------
-    InputError
-        Missing file, or a toolkit without ``ecgseg.store``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        from ecgseg.store import load_beats
-    except ImportError:
-        raise InputError(f"{path}: reading beat HDF5 files needs ecgseg.store, "
-                         f"which this installation lacks") from None
-    return load_beats(path, records=records)
+    return PTB_CLASSES if is_ptb else AAMI_CLASSES
 
 
 def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
@@ -230,7 +131,7 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
     Returns
     -------
     BeatData
-        HDF5 beats labelled -1 (no usable label) are left out.
+        HDF5 beats without a usable label (label < 0) are left out.
 
     Raises
     ------
@@ -243,56 +144,50 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("no data file given")
-    beats, labels, recs, pats = [], [], [], []
+    beats, labels, recs, pats, where = [], [], [], [], []
     database = None
     attr_classes = None
     for path in paths:
         if path.suffix.lower() in HDF5_SUFFIXES:
-            table = read_hdf5(path, records=records)
-            b = np.asarray(table.beats, dtype=np.float32)
-            if b.ndim != 2 or b.shape[1] != BEAT_LENGTH:
-                raise InputError(f"{path}: beats have shape {b.shape}, expected (n, {BEAT_LENGTH})")
-            y = np.asarray(table.labels).astype(np.int64)
-            keep = y >= 0
-            meta = table.meta
-            beats.append(b[keep])
-            labels.append(y[keep])
-            recs.append(meta["record"].astype(str).to_numpy()[keep])
-            pats.append(meta["patient"].astype(str).to_numpy()[keep])
-            attrs = dict(getattr(table, "attrs", {}) or {})
-            database = database or attrs.get("database")
-            names = attrs.get("class_names", attrs.get("classes"))
-            if names is not None and not isinstance(names, str):
-                names = tuple(str(n) for n in names)
-                if attr_classes is not None and names != attr_classes:
-                    raise InputError(f"{path}: classes {names} differ from those of the "
-                                     f"other files {attr_classes}")
-                attr_classes = names
+            table = load_beats(path, records=records)  # beats labelled < 0 left out
+            if table.beats.shape[1] != BEAT_LENGTH:
+                raise InputError(f"{path}: beats of {table.beats.shape[1]} samples, "
+                                 f"expected {BEAT_LENGTH}")
+            beats.append(table.beats)
+            labels.append(table.labels.astype(np.int64))
+            recs.append(table.meta["record"].astype(str).to_numpy())
+            pats.append(table.meta["patient"].astype(str).to_numpy())
+            where.append(lambda i, p=path, m=table.meta:
+                         f"{p}: record {m['record'].iloc[i]}, sample {m['sample'].iloc[i]}")
+            database = database or table.attrs.get("database")
+            names = tuple(str(n) for n in table.classes) or None
+            if names and attr_classes and names != attr_classes:
+                raise InputError(f"{path}: classes {' '.join(names)} differ from those of the "
+                                 f"other files ({' '.join(attr_classes)})")
+            attr_classes = attr_classes or names
         else:
             if records is not None:
                 raise InputError(f"{path}: a CSV file has no record ids; --records needs HDF5 input")
-            b, y = read_csv(path)
-            beats.append(b)
-            labels.append(y)
+            rows = read_kaggle_csv(path, n_classes=None)
+            beats.append(rows.beats)
+            labels.append(rows.labels)
             recs.append(None)
             pats.append(None)
+            where.append(lambda i, p=path: f"{p}:{i + 1}")
     all_labels = np.concatenate(labels)
     if len(all_labels) == 0:
         raise InputError(f"{', '.join(map(str, paths))}: no labelled beats")
     if class_names is None:
-        class_names = attr_classes or default_class_names(paths, database,
-                                                          int(all_labels.max()) + 1)
+        class_names = attr_classes or default_class_names(paths, database)
     class_names = tuple(class_names)
-    for path, y in zip(paths, labels):
-        bad = (y < 0) | (y >= len(class_names))
-        if bad.any():
-            row = int(np.argmax(bad))
-            where = f"line {row + 1}" if path.suffix.lower() not in HDF5_SUFFIXES else f"beat {row}"
-            raise InputError(f"{path}, {where}: label {y[row]} outside 0..{len(class_names) - 1} "
-                             f"(classes {' '.join(class_names)})")
-    with_ids = [r is not None for r in recs]
+    for y, locate in zip(labels, where):
+        bad = np.flatnonzero(y >= len(class_names))
+        if bad.size:
+            raise InputError(f"{locate(int(bad[0]))}: label {y[bad[0]]} is not a class id "
+                             f"0..{len(class_names) - 1} ({' '.join(class_names)}; other "
+                             f"classes: name them with --classes)")
     records_all = patients_all = None
-    if all(with_ids):
+    if all(r is not None for r in recs):
         records_all = np.concatenate(recs)
         patients_all = np.concatenate(pats)
     return BeatData(np.ascontiguousarray(np.concatenate(beats)), all_labels, class_names,

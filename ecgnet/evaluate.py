@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
 
 from .checkpoint import load_model, predict_proba
@@ -86,16 +87,20 @@ def evaluate_beats(model: torch.nn.Module, beats: np.ndarray, labels: np.ndarray
     return classification_report(labels, proba, class_names)
 
 
+def write_json(path: str | os.PathLike, obj) -> Path:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(obj, indent=2) + "\n")
+    return Path(path)
+
+
 def save_report(report: dict, prefix: str | os.PathLike, title: str = "") -> tuple[Path, Path]:
     """Write ``<prefix>.json`` (the report) and ``<prefix>.png`` (its confusion matrix)."""
     from .plots import plot_confusion_matrix
 
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    json_path = prefix.with_name(prefix.name + ".json")
-    tmp = json_path.with_name("." + json_path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, json_path)
+    json_path = write_json(prefix.with_name(prefix.name + ".json"), report)
     png_path = plot_confusion_matrix(np.array(report["confusion_matrix"]), report["class_names"],
                                      prefix.with_name(prefix.name + ".png"), title=title)
     return json_path, png_path

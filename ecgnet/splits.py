@@ -19,19 +19,9 @@ from typing import Tuple
 import numpy as np
 
 from ecgseg.errors import InputError
+from ecgseg.splits import DS1, DS2, PACED  # noqa: F401  (re-exported)
 
 from .data import BeatData
-
-DS1: Tuple[str, ...] = (
-    "101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124",
-    "201", "203", "205", "207", "208", "209", "215", "220", "223", "230")
-"""MIT-BIH training records of the inter-patient split (de Chazal et al. 2004)."""
-DS2: Tuple[str, ...] = (
-    "100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212",
-    "213", "214", "219", "221", "222", "228", "231", "232", "233", "234")
-"""MIT-BIH test records of the inter-patient split."""
-PACED: Tuple[str, ...] = ("102", "104", "107", "217")
-"""Paced MIT-BIH records, in neither DS1 nor DS2 (AAMI EC57 leaves them out)."""
 
 SPLITS = ("random", "interpatient", "patient")
 

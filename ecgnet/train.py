@@ -30,7 +30,7 @@ from .augment import CLASS_WEIGHTS, augment_minority, class_weights
 from .checkpoint import (load_checkpoint, make_checkpoint, model_from_checkpoint,
                          predict_proba, save_checkpoint)
 from .data import BeatData, beat_hashes, load_data
-from .evaluate import evaluate_beats, save_report
+from .evaluate import evaluate_beats, save_report, write_json
 from .metrics import confusion_matrix, macro_f1
 from .models import build_model, count_parameters
 from .splits import Split, make_split
@@ -233,12 +233,6 @@ def _check_resume(ckpt: dict, config: TrainConfig, data: BeatData, path: Path) -
         raise InputError(f"--resume: the data differ from those run {path.parent} was trained on")
 
 
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def _validate(model: nn.Module, data: BeatData, batch_size: int) -> dict:
     proba = predict_proba(model, data.beats, batch_size)
     p_true = proba[np.arange(len(proba)), data.labels]
@@ -304,7 +298,7 @@ def train(config: TrainConfig) -> RunResult:
             "class_weights": None if weights is None else weights.tolist(),
             "parameters": n_params, "data_fingerprint": fingerprint,
             "torch": torch.__version__, "python": platform.python_version()}
-    _write_json(run_dir / "config.json", info)
+    write_json(run_dir / "config.json", info)
     with open(run_dir / "metrics.jsonl", "w") as f:  # the epochs up to the checkpoint
         f.writelines(json.dumps(h) + "\n" for h in state["history"])
 

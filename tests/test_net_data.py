@@ -1,0 +1,132 @@
+"""Loading beats (CSV and HDF5 alike), bad inputs, splits and augmentation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgnet.augment import augment_minority, class_weights, stretch
+from ecgnet.data import beat_hashes, load_data
+from ecgnet.splits import DS1, DS2, PACED, make_split
+from ecgseg.errors import InputError
+
+from .net_helpers import write_csv, write_h5
+
+
+@pytest.fixture(scope="module")
+def mitbih(kaggle_dir):
+    return load_data(kaggle_dir / "mitbih_test_known_rows.csv")
+
+
+def test_real_csv_rows(mitbih, kaggle_dir):
+    assert mitbih.beats.shape == (1496, 187) and mitbih.beats.dtype == np.float32
+    assert mitbih.beats.flags.c_contiguous
+    assert mitbih.class_names == ("N", "S", "V", "F", "Q")
+    assert mitbih.counts().tolist() == [1096, 100, 100, 100, 100]
+    assert mitbih.records is None
+    ptb = load_data([kaggle_dir / "ptbdb_normal_known_rows.csv",
+                     kaggle_dir / "ptbdb_abnormal_known_rows.csv"])
+    assert ptb.class_names == ("normal", "MI") and ptb.counts().tolist() == [809, 2101]
+
+
+def test_csv_and_hdf5_give_the_same_tensors(mitbih, tmp_path):
+    idx = np.arange(0, 1496, 5)
+    beats, labels = mitbih.beats[idx], mitbih.labels[idx]
+    from_csv = load_data(write_csv(tmp_path / "rows.csv", beats, labels))
+    from_h5 = load_data(write_h5(tmp_path / "rows.h5", beats, labels, ["100", "101", "103"]))
+    np.testing.assert_array_equal(from_csv.beats, from_h5.beats)
+    np.testing.assert_array_equal(from_csv.labels, from_h5.labels)
+    assert from_csv.beats.dtype == from_h5.beats.dtype and from_csv.labels.dtype == from_h5.labels.dtype
+    assert from_csv.class_names == from_h5.class_names and from_csv.fingerprint() == from_h5.fingerprint()
+    assert from_h5.records.tolist() == ["100"] * 100 + ["101"] * 100 + ["103"] * 100
+    only = load_data(tmp_path / "rows.h5", records=["101"])
+    np.testing.assert_array_equal(only.beats, from_csv.beats[100:200])
+
+
+def test_hdf5_unlabelled_beats_are_left_out(mitbih, tmp_path):
+    labels = mitbih.labels[:20].copy()
+    labels[[3, 7]] = -1
+    data = load_data(write_h5(tmp_path / "b.h5", mitbih.beats[:20], labels, ["100"]))
+    assert len(data) == 18
+
+
+def test_bad_inputs_give_clear_errors(mitbih, tmp_path):
+    short = tmp_path / "short.csv"
+    write_csv(short, mitbih.beats[:3, :186], mitbih.labels[:3])
+    with pytest.raises(InputError, match=r"short.csv:1: 187 columns, expected 188"):
+        load_data(short)
+    labels = mitbih.labels[:5].copy()
+    labels[3] = 7
+    with pytest.raises(InputError, match=r"bad_label.csv:4: label 7 is not a class id 0..4"):
+        load_data(write_csv(tmp_path / "bad_label.csv", mitbih.beats[:5], labels))
+    labels[3] = -1
+    with pytest.raises(InputError, match=r"neg.csv:4: label -1"):
+        load_data(write_csv(tmp_path / "neg.csv", mitbih.beats[:5], labels))
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InputError, match="empty"):
+        load_data(tmp_path / "empty.csv")
+    with pytest.raises(InputError, match="no such file"):
+        load_data(tmp_path / "missing.h5")
+    two = load_data(write_csv(tmp_path / "ptb_like.csv", mitbih.beats[:4], np.array([0, 1, 0, 1])),
+                    class_names=["normal", "MI"])
+    assert two.n_classes == 2
+    with pytest.raises(InputError, match=r"five.csv:1: label 4 is not a class id 0..1"):
+        load_data(write_csv(tmp_path / "five.csv", mitbih.beats[:4], np.array([4, 1, 0, 1])),
+                  class_names=["normal", "MI"])
+    with pytest.raises(InputError, match="needs HDF5"):
+        load_data(short, records=["100"])
+
+
+def test_beat_hashes_identify_exact_beats(mitbih):
+    h = beat_hashes(mitbih.beats)
+    assert h.dtype == np.int64 and len(np.unique(h)) == len(np.unique(mitbih.beats, axis=0))
+    changed = mitbih.beats[:1].copy()
+    changed[0, 100] = np.nextafter(changed[0, 100], 2)
+    assert beat_hashes(changed)[0] != h[0]
+
+
+def test_random_split_is_stratified_disjoint_and_seeded(mitbih):
+    s = make_split(mitbih, "random", test_fraction=0.2, val_fraction=0.1, seed=3)
+    parts = [set(s.train), set(s.val), set(s.test)]
+    assert sum(map(len, parts)) == len(mitbih) and not (parts[0] & parts[1] or parts[0] & parts[2]
+                                                         or parts[1] & parts[2])
+    assert np.bincount(mitbih.labels[s.test]).tolist() == [219, 20, 20, 20, 20]
+    again = make_split(mitbih, "random", seed=3)
+    np.testing.assert_array_equal(s.test, again.test)
+    assert not np.array_equal(s.test, make_split(mitbih, "random", seed=4).test)
+    with pytest.raises(InputError, match="interpatient needs record ids"):
+        make_split(mitbih, "interpatient")
+    with pytest.raises(InputError, match="patient needs patient ids"):
+        make_split(mitbih, "patient")
+    with pytest.raises(InputError, match="unknown split"):
+        make_split(mitbih, "kfold")
+
+
+def test_interpatient_and_patient_splits_keep_patients_apart(mitbih, tmp_path):
+    records = list(DS1[:6]) + list(DS2[:4]) + list(PACED[:2])
+    data = load_data(write_h5(tmp_path / "b.h5", mitbih.beats, mitbih.labels, records))
+    s = make_split(data, "interpatient", seed=0)
+    assert set(data.records[s.test]) == set(DS2[:4])
+    assert set(data.records[s.train]) | set(data.records[s.val]) == set(DS1[:6])
+    assert not set(data.records[s.train]) & set(data.records[s.val])
+    assert not set(data.records[np.r_[s.train, s.val, s.test]]) & set(PACED)
+    p = make_split(data, "patient", test_fraction=0.25, val_fraction=0.2, seed=1)
+    groups = [set(data.patients[i]) for i in (p.train, p.val, p.test)]
+    assert all(g for g in groups) and not (groups[0] & groups[1] or groups[0] & groups[2]
+                                           or groups[1] & groups[2])
+    assert len(p.train) + len(p.val) + len(p.test) == len(data)
+
+
+def test_augmentation_and_class_weights(mitbih):
+    beats = mitbih.beats[:50]
+    np.testing.assert_allclose(stretch(beats, np.ones(50)), beats, atol=1e-7)
+    longer = stretch(beats, np.full(50, 2.0))
+    np.testing.assert_allclose(longer[:, ::2][:, :90], beats[:, :90], atol=1e-6)
+    rng = np.random.default_rng(0)
+    x, y = augment_minority(mitbih.beats, mitbih.labels, 0.5, rng)
+    assert x.shape == (4 * (548 - 100), 187) and np.bincount(y, minlength=5).tolist() == [0] + [448] * 4
+    assert augment_minority(mitbih.beats, mitbih.labels, 0.0, rng)[0].shape == (0, 187)
+    w = class_weights(mitbih.labels, 5, "balanced")
+    assert w[1] / w[0] == pytest.approx(1096 / 100) and w.mean() == pytest.approx(1)
+    assert class_weights(mitbih.labels, 5, "none") is None
+    assert class_weights(np.array([0, 0, 1]), 3, "sqrt")[2] == 0

@@ -1,0 +1,156 @@
+"""Training, checkpoints, resume, determinism, evaluation and the CLI, on real beats."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from cli.main import main
+from ecgnet.checkpoint import load_checkpoint, load_model, predict_proba, save_checkpoint
+from ecgnet.data import load_data
+from ecgnet.evaluate import evaluate
+from ecgnet.models import build_model
+from ecgnet.train import TrainConfig, train
+from ecgseg.errors import InputError
+
+from .net_helpers import small_rows, write_csv
+
+TIMING = ("train_beats_per_s", "seconds")
+
+
+@pytest.fixture(scope="module")
+def small_csv(kaggle_dir, tmp_path_factory):
+    """480 real MIT-BIH beats: 160 N and 80 of each other class."""
+    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
+    idx = np.sort(np.r_[small_rows(rows.beats, rows.labels, 80),
+                        np.flatnonzero(rows.labels == 0)[80:160]])
+    return write_csv(tmp_path_factory.mktemp("net") / "small.csv", rows.beats[idx], rows.labels[idx])
+
+
+def config(data, tmp_path, **kw):
+    base = dict(data=[str(data)], out=str(tmp_path), name="run", batch_size=32, epochs=2,
+                progress=False, threads=1, eval_batch_size=512)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def strip_timing(history):
+    return [{k: v for k, v in h.items() if k not in TIMING} for h in history]
+
+
+def test_training_lowers_the_loss_and_writes_the_run(small_csv, tmp_path):
+    result = train(config(small_csv, tmp_path, epochs=4, class_weights="balanced", augment=0.5))
+    run = result.run_dir
+    for name in ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
+                 "test.json", "test.png"):
+        assert (run / name).is_file(), name
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in lines] == [1, 2, 3, 4] and result.iterations == lines[-1]["iteration"]
+    assert lines[-1]["train_loss"] < lines[0]["train_loss"]
+    info = json.loads((run / "config.json").read_text())
+    assert info["parameters"] == 55_013 and info["train_counts"][0] > info["train_counts"][1]
+    # Loss on the training beats: freshly initialised model vs trained.
+    data = load_data(small_csv)
+    torch.manual_seed(0)
+    fresh = build_model("kachuee", 5)
+    trained, meta = load_model(run / "last.pt")
+    nll = [-np.log(predict_proba(m, data.beats)[np.arange(len(data)), data.labels]).mean()
+           for m in (fresh, trained)]
+    assert nll[1] < nll[0] - 0.1
+    assert result.test["n"] == 96 and json.loads((run / "test.json").read_text())["n"] == 96
+    assert meta["class_names"] == ("N", "S", "V", "F", "Q") and meta["config"]["augment"] == 0.5
+
+
+def test_checkpoint_round_trip_and_bad_checkpoints(small_csv, tmp_path):
+    result = train(config(small_csv, tmp_path, max_iters=3))
+    ckpt = load_checkpoint(result.run_dir / "best.pt")
+    assert ckpt["model"] == "kachuee" and ckpt["n_classes"] == 5 and ckpt["training"]["iteration"] == 3
+    copy = save_checkpoint(ckpt, tmp_path / "copy.pt")
+    model_a, _ = load_model(result.run_dir / "best.pt")
+    model_b, _ = load_model(copy)
+    for (ka, a), (kb, b) in zip(model_a.state_dict().items(), model_b.state_dict().items()):
+        assert ka == kb and torch.equal(a, b)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+    other = dict(ckpt, model="resnet9")
+    save_checkpoint(other, tmp_path / "other.pt")
+    with pytest.raises(InputError, match="model 'resnet9', which this toolkit does not know"):
+        load_model(tmp_path / "other.pt")
+    torch.save(model_a.state_dict(), tmp_path / "bare.pt")
+    with pytest.raises(InputError, match="not an ecgnet checkpoint"):
+        load_model(tmp_path / "bare.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(InputError, match="not a readable checkpoint"):
+        load_model(tmp_path / "junk.pt")
+    wrong = dict(ckpt, n_classes=2, class_names=["normal", "MI"])
+    save_checkpoint(wrong, tmp_path / "wrong.pt")
+    with pytest.raises(InputError, match="weights do not fit model 'kachuee' with 2 classes"):
+        load_model(tmp_path / "wrong.pt")
+
+
+def test_resume_continues_exactly_and_runs_are_deterministic(small_csv, tmp_path):
+    whole = train(config(small_csv, tmp_path, name="whole", epochs=3))
+    train(config(small_csv, tmp_path, name="parts", epochs=1))
+    with pytest.raises(InputError, match="already holds a run"):
+        train(config(small_csv, tmp_path, name="parts", epochs=3))
+    with pytest.raises(InputError, match="batch_size differ"):
+        train(config(small_csv, tmp_path, name="parts", epochs=3, resume=True, batch_size=64))
+    resumed = train(config(small_csv, tmp_path, name="parts", epochs=3, resume=True))
+    assert resumed.epochs_run == 3 and resumed.iterations == whole.iterations
+    assert strip_timing(resumed.history) == strip_timing(whole.history)
+    assert resumed.test == {**whole.test, "checkpoint": resumed.test["checkpoint"]}
+    a = load_checkpoint(whole.run_dir / "last.pt")["state_dict"]
+    b = load_checkpoint(resumed.run_dir / "last.pt")["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    lines = (resumed.run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [1, 2, 3]
+    with pytest.raises(InputError, match="nothing to resume"):
+        train(config(small_csv, tmp_path, name="never", resume=True))
+
+
+def test_evaluate_scores_only_unseen_beats(small_csv, kaggle_dir, tmp_path):
+    result = train(config(small_csv, tmp_path, max_iters=4))
+    best = result.run_dir / "best.pt"
+    same = evaluate(best, small_csv, out=tmp_path / "eval")
+    assert same.report["part"].startswith("test part") and same.report["n"] == 96
+    assert same.report["confusion_matrix"] == result.test["confusion_matrix"]
+    assert (tmp_path / "eval.json").is_file() and (tmp_path / "eval.png").is_file()
+    # All known rows: the beats seen in training (train + validation) are left out.
+    full = evaluate(best, kaggle_dir / "mitbih_test_known_rows.csv", part="auto")
+    assert full.report["excluded_training_beats"] == 480 - 96
+    assert full.report["n"] == 1496 - 384
+    with pytest.raises(InputError, match="not those of checkpoint"):
+        evaluate(best, kaggle_dir / "ptbdb_normal_known_rows.csv")
+    with pytest.raises(InputError, match="--part test"):
+        evaluate(best, kaggle_dir / "mitbih_test_known_rows.csv", part="test")
+
+
+def run_cli(argv) -> int:
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return exc.code
+    return 0
+
+
+def test_cli_train_and_evaluate(small_csv, tmp_path, capsys):
+    assert run_cli(["train", str(small_csv), "--out", str(tmp_path), "--name", "cli", "--epochs", "1",
+          "--batch-size", "64", "--threads", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "run " in out and "AAMI EC57" in out and "confusion matrix" in out
+    assert run_cli(["evaluate", str(tmp_path / "cli" / "best.pt"), str(small_csv),
+                    "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "test part of the run's random split" in out and (tmp_path / "cli" / "eval-small.json").is_file()
+    for argv, message in (
+            (["evaluate", str(small_csv), str(small_csv)], "not a readable checkpoint"),
+            (["train", str(small_csv), "--out", str(tmp_path), "--split", "interpatient"],
+             "needs record ids"),
+            (["train", str(small_csv), "--out", str(tmp_path), "--class-weights", "x"],
+             "--class-weights must be one of")):
+        code = run_cli(argv)
+        err = capsys.readouterr().err
+        assert code == 1 and message in err and err.count("\n") == 1

@@ -23,3 +23,22 @@ __all__ = [
     "RecordError", "__version__", "download_database", "get_database", "record_list",
     "verify_database",
 ]
+
+# Segmentation API, imported on first use so that ``import ecgseg`` (and ``ecg download``)
+# does not pay for importing numba and scipy.
+_LAZY = {
+    "Segments": "ecgseg.segments",
+    "PaperParams": "ecgseg.recipes.paper", "segment_paper": "ecgseg.recipes.paper",
+    "KagglePtbParams": "ecgseg.recipes.kaggle", "segment_kaggle_mitdb": "ecgseg.recipes.kaggle",
+    "segment_kaggle_ptb": "ecgseg.recipes.kaggle",
+    "AAMI_CLASSES": "ecgseg.labels", "AAMI_MAP": "ecgseg.labels", "aami_label": "ecgseg.labels",
+}
+__all__ += sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ecgseg' has no attribute {name!r}")

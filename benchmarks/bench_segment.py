@@ -21,7 +21,8 @@ import numpy as np
 import wfdb
 
 from benchmarks import reference_numpy as ref
-from ecgseg.labels import aami_label, match_beats
+from ecgseg.labels import aami_label
+from ecgseg.matching import nearest_within
 from ecgseg.recipes.kaggle import segment_kaggle_mitdb
 from ecgseg.recipes.paper import segment_paper
 from ecgseg.resample import resample
@@ -86,7 +87,7 @@ def main(argv=None) -> None:
         sample, symbol = ann[name]
         beats = sample[aami_label(symbol) >= 0]
         beats = beats[beats < seg.stats["windows"] * 3600]
-        m = match_beats(seg.sample, beats, round(0.150 * FS))
+        m = nearest_within(seg.sample, beats, round(0.150 * FS))
         found += np.unique(m[m >= 0]).size
         hits += int((m >= 0).sum())
         refs += beats.size

@@ -42,36 +42,3 @@ def aami_label(symbols: Sequence[str]) -> np.ndarray:
     return np.fromiter((AAMI_MAP.get(s, -1) for s in symbols), dtype=np.int8,
                        count=len(symbols))
 
-
-def match_beats(detected: np.ndarray, reference: np.ndarray, tolerance: int) -> np.ndarray:
-    """Nearest reference beat of each detection, within a tolerance.
-
-    Parameters
-    ----------
-    detected : np.ndarray
-        int, shape (n,): detected beat positions, in samples of the record.
-    reference : np.ndarray
-        int, shape (m,), sorted ascending: reference beat positions (beat annotations
-        only), in samples.
-    tolerance : int
-        Largest accepted distance, in samples (e.g. ``round(0.15 * fs)`` for 150 ms).
-
-    Returns
-    -------
-    np.ndarray
-        int64, shape (n,): index into ``reference`` of the nearest reference beat
-        (the earlier one on a tie), or -1 when none is within ``tolerance``.
-    """
-    detected = np.asarray(detected, dtype=np.int64)
-    reference = np.asarray(reference, dtype=np.int64)
-    out = np.full(detected.shape, -1, dtype=np.int64)
-    if reference.size == 0 or detected.size == 0:
-        return out
-    right = np.clip(np.searchsorted(reference, detected), 0, reference.size - 1)
-    left = np.clip(right - 1, 0, reference.size - 1)
-    d_left = np.abs(detected - reference[left])
-    d_right = np.abs(reference[right] - detected)
-    best = np.where(d_left <= d_right, left, right)
-    dist = np.minimum(d_left, d_right)
-    out[dist <= tolerance] = best[dist <= tolerance]
-    return out

@@ -390,8 +390,12 @@ def segment_database(
         if missing:
             download_database(db, data_dir=data_dir, records=missing, mirror=mirror,
                               progress=progress)
-    elif missing_records(db, names, data_dir):
-        raise EcgError(f"records missing from {db.local_dir(data_dir)}: run ecg download")
+    else:
+        missing = missing_records(db, names, data_dir, extensions=("hea", "dat"))
+        if missing:
+            raise EcgError(f"records missing from {db.local_dir(data_dir)}: "
+                           f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''} "
+                           f"(run ecg download --db {db.name})")
     if recipe == "kaggle" and db.name == "ptbdb" and records is None:
         diagnoses = {n: ptb_diagnosis(read_header(record_path(db, n, data_dir)))
                      for n in names}

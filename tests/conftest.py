@@ -140,3 +140,14 @@ def ptbdb_records(mirror_dir) -> dict:
         out[name] = (np.ascontiguousarray(digital.d_signal[:, 0]),
                      np.ascontiguousarray(physical.p_signal[:, 0]))
     return out
+
+
+def run_ecg(args: list[str]) -> int:
+    """Run the ``ecg`` command in-process; return its exit status."""
+    from cli.main import main
+
+    try:
+        main(args)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from benchmarks import reference_numpy as ref
-from ecgseg.labels import aami_label, match_beats
+from ecgseg.labels import aami_label
+from ecgseg.matching import nearest_within
 from ecgseg.recipes.paper import PaperParams, segment_paper
 from ecgseg.resample import resample
 
@@ -66,7 +67,7 @@ def test_record_100_beat_count_against_the_reference_annotations(mitdb_dir, mitd
             above += xn[max(p - 3, 0):p + 4].max() > 0.9
     assert abs(seg.stats["peaks"] - above) <= 0.01 * above
 
-    matched = match_beats(seg.sample, covered, tolerance=round(0.150 * MITDB_FS))
+    matched = nearest_within(seg.sample, covered, tolerance=round(0.150 * MITDB_FS))
     ppv = np.mean(matched >= 0)
     sensitivity = np.unique(matched[matched >= 0]).size / covered.size
     assert ppv >= 0.99

@@ -281,12 +281,33 @@ class SegmentSummary:
         return out
 
 
+def warm_up(recipe: str, params: Any = None) -> None:
+    """Load (or compile) the recipe's numba kernels in this process.
+
+    Called before the worker pool forks, so that every worker inherits compiled
+    kernels instead of each loading them from the cache on its own.
+    """
+    t = np.arange(4000, dtype=np.float64)
+    sig = np.sin(2 * np.pi * t / 300.0) ** 31  # sharp peaks every 300 samples
+    if recipe == "paper":
+        from .recipes.paper import PaperParams, segment_paper
+        segment_paper(sig, 360.0, params if params is not None else PaperParams())
+    else:
+        from .recipes.kaggle import KagglePtbParams, segment_kaggle_mitdb, segment_kaggle_ptb
+        adc = (sig * 1000).astype(np.int64)
+        segment_kaggle_mitdb(adc, np.arange(10, 3900, 300, dtype=np.int64),
+                             np.array(["N"] * 13))
+        segment_kaggle_ptb(adc, params if isinstance(params, KagglePtbParams)
+                           else KagglePtbParams())
+
+
 def _ordered_results(tasks: list[RecordTask], workers: int) -> Iterator[RecordResult]:
     """Run tasks, yielding results in task order with at most ~2*workers in flight."""
     if workers <= 1 or len(tasks) <= 1:
         for t in tasks:
             yield process_record(t)
         return
+    warm_up(tasks[0].recipe, tasks[0].params)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending: list[Future] = []
         it = iter(tasks)

@@ -87,3 +87,21 @@ def test_export_published_split(kaggle_h5, tmp_path):
     raw = (tmp_path / "mitbih_test.csv").read_bytes()
     assert raw.count(b"\n") == 21892 and len(raw) == 102892400  # 4 700 bytes a line
     assert written[str(tmp_path / "mitbih_train.csv")] == 87554
+
+
+def test_ptb_kaggle_recipe_end_to_end(session_data_dir, tmp_path):
+    out = tmp_path / "ptb-kaggle.h5"
+    s = segment_database("ptbdb", data_dir=session_data_dir, out=out, recipe="kaggle",
+                         progress=False)
+    # on the mirror each patient has one record, so "last record per patient" keeps both
+    assert s.records == ["patient001/s0010_re", "patient165/s0322lre"]
+    assert any("not yet bit-exact" in line for line in s.lines())
+    written = export_csv(out, tmp_path)
+    normal = read_kaggle_csv(tmp_path / "ptbdb_normal.csv", n_classes=2)
+    abnormal = read_kaggle_csv(tmp_path / "ptbdb_abnormal.csv", n_classes=2)
+    assert set(normal.labels) == {0} and set(abnormal.labels) == {1}
+    assert len(normal.labels) == s.per_class["normal"] > 0
+    assert len(abnormal.labels) == s.per_class["MI"] > 0
+    assert sum(written.values()) == s.beats
+    # Kaggle PTB rows never hold more than 186 values (the recipe drops longer segments)
+    assert (normal.beats[:, 186] == 0).all() and (abnormal.beats[:, 186] == 0).all()

@@ -40,7 +40,7 @@ def verify_kaggle(
     quiet: Quiet = False,
 ) -> None:
     """Check published Kaggle rows against the rebuild from raw records; exit 1 if any is unmatched."""
-    from ecgseg.pipeline import default_output, segment_database
+    from ecgseg.pipeline import PTB_KAGGLE_NOTE, default_output, segment_database
     from ecgseg.store import load_beats
     from ecgseg.verify import rebuild_for, verify_kaggle_files
 
@@ -62,8 +62,7 @@ def verify_kaggle(
                 typer.echo(line)
         table = load_beats(h5)
         if db == "ptbdb":
-            typer.echo("note: the PTB half of the recipe is established to 5e-4 on a lossy "
-                       "copy of one record, not yet bit-exact")
+            typer.echo(PTB_KAGGLE_NOTE)
         for report in verify_kaggle_files(paths, table, tolerance=tolerance):
             for line in report.lines():
                 typer.echo(line)

@@ -2,7 +2,15 @@
 
 Public API::
 
-    from ecgseg import download_database, get_database
+    from ecgseg import download_database, segment_database, load_beats
+
+    download_database("mitdb")                      # data/physionet/mitdb/1.0.0/, verified
+    summary = segment_database("mitdb")             # -> data/beats/mitdb.h5 (paper recipe)
+    table = load_beats("data/beats/mitdb.h5", split="DS2", classes=["N", "V"])
+    table.beats, table.labels, table.meta           # (n, 187) float32, (n,) int8, DataFrame
+
+Signal-level functions (arrays in, arrays out): :func:`segment_paper`,
+:func:`segment_kaggle_mitdb`, :func:`segment_kaggle_ptb`.
 """
 
 from __future__ import annotations
@@ -23,3 +31,26 @@ __all__ = [
     "RecordError", "__version__", "download_database", "get_database", "record_list",
     "verify_database",
 ]
+
+# Segmentation API, imported on first use so that ``import ecgseg`` (and ``ecg download``)
+# does not pay for importing numba and scipy.
+_LAZY = {
+    "Segments": "ecgseg.segments",
+    "PaperParams": "ecgseg.recipes.paper", "segment_paper": "ecgseg.recipes.paper",
+    "KagglePtbParams": "ecgseg.recipes.kaggle", "segment_kaggle_mitdb": "ecgseg.recipes.kaggle",
+    "segment_kaggle_ptb": "ecgseg.recipes.kaggle",
+    "AAMI_CLASSES": "ecgseg.labels", "AAMI_MAP": "ecgseg.labels", "aami_label": "ecgseg.labels",
+    "segment_database": "ecgseg.pipeline", "SegmentSummary": "ecgseg.pipeline",
+    "load_beats": "ecgseg.store", "BeatTable": "ecgseg.store", "read_attrs": "ecgseg.store",
+    "export_csv": "ecgseg.export", "read_kaggle_csv": "ecgseg.kaggle_csv",
+    "write_kaggle_csv": "ecgseg.kaggle_csv", "verify_kaggle_files": "ecgseg.verify",
+}
+__all__ += sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ecgseg' has no attribute {name!r}")

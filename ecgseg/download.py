@@ -322,9 +322,13 @@ def verify_database(db: str | Database, data_dir: str | os.PathLike | None = Non
 
 
 def missing_records(db: str | Database, records: Iterable[str],
-                    data_dir: str | os.PathLike | None = None) -> list[str]:
-    """Records of ``records`` with at least one file absent from the data folder."""
+                    data_dir: str | os.PathLike | None = None,
+                    extensions: Sequence[str] | None = None) -> list[str]:
+    """Records of ``records`` with at least one file absent from the data folder.
+
+    ``extensions`` restricts the check (default: every file of a record).
+    """
     db = get_database(db) if isinstance(db, str) else db
     local = db.local_dir(data_dir)
-    return [r for r in records
-            if not all((local / f"{r}.{ext}").exists() for ext in db.record_files)]
+    exts = db.record_files if extensions is None else extensions
+    return [r for r in records if not all((local / f"{r}.{ext}").exists() for ext in exts)]

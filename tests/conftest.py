@@ -12,6 +12,7 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,3 +77,77 @@ def session_data_dir(tmp_path_factory, mirror_url):
     for db in ("mitdb", "ptbdb"):
         download_database(db, data_dir=data, mirror=mirror_url, progress=False)
     return data
+
+
+# --- raw records, read once per session (segmentation tests) -------------------------
+
+MITDB_FS = 360.0
+
+
+@pytest.fixture(scope="session")
+def mitdb_dir(mirror_dir) -> Path:
+    """The mirror's MIT-BIH folder (``mitdb/1.0.0``)."""
+    return require(mirror_dir / "mitdb" / "1.0.0", "MIT-BIH records")
+
+
+@pytest.fixture(scope="session")
+def mitdb_records(mitdb_dir) -> dict:
+    """All 48 MIT-BIH records in RECORDS order, read once per session.
+
+    ``{name: (adc0, ann_sample, ann_symbol)}``: signal 0 as int16 ADC values (650 000,),
+    every ``atr`` annotation sample (int64) and symbol (list of str).
+    """
+    import wfdb
+
+    out = {}
+    for name in (mitdb_dir / "RECORDS").read_text().split():
+        rec = wfdb.rdrecord(str(mitdb_dir / name), physical=False, channels=[0], return_res=16)
+        ann = wfdb.rdann(str(mitdb_dir / name), "atr")
+        out[name] = (np.ascontiguousarray(rec.d_signal[:, 0]), ann.sample.astype(np.int64),
+                     list(ann.symbol))
+    return out
+
+
+def mlii_channel(name: str) -> int:
+    """Signal index of lead MLII (114: signal 1; 102 and 104 have none: signal 0)."""
+    return 1 if name == "114" else 0
+
+
+@pytest.fixture(scope="session")
+def mitdb_mlii(mitdb_dir):
+    """Loader ``name -> float64 (650000,) MLII in mV`` (wfdb physical), cached per session."""
+    import wfdb
+
+    @functools.lru_cache(maxsize=None)
+    def load(name: str) -> np.ndarray:
+        rec = wfdb.rdrecord(str(mitdb_dir / name), channels=[mlii_channel(name)])
+        return np.ascontiguousarray(rec.p_signal[:, 0])
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def ptbdb_records(mirror_dir) -> dict:
+    """The mirror's raw PTB records, lead ii: ``{name: (adc int (n,), mV float64 (n,))}``."""
+    import wfdb
+
+    base = require(mirror_dir / "ptbdb" / "1.0.0", "PTB records")
+    out = {}
+    for name in (base / "RECORDS").read_text().split():
+        digital = wfdb.rdrecord(str(base / name), physical=False, channel_names=["ii"])
+        physical = wfdb.rdrecord(str(base / name), channel_names=["ii"])
+        assert digital.fs == 1000
+        out[name] = (np.ascontiguousarray(digital.d_signal[:, 0]),
+                     np.ascontiguousarray(physical.p_signal[:, 0]))
+    return out
+
+
+def run_ecg(args: list[str]) -> int:
+    """Run the ``ecg`` command in-process; return its exit status."""
+    from cli.main import main
+
+    try:
+        main(args)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cli.main import main as ecg
 from ecgseg.export import PUBLISHED_TEST, PUBLISHED_TRAIN, export_csv
 from ecgseg.kaggle_csv import read_kaggle_csv
 from ecgseg.pipeline import segment_database
 from ecgseg.store import load_beats
+
+from .conftest import run_ecg
 from ecgseg.verify import verify_kaggle_files
 
 
@@ -42,7 +43,7 @@ def test_verify_cli_reports_unmatched_and_exit_status(kaggle_h5, kaggle_dir, tmp
     lines = (kaggle_dir / "mitbih_test_known_rows.csv").read_bytes().splitlines(keepends=True)
     sample = tmp_path / "some.csv"
     sample.write_bytes(b"".join(lines[:20]))
-    ecg(["verify-kaggle", str(sample), "--rebuild", str(out)])
+    assert run_ecg(["verify-kaggle", str(sample), "--rebuild", str(out)]) == 0
     assert "20 rows, 20 bit-exact (20 text-identical), 0 within 1e-06, 0 unmatched" in \
         capsys.readouterr().out
     rows = read_kaggle_csv(sample)
@@ -51,9 +52,7 @@ def test_verify_cli_reports_unmatched_and_exit_status(kaggle_h5, kaggle_dir, tmp
     from ecgseg.kaggle_csv import write_kaggle_csv
     edited = write_kaggle_csv(tmp_path / "edited.csv", rows.beats, rows.labels)
     details = tmp_path / "details.csv"
-    with pytest.raises(SystemExit) as e:
-        ecg(["verify-kaggle", str(edited), "--rebuild", str(out), "--details", str(details)])
-    assert e.value.code == 1
+    assert run_ecg(["verify-kaggle", str(edited), "--rebuild", str(out), "--details", str(details)]) == 1
     text = capsys.readouterr().out
     assert "18 bit-exact" in text and "1 within 1e-06, 1 unmatched" in text
     assert "line 6: unmatched; nearest: record" in text and "max error 0.01" in text
@@ -72,9 +71,7 @@ def test_verify_bad_input(kaggle_h5, tmp_path, capsys, content, message):
     out, _ = kaggle_h5
     bad = tmp_path / "bad.csv"
     bad.write_bytes(content)
-    with pytest.raises(SystemExit) as e:
-        ecg(["verify-kaggle", str(bad), "--rebuild", str(out)])
-    assert e.value.code == 1
+    assert run_ecg(["verify-kaggle", str(bad), "--rebuild", str(out)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and "Traceback" not in err
 
@@ -90,3 +87,21 @@ def test_export_published_split(kaggle_h5, tmp_path):
     raw = (tmp_path / "mitbih_test.csv").read_bytes()
     assert raw.count(b"\n") == 21892 and len(raw) == 102892400  # 4 700 bytes a line
     assert written[str(tmp_path / "mitbih_train.csv")] == 87554
+
+
+def test_ptb_kaggle_recipe_end_to_end(session_data_dir, tmp_path):
+    out = tmp_path / "ptb-kaggle.h5"
+    s = segment_database("ptbdb", data_dir=session_data_dir, out=out, recipe="kaggle",
+                         progress=False)
+    # on the mirror each patient has one record, so "last record per patient" keeps both
+    assert s.records == ["patient001/s0010_re", "patient165/s0322lre"]
+    assert any("not yet bit-exact" in line for line in s.lines())
+    written = export_csv(out, tmp_path)
+    normal = read_kaggle_csv(tmp_path / "ptbdb_normal.csv", n_classes=2)
+    abnormal = read_kaggle_csv(tmp_path / "ptbdb_abnormal.csv", n_classes=2)
+    assert set(normal.labels) == {0} and set(abnormal.labels) == {1}
+    assert len(normal.labels) == s.per_class["normal"] > 0
+    assert len(abnormal.labels) == s.per_class["MI"] > 0
+    assert sum(written.values()) == s.beats
+    # Kaggle PTB rows never hold more than 186 values (the recipe drops longer segments)
+    assert (normal.beats[:, 186] == 0).all() and (abnormal.beats[:, 186] == 0).all()

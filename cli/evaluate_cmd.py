@@ -25,7 +25,7 @@ def evaluate(
         "--records", "-r", help="HDF5 only: these records (repeat, or comma-separated).")] = None,
     classes: Annotated[Optional[List[str]], typer.Option(
         "--classes", help="What DATA's labels mean, comma-separated [default: from the data].")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 2048,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 512,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")] = "auto",
     threads: Annotated[Optional[int], typer.Option("--threads")] = None,
 ) -> None:

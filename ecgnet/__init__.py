@@ -1,1 +1,27 @@
-"""ecgnet: the CNN of Kachuee et al. (2018) for heartbeat classification, in PyTorch."""
+"""ecgnet: the CNN of Kachuee et al. (2018) for heartbeat classification, in PyTorch.
+
+Public API::
+
+    from ecgnet import TrainConfig, train, evaluate, load_model, predict_proba, build_model
+
+- :func:`train` / :class:`TrainConfig`: train a model into a run folder (``ecg train``);
+- :func:`evaluate`: score a checkpoint on beats it never trained on (``ecg evaluate``);
+- :func:`load_model` / :func:`predict_proba`: batched inference from a checkpoint;
+- :func:`build_model`, :func:`register_model`, :func:`replace_head`, :func:`freeze`:
+  the model registry and the transfer-learning helpers.
+"""
+
+from __future__ import annotations
+
+from .checkpoint import load_checkpoint, load_model, predict_proba, save_checkpoint
+from .data import BeatData, load_data
+from .evaluate import EvalResult, evaluate
+from .models import MODELS, KachueeNet, build_model, freeze, register_model, replace_head
+from .splits import DS1, DS2, make_split
+from .train import RunResult, TrainConfig, train
+
+__all__ = [
+    "BeatData", "DS1", "DS2", "EvalResult", "KachueeNet", "MODELS", "RunResult", "TrainConfig",
+    "build_model", "evaluate", "freeze", "load_checkpoint", "load_data", "load_model",
+    "make_split", "predict_proba", "register_model", "replace_head", "save_checkpoint", "train",
+]

@@ -81,7 +81,7 @@ def select_part(data: BeatData, meta: dict, part: str = "auto") -> tuple[np.ndar
 
 
 def evaluate_beats(model: torch.nn.Module, beats: np.ndarray, labels: np.ndarray,
-                   class_names: Sequence[str], batch_size: int = 2048) -> dict:
+                   class_names: Sequence[str], batch_size: int = 512) -> dict:
     """Classification report of ``model`` on beats ``(n, 187)`` with labels ``(n,)``."""
     proba = predict_proba(model, beats, batch_size=batch_size)
     return classification_report(labels, proba, class_names)
@@ -137,7 +137,7 @@ def format_report(report: dict) -> str:
 
 def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | str,
              part: str = "auto", out: str | os.PathLike | None = None,
-             batch_size: int = 2048, device: str = "cpu",
+             batch_size: int = 512, device: str = "cpu",
              records: Sequence[str] | None = None,
              class_names: Sequence[str] | None = None) -> EvalResult:
     """Evaluate a checkpoint on labelled beats, leaving out every beat it trained on.

@@ -33,7 +33,7 @@ from .data import BeatData, beat_hashes, load_data
 from .evaluate import evaluate_beats, save_report, write_json
 from .metrics import confusion_matrix, macro_f1
 from .models import build_model, count_parameters
-from .splits import Split, make_split
+from .splits import make_split
 
 RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
              "test.json", "test.png")
@@ -117,7 +117,7 @@ class TrainConfig:
     augment: float = 0.0
     device: str = "auto"
     threads: Optional[int] = None
-    eval_batch_size: int = 2048
+    eval_batch_size: int = 512
     resume: bool = False
     overwrite: bool = False
     progress: bool = True

@@ -135,7 +135,8 @@ def process_record(task: RecordTask) -> RecordResult:
         else:
             raise EcgError(f"unknown recipe {task.recipe!r}")
     except EcgError as exc:
-        res.error = str(exc)
+        msg = str(exc)
+        res.error = msg if task.name in msg else f"record {task.name}: {msg}"
     except Exception as exc:  # a bad record must not kill the whole database
         res.error = f"record {task.name}: {type(exc).__name__}: {exc}"
     return res
@@ -162,8 +163,12 @@ def _paper(task: RecordTask, db: Database, path: Path, res: RecordResult) -> Non
         res.warnings.append(lead.note)
     seg = segment_paper(lead.signal, lead.fs, task.params)
     res.stats.update(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs)
-    if seg.stats.get("windows", 0) == 0:
+    windows = seg.stats.get("windows", 0)
+    if windows == 0:
         res.warnings.append(f"record {task.name} is shorter than one window: no beats")
+    elif seg.stats.get("windows_flat", 0) == windows:
+        res.warnings.append(f"record {task.name}: lead {lead.lead} is flat in every window: "
+                            "no beats")
     if db.name == "mitdb":
         ann = read_annotations(path, "atr")
         if ann is None:

@@ -143,3 +143,39 @@ def test_cli_segment_and_errors(session_data_dir, tmp_path, capsys, monkeypatch)
     assert "exists (use --overwrite" in capsys.readouterr().err
     assert run_ecg(["segment", "--db", "nodb", "-q"]) == 1
     assert "unknown database 'nodb'" in capsys.readouterr().err
+
+
+def _write_record(folder, name, signal, fs=360):
+    import wfdb
+
+    wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["MLII"], p_signal=signal[:, None],
+                fmt=["16"], adc_gain=[200.0], baseline=[0], write_dir=str(folder))
+
+
+def test_flat_nan_short_and_broken_records(tmp_path):
+    folder = tmp_path / "physionet" / "mitdb" / "1.0.0"
+    folder.mkdir(parents=True)
+    t = np.arange(360 * 60) / 360.0
+    ecg_like = np.sin(2 * np.pi * 1.2 * t) ** 63  # sharp peaks at 72 bpm
+    _write_record(folder, "900", ecg_like)
+    _write_record(folder, "901", np.zeros(360 * 60))
+    nan = ecg_like.copy()
+    nan[5000:5100] = np.nan
+    _write_record(folder, "902", nan)
+    _write_record(folder, "903", ecg_like[: 360 * 5])  # shorter than one 10 s window
+    (folder / "904.hea").write_text("904 this is not a header\n")
+    (folder / "904.dat").write_bytes(b"\0" * 100)
+    out = tmp_path / "x.h5"
+    s = segment_database("mitdb", data_dir=tmp_path, out=out, download=False, workers=1,
+                         records=["900", "901", "902", "903", "904"], progress=False)
+    failed = dict(s.failed)
+    assert set(failed) == {"902", "904"}
+    assert "NaN" in failed["902"] and "record 902" in failed["902"]
+    assert "904" in failed["904"] and "header does not parse" in failed["904"]
+    text = " ".join(s.warnings)
+    assert "record 901: lead MLII is flat in every window" in text
+    assert "record 903 is shorter than one window" in text
+    assert "900 has no atr annotations" in text
+    t = load_beats(out, labelled=False)
+    assert set(t.meta["record"]) == {"900"}
+    assert 60 <= len(t) <= 72  # 72 peaks in 60 s, the last partial crops at window ends

@@ -409,7 +409,8 @@ def _segment(source: Source, meta: dict, overrides, tolerance_s: float,
                       record=np.full(n, source.name, dtype=object), sample=res.sample,
                       time_s=res.sample / fs, reference=labels, detector=res.detector,
                       params=params, source=source, fs=fs, lead=str(res.stats["lead"]),
-                      stats=dict(res.stats, tolerance_s=tolerance_s), notes=notes, seconds={"segment": seconds})
+                      stats=dict(res.stats, tolerance_s=tolerance_s), notes=notes,
+                      seconds={"segment": seconds})
     return pred, res.beats
 
 

@@ -12,7 +12,7 @@ import typer
 
 from ecgseg.errors import EcgError
 
-from . import download_cmd, evaluate_cmd, kaggle_cmd, segment_cmd, train_cmd
+from . import download_cmd, evaluate_cmd, kaggle_cmd, predict_cmd, segment_cmd, train_cmd
 
 app = typer.Typer(
     name="ecg",
@@ -45,6 +45,8 @@ app.command("export")(kaggle_cmd.export)
 app.command("verify-kaggle")(kaggle_cmd.verify_kaggle)
 app.command("train")(train_cmd.train)
 app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("predict")(predict_cmd.predict)
+app.command("export-model")(predict_cmd.export_model)
 
 
 def main(argv: list[str] | None = None) -> None:

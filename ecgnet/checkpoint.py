@@ -12,13 +12,16 @@ A checkpoint is a plain dict of tensors and JSON-like values:
     The :class:`~ecgnet.train.TrainConfig` that trained it, as a dict.
 ``training``
     Resume state: epoch, iteration, best score, optimizer and scheduler state dicts,
-    torch RNG state, data fingerprint, hashes of the beats trained on.
+    torch RNG state, data fingerprint, hashes of the beats trained on, and
+    ``data_sources``: how the training beats were made (format, and for HDF5 the
+    database, recipe, recipe parameters and sampling rate; absent in older checkpoints).
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any, Dict, Sequence, Tuple
 
@@ -75,6 +78,8 @@ def load_checkpoint(path: str | os.PathLike) -> Dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such checkpoint file")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not a readable checkpoint (not a PyTorch file)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:

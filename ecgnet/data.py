@@ -46,6 +46,9 @@ class BeatData:
         ``(n,)`` record and patient of each beat (HDF5 input); None for CSV.
     sources : list of str
         The files the beats come from.
+    source_info : list of dict
+        How each source's beats were made, for checkpoints: ``{"path", "format"}`` plus,
+        for HDF5, ``database``, ``recipe``, ``params`` and ``fs`` from its attributes.
     """
 
     beats: np.ndarray
@@ -54,6 +57,7 @@ class BeatData:
     records: Optional[np.ndarray] = None
     patients: Optional[np.ndarray] = None
     sources: list = field(default_factory=list)
+    source_info: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -68,7 +72,7 @@ class BeatData:
         pick = (lambda a: None if a is None else a[index])
         return BeatData(np.ascontiguousarray(self.beats[index]), self.labels[index],
                         self.class_names, pick(self.records), pick(self.patients),
-                        list(self.sources))
+                        list(self.sources), list(self.source_info))
 
     def counts(self) -> np.ndarray:
         """Beats per class: ``(n_classes,)`` int64."""
@@ -144,7 +148,7 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("no data file given")
-    beats, labels, recs, pats, where = [], [], [], [], []
+    beats, labels, recs, pats, where, info = [], [], [], [], [], []
     database = None
     attr_classes = None
     for path in paths:
@@ -160,6 +164,9 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
             where.append(lambda i, p=path, m=table.meta:
                          f"{p}: record {m['record'].iloc[i]}, sample {m['sample'].iloc[i]}")
             database = database or table.attrs.get("database")
+            info.append({"path": str(path), "format": "hdf5",
+                         **{k: table.attrs[k] for k in ("database", "recipe", "params", "fs")
+                            if k in table.attrs}})
             names = tuple(str(n) for n in table.classes) or None
             if names and attr_classes and names != attr_classes:
                 raise InputError(f"{path}: classes {' '.join(names)} differ from those of the "
@@ -174,6 +181,7 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
             recs.append(None)
             pats.append(None)
             where.append(lambda i, p=path: f"{p}:{i + 1}")
+            info.append({"path": str(path), "format": "csv"})
     all_labels = np.concatenate(labels)
     if len(all_labels) == 0:
         raise InputError(f"{', '.join(map(str, paths))}: no labelled beats")
@@ -191,4 +199,4 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
         records_all = np.concatenate(recs)
         patients_all = np.concatenate(pats)
     return BeatData(np.ascontiguousarray(np.concatenate(beats)), all_labels, class_names,
-                    records_all, patients_all, [str(p) for p in paths])
+                    records_all, patients_all, [str(p) for p in paths], info)

@@ -297,6 +297,7 @@ def train(config: TrainConfig) -> RunResult:
             "test_counts": np.bincount(data.labels[split.test], minlength=data.n_classes).tolist(),
             "class_weights": None if weights is None else weights.tolist(),
             "parameters": n_params, "data_fingerprint": fingerprint,
+            "data_sources": data.source_info,
             "torch": torch.__version__, "python": platform.python_version()}
     write_json(run_dir / "config.json", info)
     with open(run_dir / "metrics.jsonl", "w") as f:  # the epochs up to the checkpoint
@@ -312,7 +313,7 @@ def train(config: TrainConfig) -> RunResult:
         training = {k: state[k] for k in state}
         training.update(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                         torch_rng=torch.get_rng_state(), data_fingerprint=fingerprint,
-                        train_hashes=train_hashes)
+                        train_hashes=train_hashes, data_sources=data.source_info)
         return make_checkpoint(model, config.model, data.class_names, asdict(config), training)
 
     while (state["epoch"] < config.epochs and state["iteration"] < max_iters

@@ -123,8 +123,10 @@ def read_kaggle_csv(path: str | os.PathLike, n_classes: int | None = 5,
     n_columns = len(first.rstrip(b"\r\n").split(b","))
     allowed = (BEAT_LENGTH + 1,) if require_label else (BEAT_LENGTH, BEAT_LENGTH + 1)
     if n_columns not in allowed:
-        raise InputError(f"{path}:1: {n_columns} columns, expected {BEAT_LENGTH + 1} "
-                         f"({BEAT_LENGTH} beat values and the label)")
+        expected = (f"{BEAT_LENGTH + 1} ({BEAT_LENGTH} beat values and the label)"
+                    if require_label else
+                    f"{BEAT_LENGTH} beat values, optionally followed by the label")
+        raise InputError(f"{path}:1: {n_columns} columns, expected {expected}")
     try:
         frame = pd.read_csv(path, header=None, dtype=np.float64, engine="c",
                             float_precision="round_trip")

@@ -36,7 +36,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .databases import Database, get_database
-from .errors import EcgError, RecordError
+from .errors import EcgError, InputError, RecordError
 from .matching import DetectorScore, nearest_within, score_detections
 from .records import read_annotations, read_header, read_lead, ptb_diagnosis, record_path
 from .splits import mitdb_patient, ptbdb_patient
@@ -127,7 +127,7 @@ def process_record(task: RecordTask) -> RecordResult:
     try:
         res.sha256 = _file_hashes(db, path, task.name)
         if task.recipe == "paper":
-            _paper(task, db, path, res)
+            _paper(res, db, path, task.params, task.lead, task.tolerance_s)
         elif task.recipe == "kaggle" and db.name == "mitdb":
             _kaggle_mitdb(task, db, path, res)
         elif task.recipe == "kaggle":
@@ -154,25 +154,79 @@ def _fill(res: RecordResult, seg, labels: np.ndarray, symbols) -> None:
     res.stats["beats"] = int(len(labels))
 
 
-def _paper(task: RecordTask, db: Database, path: Path, res: RecordResult) -> None:
+def segment_record(path: str | os.PathLike, db: str | Database = "mitdb", params: Any = None,
+                   *, name: str | None = None, lead: str | None = None,
+                   tolerance_s: float = 0.15) -> RecordResult:
+    """Segment one local record with the paper recipe and label its beats.
+
+    What :func:`segment_database` does for each record of the paper recipe, for a
+    single record and in this process: read the lead, run
+    :func:`~ecgseg.recipes.paper.segment_paper`, then label the beats (MIT-BIH
+    conventions: the nearest ``atr`` beat annotation within ``tolerance_s``, with the
+    detector's Se/+P in ``result.detector``; PTB conventions: the header's diagnosis).
+
+    Parameters
+    ----------
+    path : path
+        Record path without extension.
+    db : str or Database
+        Whose conventions to follow (default lead, labels).
+    params : PaperParams, optional
+        Recipe parameters (default ``PaperParams()``).
+    name : str, optional
+        Record name used in messages and results (default: the path's last part).
+    lead : str, optional
+        Signal name to read (default: the database's lead II, else signal 0 with a
+        warning).
+    tolerance_s : float
+        Peak-to-annotation match tolerance, s.
+
+    Returns
+    -------
+    RecordResult
+        ``labels`` -1 for beats matching no reference beat (or all -1 without
+        annotations); ``stats`` holds ``lead``, ``samples``, ``fs_in`` and the recipe's
+        counts.
+
+    Raises
+    ------
+    RecordError, InputError
+        Unreadable record, missing lead, sampling rate the recipe cannot resample.
+    """
+    from .recipes.paper import PaperParams
+
+    db = get_database(db) if isinstance(db, str) else db
+    path = Path(path)
+    name = name or path.name
+    patient = mitdb_patient(name) if db.name == "mitdb" else ptbdb_patient(name)
+    res = RecordResult(name=name, patient=patient)
+    _paper(res, db, path, params if params is not None else PaperParams(), lead, tolerance_s)
+    return res
+
+
+def _paper(res: RecordResult, db: Database, path: Path, params: Any, lead_name: str | None,
+           tolerance_s: float) -> None:
     from .labels import AAMI_MAP
     from .recipes.paper import segment_paper
 
-    lead = read_lead(path, db, lead=task.lead, physical=True)
+    lead = read_lead(path, db, lead=lead_name, physical=True)
     if lead.note:
         res.warnings.append(lead.note)
-    seg = segment_paper(lead.signal, lead.fs, task.params)
+    try:
+        seg = segment_paper(lead.signal, lead.fs, params)
+    except InputError as exc:
+        raise InputError(f"record {res.name}: {exc}") from None
     res.stats.update(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs)
     windows = seg.stats.get("windows", 0)
     if windows == 0:
-        res.warnings.append(f"record {task.name} is shorter than one window: no beats")
+        res.warnings.append(f"record {res.name} is shorter than one window: no beats")
     elif seg.stats.get("windows_flat", 0) == windows:
-        res.warnings.append(f"record {task.name}: lead {lead.lead} is flat in every window: "
+        res.warnings.append(f"record {res.name}: lead {lead.lead} is flat in every window: "
                             "no beats")
     if db.name == "mitdb":
         ann = read_annotations(path, "atr")
         if ann is None:
-            res.warnings.append(f"record {task.name} has no atr annotations: its beats are "
+            res.warnings.append(f"record {res.name} has no atr annotations: its beats are "
                                 "unlabelled (-1)")
             labels = np.full(len(seg.sample), UNMATCHED, dtype=np.int8)
             symbols = None
@@ -181,7 +235,7 @@ def _paper(task: RecordTask, db: Database, path: Path, res: RecordResult) -> Non
             is_beat = np.array([s in AAMI_MAP for s in ann.symbol], dtype=bool)
             ref = ann.sample[is_beat]
             ref_cls = np.array([AAMI_MAP[s] for s in ann.symbol[is_beat]], dtype=np.int8)
-            tol = int(round(task.tolerance_s * lead.fs))
+            tol = int(round(tolerance_s * lead.fs))
             idx = nearest_within(seg.sample, ref, tol)
             labels = np.where(idx >= 0, ref_cls[np.maximum(idx, 0)], UNMATCHED)
             symbols = np.where(idx >= 0, ann.symbol[is_beat][np.maximum(idx, 0)], "")

@@ -1,0 +1,110 @@
+"""``ecg predict``: classify every beat of a recording; ``ecg export-model``: TorchScript + ONNX."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from .options import DataDir, Mirror, Quiet
+
+
+def predict(
+    checkpoint: Annotated[Path, typer.Argument(help="best.pt or last.pt of `ecg train`.")],
+    input: Annotated[str, typer.Argument(
+        help="A WFDB record (path/to/208, with or without .hea/.dat, or mitdb/1.0.0/208, "
+             "fetched into the data folder), a beats HDF5, or a Kaggle-format CSV "
+             "(label column optional).", show_default=False)],
+    out: Annotated[Optional[str], typer.Option(
+        "--out", "-o", help="Output file, '-' for stdout [default: "
+                            "./<record>.predictions.csv, or .jsonl].")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl (JSON lines).")] = "csv",
+    plot: Annotated[bool, typer.Option(
+        "--plot", help="Also write a PNG of the signal with each beat's predicted class "
+                       "(<out stem>.png) for the window --start/--seconds.")] = False,
+    start: Annotated[float, typer.Option("--start", help="Plot window start, s.")] = 0.0,
+    seconds: Annotated[float, typer.Option("--seconds", help="Plot window length, s.")] = 10.0,
+    lead: Annotated[Optional[str], typer.Option(
+        help="Signal name to use [default: lead II: MLII or ii].")] = None,
+    fs: Annotated[Optional[float], typer.Option(
+        help="Paper recipe: sampling rate of the beats, Hz [default: the checkpoint's "
+             "training recipe, else 125].")] = None,
+    threshold: Annotated[Optional[float], typer.Option(
+        help="R-peak threshold on the normalised window [default: as trained, else 0.9].")] = None,
+    window: Annotated[Optional[float], typer.Option(
+        help="Paper recipe: window length, s [default: as trained, else 10].")] = None,
+    tolerance: Annotated[float, typer.Option(
+        help="Peak-to-annotation match tolerance for the reference classes and Se/+P, s.")] = 0.15,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 512,
+    precision: Annotated[str, typer.Option(
+        help="float32, or bfloat16 (faster on CPUs with AVX-512 BF16, probabilities "
+             "within ~1e-2).")] = "float32",
+    device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")] = "cpu",
+    threads: Annotated[Optional[int], typer.Option("--threads")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    data_dir: DataDir = None,
+    mirror: Mirror = None,
+    quiet: Quiet = False,
+) -> None:
+    """Classify every beat of a raw recording (or of a beats file) and write one row a beat.
+
+    Columns: record, sample (R peak, in the record's samples), time_s, predicted,
+    probability, reference (class of the matched reference annotation, if any), then
+    p_<class> for every class. With reference annotations, prints the AAMI Se/+P summary.
+    """
+    from ecgnet.predict import (FORMATS, default_output, format_predictions, plot_predictions,
+                                predict as run_predict, write_predictions)
+    from ecgnet.train import setup_device
+    from ecgseg.errors import InputError
+
+    if fmt not in FORMATS:
+        raise InputError(f"unknown --format {fmt!r}: choose csv or jsonl")
+    to_stdout = out == "-"
+    say = (lambda m: typer.echo(m, err=True)) if to_stdout else typer.echo
+    dev = setup_device(device, threads)
+    pred = run_predict(checkpoint, input, data_dir=data_dir, mirror=mirror, lead=lead,
+                       overrides={"fs": fs, "threshold": threshold, "window_s": window},
+                       tolerance_s=tolerance, batch_size=batch_size, precision=precision,
+                       device=str(dev), progress=not quiet)
+    for note in pred.notes:
+        typer.echo(f"warning: {note}", err=True)
+    target = None if to_stdout else Path(out) if out else default_output(pred, fmt)
+    png = None
+    if plot:
+        png = (target.with_suffix(".png") if target is not None
+               else Path(f"{pred.name.replace('/', '_')}.predictions.png"))
+        if png.exists() and not overwrite:
+            raise InputError(f"output {png} exists (use --overwrite to replace it)")
+    if target is None:
+        sys.stdout.write(format_predictions(pred, fmt))
+        sys.stdout.flush()
+    else:
+        write_predictions(pred, target, fmt, overwrite=overwrite)
+    if png is not None:
+        plot_predictions(pred, png, start, seconds)
+    for line in pred.summary_lines():
+        say(line)
+    t = pred.seconds
+    timing = ", ".join(f"{k} {v:.2f} s" for k, v in (("segment", t.get("segment")),
+                                                      ("model", t.get("model"))) if v is not None)
+    say(f"{len(pred)} rows -> {target or 'stdout'}" + (f", plot -> {png}" if png else "")
+        + f" ({timing})")
+
+
+def export_model(
+    checkpoint: Annotated[Path, typer.Argument(help="best.pt or last.pt of `ecg train`.")],
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Prefix of the files written: <out>.ts.pt, <out>.onnx, <out>.json "
+                            "[default: the checkpoint's path without .pt].")] = None,
+    onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Also write ONNX.")] = True,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+) -> None:
+    """Write TorchScript and ONNX versions of a model: beats (batch, 187) in, probabilities out."""
+    from ecgnet.export import export_model as run_export
+
+    result = run_export(checkpoint, out, onnx=onnx, overwrite=overwrite)
+    for line in result.lines():
+        typer.echo(line)

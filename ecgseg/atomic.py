@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import Iterator
 
 
+def default_mode() -> int:
+    """Permission bits of a new file under the current umask (``0o666 & ~umask``)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
@@ -35,6 +42,7 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
         yield tmp
         if not overwrite and path.exists():
             raise FileExistsError(path)
+        os.chmod(tmp, default_mode())  # mkstemp makes 0600 files; give the usual mode
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

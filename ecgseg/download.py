@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from wfdb.io import download as wfdb_download
 from wfdb.io._url import NetFileError, NetFileNotFoundError
 
+from .atomic import default_mode
 from .config import physionet_url
 from .databases import Database, get_database
 from .errors import DownloadError
@@ -135,6 +136,7 @@ def _fetch(db: Database, rel: str, dest: Path) -> int:
         raise _disk_error(exc, dest) from None
     try:
         wfdb_download.dl_full_file(url, tmp)
+        os.chmod(tmp, default_mode())
         os.replace(tmp, dest)
     except NetFileNotFoundError:
         raise DownloadError(f"not found on the server: {url}") from None

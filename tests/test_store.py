@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ecgseg.atomic import default_mode
 from ecgseg.errors import EcgError, InputError
 from ecgseg.store import BeatWriter, load_beats, read_attrs
 
@@ -55,6 +56,7 @@ def test_other_compressions_round_trip(tmp_path, compression):
 
 def test_refuses_existing_and_overwrites_on_request(tmp_path):
     path = _write(tmp_path / "b.h5")
+    assert path.stat().st_mode & 0o777 == default_mode()  # not mkstemp's 0600
     with pytest.raises(EcgError, match="exists"):
         _write(path)
     _write(path, overwrite=True)

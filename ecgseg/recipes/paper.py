@@ -18,7 +18,8 @@ Choices the paper leaves open (all exposed in :class:`PaperParams`, defaults fir
 * Resampler: :func:`scipy.signal.resample_poly` with the exact rational ratio
   ``up/down`` of ``fs / fs_in`` (360 -> 125 Hz: 25/72; 1000 -> 125 Hz: 1/8), SciPy's
   default filter: FIR low-pass by ``firwin``, Kaiser window beta 5.0,
-  ``20 * max(up, down) + 1`` taps, zero padding beyond the record's ends (see
+  ``20 * max(up, down) + 1`` taps, zero padding beyond the record's ends; computed
+  by a numba kernel with the identical result, bit for bit (see
   :mod:`ecgseg.resample`). No resampling when ``fs_in == fs``.
 * Window length: ``round(window_s * fs)`` samples (1 250).
 * Last, shorter window: dropped (``last_window='drop'``, its samples are counted in

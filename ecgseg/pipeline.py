@@ -152,7 +152,7 @@ def _fill(res: RecordResult, seg, labels: np.ndarray, symbols) -> None:
 
 
 def _paper(task: RecordTask, db: Database, path: Path, res: RecordResult) -> None:
-    from .labels import AAMI_MAP
+    from .labels import aami_label
     from .recipes.paper import segment_paper
 
     lead = read_lead(path, db, lead=task.lead, physical=True)
@@ -171,9 +171,10 @@ def _paper(task: RecordTask, db: Database, path: Path, res: RecordResult) -> Non
             symbols = None
             res.stats["label_source"] = "none"
         else:
-            is_beat = np.array([s in AAMI_MAP for s in ann.symbol], dtype=bool)
+            cls = aami_label(ann.symbol)
+            is_beat = cls >= 0
             ref = ann.sample[is_beat]
-            ref_cls = np.array([AAMI_MAP[s] for s in ann.symbol[is_beat]], dtype=np.int8)
+            ref_cls = cls[is_beat]
             tol = int(round(task.tolerance_s * lead.fs))
             idx = nearest_within(seg.sample, ref, tol)
             labels = np.where(idx >= 0, ref_cls[np.maximum(idx, 0)], UNMATCHED)

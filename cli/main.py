@@ -12,7 +12,7 @@ import typer
 
 from ecgseg.errors import EcgError
 
-from . import download_cmd, kaggle_cmd, segment_cmd
+from . import bench_cmd, download_cmd, kaggle_cmd, segment_cmd
 
 app = typer.Typer(
     name="ecg",
@@ -43,6 +43,7 @@ app.command("download")(download_cmd.download)
 app.command("segment")(segment_cmd.segment)
 app.command("export")(kaggle_cmd.export)
 app.command("verify-kaggle")(kaggle_cmd.verify_kaggle)
+app.command("bench", context_settings=bench_cmd.CONTEXT, add_help_option=False)(bench_cmd.bench)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,8 +13,8 @@ output samples ``resample_poly`` keeps, each as the same sum in the same order a
 SciPy's ``upfirdn`` (taps in ascending input order, from 0.0, no fused multiply-add),
 hence the identical result (``tests/test_resample.py`` compares the bytes). It is
 faster (MIT-BIH 360 -> 125 Hz: 3 ms instead of 8 ms per record) because it evaluates
-many output samples of one filter phase at once: the input is first split into
-``down`` interleaved rows, so that a tap meets contiguous input samples.
+many output samples of one filter phase at once: the input is split, a chunk at a
+time, into ``down`` interleaved rows, so that a tap meets contiguous input samples.
 """
 
 from __future__ import annotations
@@ -161,6 +161,9 @@ def polyphase(x, phases, up, down, first, n_out):
     ``down`` input samples; with the input split into ``down`` rows
     (``rows[r, q] = x[q * down + r]``) a tap reads one contiguous run of a row for a
     block of them, and the block's sums advance together, each in its own order.
+    The input is split a chunk at a time (about 1 024 outputs per phase, a buffer of
+    0.6 MB at 360 -> 125 Hz), so the work stays in cache and the cost is linear in
+    the length of the record.
 
     Parameters
     ----------
@@ -179,41 +182,54 @@ def polyphase(x, phases, up, down, first, n_out):
         float64, shape (n_out,).
     """
     block = 256
+    chunk = 1024
     taps = phases.shape[1]
     n = x.shape[0]
-    n_rows = (n + down - 1) // down
-    rows = np.zeros((down, n_rows))
-    for q in range(n_rows):
-        for r in range(down):
-            i = q * down + r
-            if i < n:
-                rows[r, q] = x[i]
     out = np.empty(n_out)
-    acc = np.empty(block)
-    for p in range(min(up, n_out)):
+    n_phases = min(up, n_out)
+    phase = np.empty(n_phases, np.int64)
+    lo = np.empty(n_phases, np.int64)
+    j_lo = np.empty(n_phases, np.int64)
+    j_hi = np.empty(n_phases, np.int64)
+    longest = 0
+    for p in range(n_phases):
         y0 = first + p
         xi0 = (y0 * down) // up
-        t = y0 * down - xi0 * up
-        lo0 = xi0 - taps + 1
+        phase[p] = y0 * down - xi0 * up
+        lo[p] = xi0 - taps + 1
         count = (n_out - p + up - 1) // up
-        # outputs j in [j_lo, j_hi) have all their taps inside the signal
-        j_lo = min((-lo0 + down - 1) // down if lo0 < 0 else 0, count)
-        j_hi = max(min((n - xi0 + down - 1) // down if n > xi0 else 0, count), j_lo)
-        for j in range(j_lo):
+        longest = max(longest, count)
+        # outputs j in [j_lo, j_hi) of this phase have all their taps inside the signal
+        j_lo[p] = min((-lo[p] + down - 1) // down if lo[p] < 0 else 0, count)
+        j_hi[p] = max(min((n - xi0 + down - 1) // down if n > xi0 else 0, count), j_lo[p])
+        for j in range(j_lo[p]):
             out[p + up * j] = _one_output(x, phases, up, down, y0 + up * j)
-        for j in range(j_hi, count):
+        for j in range(j_hi[p], count):
             out[p + up * j] = _one_output(x, phases, up, down, y0 + up * j)
-        for jb in range(j_lo, j_hi, block):
-            m = min(block, j_hi - jb)
-            a = acc[:m]
-            a[:] = 0.0
-            for k in range(taps):
-                pos = lo0 + down * jb + k
-                q = pos // down
-                seg = rows[pos - q * down, q:q + m]
-                h = phases[t, k]
+    lo_min = lo.min() if n_phases else 0
+    width = chunk + (taps + 2 * down) // down + 2
+    rows = np.empty((down, width))
+    acc = np.empty(block)
+    for jc in range(0, longest, chunk):
+        base = (lo_min + down * jc) // down
+        for c in range(width):
+            for r in range(down):
+                i = (base + c) * down + r
+                rows[r, c] = x[i] if 0 <= i < n else 0.0
+        for p in range(n_phases):
+            start = max(jc, j_lo[p])
+            stop = min(jc + chunk, j_hi[p])
+            for jb in range(start, stop, block):
+                m = min(block, stop - jb)
+                a = acc[:m]
+                a[:] = 0.0
+                for k in range(taps):
+                    pos = lo[p] + down * jb + k
+                    q = pos // down
+                    seg = rows[pos - q * down, q - base:q - base + m]
+                    h = phases[phase[p], k]
+                    for jj in range(m):
+                        a[jj] += seg[jj] * h
                 for jj in range(m):
-                    a[jj] += seg[jj] * h
-            for jj in range(m):
-                out[p + up * (jb + jj)] = a[jj]
+                    out[p + up * (jb + jj)] = a[jj]
     return out

@@ -49,7 +49,7 @@ class Case:
 
     key: str
     label: str
-    run: Callable[[], object]
+    run: Callable[[], object] | None
     samples: int
     records: int
     once: bool = False

@@ -90,13 +90,13 @@ def table_rows(r: Result) -> list[list[str]]:
             what = "record decoding" if part == "rdrecord" else "annotation parsing"
             rows.append(_row(f"&nbsp;&nbsp;of which {part} ({what})", c.records,
                              float(np.median(times)), c.samples, len(times), ours, floor))
-    big = max((m for m in r.memory), key=lambda m: m.records, default=None)
+    big = max(r.memory, key=lambda m: m.records, default=None)
     if big is not None:
         samples = r.case(OURS).samples if big.records == r.records else float("nan")
         rows.append(_row(f"ecg segment --recipe paper, {r.workers} workers, fresh process "
                          "(interpreter + imports)", big.records, big.seconds, samples, 1,
                          ours, floor))
-    rows.append([f"fresh interpreter: import the CLI, load the kernels (no record)", "0",
+    rows.append(["fresh interpreter: import the CLI, load the kernels (no record)", "0",
                  _fmt(r.startup), "-", "-", "-", str(r.repeat)])
     return rows
 
@@ -121,7 +121,7 @@ def goals(r: Result) -> list[tuple[str, str, str]]:
             out.append((f">= {need} x faster than {name} (same records)",
                         f"{p / ours:,.0f} x ({p / one:,.0f} x with 1 worker)",
                         _ok(p / ours >= need)))
-    k_ours, k_ref = r.case("kern-ours"), r.case("kern-ref")
+    k_ours = r.case("kern-ours")
     ratio = r.per_sample("kern-ref") / r.per_sample("kern-ours")
     out.append(("kernels >= 10 x the NumPy reference", f"{ratio:.1f} x", _ok(ratio >= 10)))
     rate = k_ours.samples / k_ours.seconds

@@ -245,7 +245,13 @@ def chart(r: Result, path: Path) -> None:
     ax.barh(y, rates, color=[colours.get(c.group, "#9467bd") for c in cases])
     ax.set_yticks(y, [c.label for c in cases], fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlabel("input samples per second (log scale)")
+    ax.set_xlim(left=10 ** math.floor(math.log10(min(rates) / 2)), right=max(rates) * 4)
+    ax.set_xlabel("input samples per second (log scale); label: median seconds")
+    from matplotlib.patches import Patch
+
+    groups = list(dict.fromkeys(c.group for c in cases))
+    ax.legend(handles=[Patch(color=colours.get(g, "#9467bd"), label=g) for g in groups],
+              fontsize=7, loc="best")
     for yi, rate, c in zip(y, rates, cases):
         ax.text(rate, yi, f" {c.seconds:.3g} s", va="center", fontsize=7)
     ax.set_title(f"ECG beat segmentation, {r.records} MIT-BIH records, "

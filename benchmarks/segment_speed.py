@@ -204,9 +204,10 @@ def run_rounds(cases: list[sc.Case], repeat: int, log) -> None:
         for case in cases:
             if case.once and r > 0:
                 continue
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), sc.cpu_now()
             case.run()
             case.times.append(time.perf_counter() - t0)
+            case.cpu.append(sc.cpu_now() - c0)
             log(f"round {r + 1}/{repeat}  {case.times[-1]:8.3f} s  {case.label}")
 
 

@@ -55,12 +55,30 @@ class Case:
     once: bool = False
     group: str = ""
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     parts: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
         """Median wall time of the runs, s (NaN when not run)."""
         return float(np.median(self.times)) if self.times else float("nan")
+
+    @property
+    def cpu_seconds(self) -> float:
+        """Median CPU time of the runs (this process and its workers), s."""
+        return float(np.median(self.cpu)) if self.cpu else float("nan")
+
+
+def cpu_now(children_only: bool = False) -> float:
+    """CPU seconds (user + system) used so far by this process and its waited-for children."""
+    import resource
+
+    total = 0.0
+    who = [resource.RUSAGE_CHILDREN] + ([] if children_only else [resource.RUSAGE_SELF])
+    for w in who:
+        ru = resource.getrusage(w)
+        total += ru.ru_utime + ru.ru_stime
+    return total
 
 
 @dataclass
@@ -250,6 +268,8 @@ class ProcessRun:
         Records segmented.
     seconds : float
         Wall time of the process, s (interpreter, imports and kernels included).
+    cpu_seconds : float
+        CPU time of the process and its workers, s.
     peak_tree_mb : float
         Largest sum of RSS over the process and its workers, MB (pages shared
         copy-on-write after fork are counted once per process).
@@ -259,6 +279,7 @@ class ProcessRun:
 
     records: int
     seconds: float
+    cpu_seconds: float
     peak_tree_mb: float
     peak_process_mb: float
 
@@ -271,7 +292,7 @@ def run_cli_segment(data_dir: Path, names: list[str], out: Path, workers: int,
     cmd = [sys.executable, "-m", "cli.main", "segment", "--db", "mitdb", "--records",
            ",".join(names), "--data-dir", str(data_dir), "--out", str(out), "--overwrite",
            "--quiet", "--workers", str(workers)]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_now(children_only=True)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     ps = psutil.Process(proc.pid)
@@ -288,4 +309,5 @@ def run_cli_segment(data_dir: Path, names: list[str], out: Path, workers: int,
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"ecg segment failed ({proc.returncode}): {err.strip()}")
-    return ProcessRun(len(names), seconds, tree / 1e6, single / 1e6)
+    return ProcessRun(len(names), seconds, cpu_now(children_only=True) - c0, tree / 1e6,
+                      single / 1e6)

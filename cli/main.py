@@ -12,7 +12,8 @@ import typer
 
 from ecgseg.errors import EcgError
 
-from . import download_cmd, evaluate_cmd, kaggle_cmd, predict_cmd, segment_cmd, train_cmd
+from . import (bench_cmd, download_cmd, evaluate_cmd, kaggle_cmd, predict_cmd, segment_cmd,
+               train_cmd)
 
 app = typer.Typer(
     name="ecg",
@@ -47,6 +48,7 @@ app.command("train")(train_cmd.train)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("predict")(predict_cmd.predict)
 app.command("export-model")(predict_cmd.export_model)
+app.command("bench", context_settings=bench_cmd.CONTEXT, add_help_option=False)(bench_cmd.bench)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,6 +14,13 @@ Windows are given as ``starts``/``ends`` (int64, shape (w,), ``ends`` exclusive,
 non-overlapping, ascending). Peak arrays produced here are ascending and grouped by
 window, which :func:`window_median_rr` relies on.
 
+Speed: the paper recipe's peak search is one fused pass, :func:`window_peaks` (min-max,
+normalisation into a window-sized buffer, a branch-free vectorised maxima count, and a
+peak test only on samples above the threshold); :func:`window_minmax`,
+:func:`normalise_windows` and :func:`local_maxima` are the same steps one at a time
+(the Kaggle PTB recipe, and the tests' oracle for the fused kernel). Inner loops are
+written with selects rather than branches where the data decide the branch.
+
 Arithmetic is plain IEEE float64 (no fastmath): ``(x - min) / (max - min)`` is computed
 with exactly these operations, so a NumPy implementation writing the same expression
 gives bit-identical values (``benchmarks/reference_numpy.py`` checks this).
@@ -48,17 +55,23 @@ def window_minmax(x, starts, ends):
     mn = np.empty(nw, np.float64)
     mx = np.empty(nw, np.float64)
     for w in range(nw):
-        lo = x[starts[w]]
-        hi = lo
-        for i in range(starts[w] + 1, ends[w]):
-            v = x[i]
-            if v < lo:
-                lo = v
-            elif v > hi:
-                hi = v
-        mn[w] = lo
-        mx[w] = hi
+        mn[w], mx[w] = _minmax(x, starts[w], ends[w])
     return mn, mx
+
+
+@njit(cache=True)
+def _minmax(x, s, e):
+    """Minimum and maximum of ``x[s:e]`` (non-empty); the first of equal values wins.
+
+    Written with selects rather than branches so that LLVM keeps it branch-free.
+    """
+    lo = x[s]
+    hi = lo
+    for i in range(s + 1, e):
+        v = x[i]
+        lo = v if v < lo else lo
+        hi = v if v > hi else hi
+    return lo, hi
 
 
 @njit(cache=True)
@@ -125,50 +138,143 @@ def local_maxima(x, starts, ends, active):
     peak_window = np.empty(total, np.int64)
     k = 0
     for w in range(starts.shape[0]):
-        if not active[w]:
-            continue
-        e = ends[w]
-        i = starts[w] + 1
-        while i < e - 1:
-            if x[i] > x[i - 1]:
-                j = i
-                while j + 1 < e and x[j + 1] == x[j]:
-                    j += 1
-                if j + 1 < e and x[j + 1] < x[j]:
-                    peaks[k] = i
-                    peak_window[k] = w
-                    k += 1
-                i = j + 1
-            else:
-                i += 1
+        if active[w]:
+            k0 = k
+            _, k = _scan_maxima(x, starts[w], ends[w], -np.inf, False, 0, peaks, k)
+            peak_window[k0:k] = w
     return peaks[:k].copy(), peak_window[:k].copy()
 
 
 @njit(cache=True)
-def above_threshold(x, peaks, threshold, inclusive):
-    """Which peaks exceed a threshold.
+def _scan_maxima(x, s, e, threshold, inclusive, offset, peaks, k):
+    """Exact local-maxima scan of ``x[s:e]`` (the rule of :func:`local_maxima`).
+
+    Writes ``offset + i`` to ``peaks[k], peaks[k + 1], ...`` for every maximum ``i``
+    whose value passes the threshold (``>``, or ``>=`` when ``inclusive``).
+
+    Returns
+    -------
+    count : int
+        All local maxima of the slice, above the threshold or not.
+    k : int
+        Next free index of ``peaks``.
+    """
+    count = 0
+    i = s + 1
+    while i < e - 1:
+        if x[i] > x[i - 1]:
+            j = i
+            while j + 1 < e and x[j + 1] == x[j]:
+                j += 1
+            if j + 1 < e and x[j + 1] < x[j]:
+                count += 1
+                v = x[i]
+                if (v >= threshold) if inclusive else (v > threshold):
+                    peaks[k] = offset + i
+                    k += 1
+            i = j + 1
+        else:
+            i += 1
+    return count, k
+
+
+@njit(cache=True)
+def _count_strict_maxima(x, m):
+    """Strict maxima of ``x[:m]`` and rises onto a plateau (branch-free, vectorised).
+
+    Returns
+    -------
+    strict : int
+        Samples ``i`` in ``[1, m - 2]`` with ``x[i-1] < x[i] > x[i+1]``.
+    plateaus : int
+        Samples ``i`` with ``x[i-1] < x[i] == x[i+1]``; when 0, ``strict`` is the exact
+        count of local maxima (a plateau is the only case the rules differ on).
+    """
+    strict = 0
+    plateaus = 0
+    for i in range(1, m - 1):
+        a = x[i]
+        rise = a > x[i - 1]
+        c = x[i + 1]
+        strict += rise & (a > c)
+        plateaus += rise & (a == c)
+    return strict, plateaus
+
+
+@njit(cache=True)
+def window_peaks(x, starts, ends, threshold, inclusive):
+    """Per window: min-max normalise, find the local maxima, keep those above threshold.
+
+    The fused equivalent of :func:`window_minmax`, :func:`normalise_windows` and
+    :func:`local_maxima` followed by a threshold test on the normalised values (same
+    results, bit for bit), without writing the normalised signal: each window is
+    normalised into a small buffer, maxima are counted in one vectorised pass, and
+    only samples above the threshold are examined for peaks. A window holding a
+    plateau (equal neighbouring samples after a rise) takes the exact scan instead.
+    Flat windows (``max == min``) are skipped.
 
     Parameters
     ----------
     x : np.ndarray
-        float64, shape (n,): normalised signal.
-    peaks : np.ndarray
-        int64, shape (k,): candidate sample indices.
+        float64, shape (n,): the signal (any unit).
+    starts, ends : np.ndarray
+        int64, shape (w,): window bounds in samples (``ends`` exclusive), each window
+        non-empty.
     threshold : float
-        Threshold, in the unit of ``x``.
+        Threshold on the normalised value (dimensionless).
     inclusive : bool
-        ``False``: keep ``x[p] > threshold``; ``True``: keep ``x[p] >= threshold``.
+        ``False``: keep maxima with ``xn > threshold``; ``True``: ``xn >= threshold``.
 
     Returns
     -------
-    np.ndarray
-        bool, shape (k,): the mask of kept peaks.
+    mn, mx : np.ndarray
+        float64, shape (w,): per-window minimum and maximum, in the unit of ``x``.
+    n_maxima : np.ndarray
+        int64, shape (w,): local maxima per window, above the threshold or not (0 for
+        a flat window).
+    peaks : np.ndarray
+        int64, shape (k,): sample index of each maximum above the threshold, ascending.
+    peak_window : np.ndarray
+        int64, shape (k,): window index of each peak.
     """
-    keep = np.empty(peaks.shape[0], np.bool_)
-    for k in range(peaks.shape[0]):
-        v = x[peaks[k]]
-        keep[k] = v >= threshold if inclusive else v > threshold
-    return keep
+    nw = starts.shape[0]
+    mn = np.empty(nw, np.float64)
+    mx = np.empty(nw, np.float64)
+    n_maxima = np.zeros(nw, np.int64)
+    total = 0
+    longest = 0
+    for w in range(nw):
+        total += (ends[w] - starts[w]) // 2 + 1
+        longest = max(longest, ends[w] - starts[w])
+    peaks = np.empty(total, np.int64)
+    peak_window = np.empty(total, np.int64)
+    xn = np.empty(longest, np.float64)
+    k = 0
+    for w in range(nw):
+        s = starts[w]
+        m = ends[w] - s
+        lo, hi = _minmax(x, s, ends[w])
+        mn[w] = lo
+        mx[w] = hi
+        span = hi - lo
+        if not span > 0.0:
+            continue
+        for i in range(m):
+            xn[i] = (x[s + i] - lo) / span
+        k0 = k
+        strict, plateaus = _count_strict_maxima(xn, m)
+        if plateaus:
+            n_maxima[w], k = _scan_maxima(xn, 0, m, threshold, inclusive, s, peaks, k)
+        else:
+            n_maxima[w] = strict
+            for i in range(1, m - 1):
+                a = xn[i]
+                if (a >= threshold) if inclusive else (a > threshold):
+                    if a > xn[i - 1] and a > xn[i + 1]:
+                        peaks[k] = s + i
+                        k += 1
+        peak_window[k0:k] = w
+    return mn, mx, n_maxima, peaks[:k].copy(), peak_window[:k].copy()
 
 
 @njit(cache=True)
@@ -246,12 +352,16 @@ def window_median_rr(peaks, peak_window, n_windows):
     for k in range(peaks.shape[0]):
         counts[peak_window[k]] += 1
     period = np.full(n_windows, np.nan)
+    most = 0
+    for w in range(n_windows):
+        most = max(most, counts[w])
+    buf = np.empty(max(most - 1, 0), np.int64)
     k = 0
     for w in range(n_windows):
         c = counts[w]
         if c >= 2:
             m = c - 1
-            d = np.empty(m, np.int64)
+            d = buf[:m]
             for j in range(m):
                 d[j] = peaks[k + j + 1] - peaks[k + j]
             d.sort()
@@ -335,14 +445,14 @@ def crop_scale_pad(x, start, n_values, offset, scale, out):
     """
     length = out.shape[1]
     for i in range(start.shape[0]):
-        s = start[i]
-        nv = n_values[i]
+        row = out[i]
+        part = x[start[i]:start[i] + n_values[i]]
         o = offset[i]
         sc = scale[i]
-        for j in range(nv):
-            out[i, j] = np.float32((x[s + j] - o) / sc)
-        for j in range(nv, length):
-            out[i, j] = np.float32(0.0)
+        for j in range(part.shape[0]):
+            row[j] = np.float32((part[j] - o) / sc)
+        for j in range(part.shape[0], length):
+            row[j] = np.float32(0.0)
 
 
 @njit(cache=True)

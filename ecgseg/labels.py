@@ -39,6 +39,11 @@ def aami_label(symbols: Sequence[str]) -> np.ndarray:
         int8, shape (n,): class id 0-4 (index into :data:`AAMI_CLASSES`), -1 for a
         symbol that is not an AAMI beat.
     """
-    return np.fromiter((AAMI_MAP.get(s, -1) for s in symbols), dtype=np.int8,
-                       count=len(symbols))
+    arr = np.asarray(symbols if isinstance(symbols, np.ndarray) else list(symbols), dtype=str)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int8)
+    # a record has thousands of annotations but a handful of distinct symbols
+    uniq, inverse = np.unique(arr.ravel(), return_inverse=True)
+    table = np.array([AAMI_MAP.get(s, -1) for s in uniq], dtype=np.int8)
+    return table[inverse.ravel()]
 

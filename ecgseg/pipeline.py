@@ -206,7 +206,7 @@ def segment_record(path: str | os.PathLike, db: str | Database = "mitdb", params
 
 def _paper(res: RecordResult, db: Database, path: Path, params: Any, lead_name: str | None,
            tolerance_s: float) -> None:
-    from .labels import AAMI_MAP
+    from .labels import aami_label
     from .recipes.paper import segment_paper
 
     lead = read_lead(path, db, lead=lead_name, physical=True)
@@ -232,9 +232,10 @@ def _paper(res: RecordResult, db: Database, path: Path, params: Any, lead_name: 
             symbols = None
             res.stats["label_source"] = "none"
         else:
-            is_beat = np.array([s in AAMI_MAP for s in ann.symbol], dtype=bool)
+            cls = aami_label(ann.symbol)
+            is_beat = cls >= 0
             ref = ann.sample[is_beat]
-            ref_cls = np.array([AAMI_MAP[s] for s in ann.symbol[is_beat]], dtype=np.int8)
+            ref_cls = cls[is_beat]
             tol = int(round(tolerance_s * lead.fs))
             idx = nearest_within(seg.sample, ref, tol)
             labels = np.where(idx >= 0, ref_cls[np.maximum(idx, 0)], UNMATCHED)
@@ -348,8 +349,12 @@ def warm_up(recipe: str, params: Any = None) -> None:
     """Load (or compile) the recipe's numba kernels in this process.
 
     Called before the worker pool forks, so that every worker inherits compiled
-    kernels instead of each loading them from the cache on its own.
+    kernels instead of each loading them from the cache on its own (the beat
+    matching of the MIT-BIH labels included).
     """
+    peaks = np.array([10, 300, 600], dtype=np.int64)
+    score_detections(peaks, peaks + 5, 54)
+    nearest_within(peaks, peaks + 5, 54)
     t = np.arange(4000, dtype=np.float64)
     sig = np.sin(2 * np.pi * t / 300.0) ** 31  # sharp peaks every 300 samples
     if recipe == "paper":

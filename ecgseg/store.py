@@ -102,21 +102,29 @@ class BeatWriter:
         self.records: list[dict[str, Any]] = []
         self._ctx = None
         self._f: h5py.File | None = None
+        # Datasets stay open while writing: closing one flushes its chunk cache, so
+        # re-opening it per record would compress, write, read back and decompress
+        # the partly filled last chunk at every append (2.5x the cost of the writing).
+        self._ds: dict[str, h5py.Dataset] = {}
 
     def __enter__(self) -> "BeatWriter":
         self._ctx = atomic_path(self.path, overwrite=self.overwrite)
         tmp = self._ctx.__enter__()
         self._f = h5py.File(tmp, "w")
         f = self._f
-        f.create_dataset("beats", shape=(0, self.length), maxshape=(None, self.length),
-                         dtype=np.float32, chunks=(self.chunk_rows, self.length),
-                         compression=self.compression, shuffle=self.compression is not None)
+        ds = self._ds
+        ds["beats"] = f.create_dataset(
+            "beats", shape=(0, self.length), maxshape=(None, self.length),
+            dtype=np.float32, chunks=(self.chunk_rows, self.length),
+            compression=self.compression, shuffle=self.compression is not None)
         for name, dtype in _PER_BEAT.items():
-            f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
-                             chunks=(self.chunk_rows * 16,), compression=self.compression,
-                             shuffle=self.compression is not None)
-        f.create_dataset("symbol", shape=(0,), maxshape=(None,), dtype="S1",
-                         chunks=(self.chunk_rows * 16,), compression=self.compression)
+            ds[name] = f.create_dataset(
+                name, shape=(0,), maxshape=(None,), dtype=dtype,
+                chunks=(self.chunk_rows * 16,), compression=self.compression,
+                shuffle=self.compression is not None)
+        ds["symbol"] = f.create_dataset("symbol", shape=(0,), maxshape=(None,), dtype="S1",
+                                        chunks=(self.chunk_rows * 16,),
+                                        compression=self.compression)
         return self
 
     def append_record(self, name: str, patient: str, beats: np.ndarray, *,
@@ -152,18 +160,17 @@ class BeatWriter:
             "window": window, "n_values": n_values,
         }
         end = self.n + m
-        f["beats"].resize((end, self.length))
-        f["beats"][self.n:end] = beats
+        ds = self._ds
+        ds["beats"].resize((end, self.length))
+        ds["beats"][self.n:end] = beats
         for key, values in cols.items():
             values = np.asarray(values, dtype=_PER_BEAT[key])
             if values.shape != (m,):
                 raise ValueError(f"{key} of {name} has shape {values.shape}, expected ({m},)")
-            f[key].resize((end,))
-            f[key][self.n:end] = values
-        sym = np.asarray(["" if s is None else s for s in symbols] if symbols is not None
-                         else [""] * m, dtype="S1")
-        f["symbol"].resize((end,))
-        f["symbol"][self.n:end] = sym
+            ds[key].resize((end,))
+            ds[key][self.n:end] = values
+        ds["symbol"].resize((end,))
+        ds["symbol"][self.n:end] = _symbols_s1(symbols, m)
         self.n = end
         row = {"name": name, "patient": patient, "beats": m}
         row.update(stats or {})
@@ -180,6 +187,7 @@ class BeatWriter:
                 f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
                                    .isoformat(timespec="seconds"))
         finally:
+            self._ds.clear()
             f.close()
             self._f = None
             self._ctx.__exit__(exc_type, exc, tb)
@@ -203,6 +211,15 @@ class BeatWriter:
                 g.create_dataset(key, data=np.asarray(
                     ["" if v is None else str(v) for v in values], dtype=object),
                     dtype=h5py.string_dtype())
+
+
+def _symbols_s1(symbols: Sequence[str] | np.ndarray | None, m: int) -> np.ndarray:
+    """Symbols as ``S1`` (m,): '' for None or missing; a str array is cast in one go."""
+    if symbols is None:
+        return np.zeros(m, dtype="S1")
+    if isinstance(symbols, np.ndarray) and symbols.dtype.kind in "US":
+        return symbols.astype("S1")
+    return np.asarray(["" if s is None else s for s in symbols], dtype="S1")
 
 
 def _attr_value(value: Any) -> Any:

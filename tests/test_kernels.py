@@ -127,6 +127,32 @@ def test_local_maxima_match_the_numpy_derivative_reference(values, size):
 
 
 @SETTINGS
+@given(st.lists(st.integers(0, 3), min_size=0, max_size=120), st.integers(1, 30),
+       st.sampled_from([0.0, 0.5, 0.9, 1.0]), st.booleans(), st.booleans())
+def test_window_peaks_equal_the_separate_kernels(values, size, threshold, inclusive, noise):
+    """The fused kernel against minmax + normalise + local_maxima + threshold.
+
+    Small integers make plateaus and flat windows (the exact-scan path); added noise
+    makes windows without plateaus (the vectorised path).
+    """
+    x = np.asarray(values, float)
+    if noise:
+        x = x + np.random.default_rng(len(values)).uniform(0, 0.01, x.size)
+    starts = np.arange(0, x.size, size, dtype=np.int64)
+    ends = np.minimum(starts + size, x.size).astype(np.int64)
+    mn, mx, n_maxima, peaks, window = K.window_peaks(x, starts, ends, threshold, inclusive)
+    ref_mn, ref_mx = K.window_minmax(x, starts, ends)
+    xn = np.zeros_like(x)
+    K.normalise_windows(x, starts, ends, ref_mn, ref_mx, xn)
+    maxima, maxima_window = K.local_maxima(xn, starts, ends, ref_mx > ref_mn)
+    keep = xn[maxima] >= threshold if inclusive else xn[maxima] > threshold
+    assert mn.tobytes() == ref_mn.tobytes() and mx.tobytes() == ref_mx.tobytes()
+    assert n_maxima.tolist() == np.bincount(maxima_window, minlength=starts.size).tolist()
+    assert peaks.tolist() == maxima[keep].tolist()
+    assert window.tolist() == maxima_window[keep].tolist()
+
+
+@SETTINGS
 @given(st.lists(st.lists(st.integers(0, 10_000), max_size=12, unique=True), min_size=1, max_size=5))
 def test_window_median_rr_matches_numpy(groups):
     peaks = np.concatenate([np.sort(np.asarray(g, np.int64)) + 20_000 * w

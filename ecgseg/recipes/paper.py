@@ -18,7 +18,8 @@ Choices the paper leaves open (all exposed in :class:`PaperParams`, defaults fir
 * Resampler: :func:`scipy.signal.resample_poly` with the exact rational ratio
   ``up/down`` of ``fs / fs_in`` (360 -> 125 Hz: 25/72; 1000 -> 125 Hz: 1/8), SciPy's
   default filter: FIR low-pass by ``firwin``, Kaiser window beta 5.0,
-  ``20 * max(up, down) + 1`` taps, zero padding beyond the record's ends (see
+  ``20 * max(up, down) + 1`` taps, zero padding beyond the record's ends; computed
+  by a numba kernel with the identical result, bit for bit (see
   :mod:`ecgseg.resample`). No resampling when ``fs_in == fs``.
 * Window length: ``round(window_s * fs)`` samples (1 250).
 * Last, shorter window: dropped (``last_window='drop'``, its samples are counted in
@@ -153,13 +154,9 @@ def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperP
              "samples_dropped": int(n - (ends[-1] if n_windows else 0)),
              "windows": int(n_windows)}
 
-    mn, mx = K.window_minmax(xr, starts, ends)
+    mn, mx, n_maxima, peaks, peak_window = K.window_peaks(
+        xr, starts, ends, float(params.threshold), params.threshold_inclusive)
     flat = ~(mx > mn)
-    xn = np.zeros_like(xr)
-    K.normalise_windows(xr, starts, ends, mn, mx, xn)
-    maxima, maxima_window = K.local_maxima(xn, starts, ends, ~flat)
-    keep = K.above_threshold(xn, maxima, float(params.threshold), params.threshold_inclusive)
-    peaks, peak_window = maxima[keep], maxima_window[keep]
     period, counts = K.window_median_rr(peaks, peak_window, n_windows)
     limit = ends if params.crop_end == "window" else np.full(n_windows, n, np.int64)
     full, available, keep = K.beat_extents(peaks, peak_window, period, limit,
@@ -176,7 +173,7 @@ def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperP
     stats.update(
         windows_flat=int(flat.sum()),
         windows_skipped=int(((counts < 2) & ~flat).sum()),
-        local_maxima=int(maxima.shape[0]),
+        local_maxima=int(n_maxima.sum()),
         peaks=int(peaks.shape[0]),
         beats=int(start.shape[0]),
         beats_cut_window=int((available[keep] < full[keep]).sum()),

@@ -12,7 +12,7 @@ import typer
 
 from ecgseg.errors import EcgError
 
-from . import download_cmd, evaluate_cmd, kaggle_cmd, segment_cmd, train_cmd
+from . import download_cmd, evaluate_cmd, kaggle_cmd, segment_cmd, train_cmd, transfer_cmd
 
 app = typer.Typer(
     name="ecg",
@@ -45,6 +45,7 @@ app.command("export")(kaggle_cmd.export)
 app.command("verify-kaggle")(kaggle_cmd.verify_kaggle)
 app.command("train")(train_cmd.train)
 app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("transfer")(transfer_cmd.transfer)
 
 
 def main(argv: list[str] | None = None) -> None:

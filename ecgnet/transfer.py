@@ -101,7 +101,7 @@ def check_target_data(config: TrainConfig) -> None:
 
 def transfer(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | str,
              trainable: str = "fc", **settings) -> RunResult:
-    """Train a model started from ``checkpoint`` on ``data``: one run, see :func:`transfer_config`."""
+    """Train a model started from ``checkpoint`` on ``data`` (see :func:`transfer_config`)."""
     config = transfer_config(checkpoint, data, trainable, **settings)
     check_target_data(config)
     return train(config)
@@ -197,8 +197,9 @@ def sweep(base: TrainConfig, settings: Sequence[str] = SWEEP, scratch: bool = Tr
               "positive_class": positive, "config": dataclasses.asdict(base)}
     write_json(folder / "sweep.json", {**header, "rows": rows})
     (folder / "sweep.md").write_text(format_sweep(rows, split, positive) + "\n")
-    plot_sweep(rows, folder / "sweep.png",
-               title=f"{Path(base.init_checkpoint).name} -> {Path(base.data[0]).stem}")
+    src = Path(base.init_checkpoint)
+    plot_sweep(rows, folder / "sweep.png", title=f"{src.parent.name}/{src.name} -> "
+                                                 f"{', '.join(Path(d).stem for d in base.data)}")
     return SweepResult(folder, rows, runs, split)
 
 

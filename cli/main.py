@@ -13,7 +13,7 @@ import typer
 from ecgseg.errors import EcgError
 
 from . import (bench_cmd, download_cmd, evaluate_cmd, kaggle_cmd, predict_cmd, segment_cmd,
-               train_cmd)
+               train_cmd, transfer_cmd)
 
 app = typer.Typer(
     name="ecg",
@@ -49,6 +49,7 @@ app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("predict")(predict_cmd.predict)
 app.command("export-model")(predict_cmd.export_model)
 app.command("bench", context_settings=bench_cmd.CONTEXT, add_help_option=False)(bench_cmd.bench)
+app.command("transfer")(transfer_cmd.transfer)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -128,6 +128,48 @@ def model_from_checkpoint(ckpt: Dict[str, Any], path: str | os.PathLike = "check
     return model
 
 
+def load_backbone(model: nn.Module, ckpt: Dict[str, Any],
+                  path: str | os.PathLike = "checkpoint") -> nn.Module:
+    """Copy every weight of a checkpoint but its classifier ``head`` into ``model``.
+
+    Transfer learning: ``model`` has the checkpoint's architecture with a new head
+    (e.g. 2 classes instead of 5, see :func:`ecgnet.models.replace_head`), which keeps
+    its fresh initialisation.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network to fill, with a ``head`` part.
+    ckpt : dict
+        From :func:`load_checkpoint`.
+    path : str or PathLike
+        Used in error messages only.
+
+    Raises
+    ------
+    InputError
+        ``model`` has no ``head``, or the checkpoint's other weights do not fit it (missing
+        or extra layers, other shapes: another architecture).
+    """
+    target = model.state_dict()
+    if not any(k.startswith("head.") for k in target):
+        raise InputError(f"model {ckpt['model']!r} has no 'head' part to replace")
+    state = {k: v for k, v in ckpt["state_dict"].items() if not k.startswith("head.")}
+    body = [k for k in target if not k.startswith("head.")]
+    missing = [k for k in body if k not in state]
+    extra = [k for k in state if k not in target]
+    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(target[k].shape)}" for k in body
+              if k in state and state[k].shape != target[k].shape]
+    if missing or extra or shapes:
+        problems = [f"{label}: {', '.join(items[:3])}{' ...' if len(items) > 3 else ''}"
+                    for label, items in (("missing", missing), ("unexpected", extra),
+                                         ("other shapes", shapes)) if items]
+        raise InputError(f"{path}: its weights do not fit model {ckpt['model']!r} (another "
+                         f"architecture? {'; '.join(problems)})")
+    model.load_state_dict(state, strict=False)
+    return model
+
+
 def load_model(checkpoint_path: str | os.PathLike, device: str | torch.device = "cpu"
                ) -> Tuple[nn.Module, Dict[str, Any]]:
     """Load a trained model for inference.

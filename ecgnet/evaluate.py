@@ -126,6 +126,13 @@ def format_report(report: dict) -> str:
               " " * 8 + "".join(f"{n:>{width}}" for n in names)]
     for name, row in zip(names, report["confusion_matrix"]):
         lines.append(f"{name:>8}" + "".join(f"{v:>{width}}" for v in row))
+    b = report.get("binary")
+    if b:
+        pct = {k: "-" if b[k] is None else f"{100 * b[k]:.2f} %"
+               for k in ("sensitivity", "specificity", "precision", "f1")}
+        lines += ["", f"{b['positive']} as the positive class: sensitivity {pct['sensitivity']}   "
+                      f"specificity {pct['specificity']}   precision {pct['precision']}   "
+                      f"F1 {pct['f1']}"]
     if report.get("aami"):
         lines += ["", "AAMI EC57 (one class vs the rest):", f"{'class':>8} {'Se %':>8} {'+P %':>8}"]
         for name, r in report["aami"].items():

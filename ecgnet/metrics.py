@@ -12,6 +12,9 @@ Conventions
   ``+P = TP / (TP + FP)`` of each of N, S, V, F, one class against the rest, over every
   beat of the 5-class confusion matrix (Q beats included). The standard's special
   cases (e.g. not counting F beats called V as false V) are not applied.
+- Two classes (PTB normal / MI): class 1 is the positive one; sensitivity
+  ``TP / (TP + FN)``, specificity ``TN / (TN + FP)``, precision ``TP / (TP + FP)`` and F1
+  of that class (:func:`binary_table`).
 """
 
 from __future__ import annotations
@@ -161,6 +164,36 @@ def aami_table(cm: np.ndarray, class_names: Sequence[str]) -> Dict[str, Dict[str
     return table
 
 
+def binary_table(cm: np.ndarray, class_names: Sequence[str], positive: int = 1
+                 ) -> Dict[str, float | str | None]:
+    """Sensitivity, specificity, precision and F1 of a 2-class confusion matrix.
+
+    Parameters
+    ----------
+    cm : np.ndarray
+        ``(2, 2)`` confusion matrix (rows true).
+    class_names : sequence of str
+    positive : int
+        The positive class (1: ``MI`` for PTB).
+
+    Returns
+    -------
+    dict
+        ``positive`` (name), ``sensitivity``, ``specificity``, ``precision``, ``f1``
+        (fractions; None where undefined), ``TP``, ``FN``, ``FP``, ``TN``.
+    """
+    neg = 1 - positive
+    tp, fn = int(cm[positive, positive]), int(cm[positive, neg])
+    fp, tn = int(cm[neg, positive]), int(cm[neg, neg])
+
+    def frac(a, b):
+        return float(a / b) if b else None
+
+    return {"positive": str(class_names[positive]), "sensitivity": frac(tp, tp + fn),
+            "specificity": frac(tn, tn + fp), "precision": frac(tp, tp + fp),
+            "f1": frac(2 * tp, 2 * tp + fp + fn), "TP": tp, "FN": fn, "FP": fp, "TN": tn}
+
+
 def classification_report(y_true: np.ndarray, proba: np.ndarray,
                           class_names: Sequence[str]) -> dict:
     """Every figure ``ecg evaluate`` reports, as a JSON-ready dict.
@@ -180,7 +213,8 @@ def classification_report(y_true: np.ndarray, proba: np.ndarray,
         ``n``, ``accuracy``, ``macro`` (precision, recall, f1, roc_auc), ``per_class``
         (name -> precision, recall, f1, support, roc_auc), ``confusion_matrix``
         (list of rows, true x predicted), ``class_names``, ``aami`` (see
-        :func:`aami_table`).
+        :func:`aami_table`), ``binary`` (see :func:`binary_table`; two classes only,
+        else None).
     """
     k = len(class_names)
     y_pred = np.argmax(proba, axis=1)
@@ -211,4 +245,5 @@ def classification_report(y_true: np.ndarray, proba: np.ndarray,
         "aami": {name: {key: (clean(v) if isinstance(v, float) else v)
                         for key, v in row.items()}
                  for name, row in aami_table(cm, class_names).items()},
+        "binary": binary_table(cm, class_names) if k == 2 else None,
     }

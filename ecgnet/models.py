@@ -10,7 +10,7 @@ Every model takes beats of shape ``(n, 187)`` or ``(n, 1, 187)`` (float32, one l
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable
+from typing import Callable, Dict, Iterable, List, Tuple
 
 import torch
 from torch import nn
@@ -180,4 +180,96 @@ def freeze(model: nn.Module, parts: Iterable[str]) -> nn.Module:
             raise InputError(f"model has no part {name!r}; parts: {parts_known}") from None
         for p in module.parameters():
             p.requires_grad_(False)
+    return model
+
+
+TRAINABLE = ("head", "fc", "blocks:K", "all")
+"""The ``--trainable`` settings of transfer learning, from fewest to most weights learnt:
+
+- ``head``: only the new classifier head (the 32 -> n_classes layer);
+- ``fc``: the fully connected layers ``fc1``, ``fc2`` and the head on top of the frozen
+  convolutional features (the paper's MI setting: the 64-d representation of the
+  arrhythmia network is re-used, the classifier above it is trained);
+- ``blocks:K``: the last ``K`` residual blocks, ``fc1``, ``fc2`` and the head;
+- ``all``: every weight (fine-tuning the whole network).
+"""
+
+
+def parse_trainable(spec: str) -> Tuple[str, int]:
+    """Check a ``--trainable`` setting: ``("head"|"fc"|"all", 0)`` or ``("blocks", K)``.
+
+    Raises
+    ------
+    InputError
+        Anything but ``head``, ``fc``, ``all`` or ``blocks:K`` with an integer K >= 1.
+    """
+    spec = str(spec).strip().lower()
+    if spec in ("head", "fc", "all"):
+        return spec, 0
+    kind, _, k = spec.partition(":")
+    if kind == "blocks" and k.isdigit() and int(k) >= 1:
+        return "blocks", int(k)
+    raise InputError(f"unknown --trainable {spec!r}; choose one of: head, fc (the paper's), "
+                     f"blocks:K (K >= 1: the last K residual blocks and fc), all")
+
+
+def _leaf_parts(model: nn.Module) -> List[str]:
+    """Part names holding weights: children, with ModuleLists expanded (``blocks.0``...)."""
+    parts = []
+    for name, child in model.named_children():
+        if not any(True for _ in child.parameters()):
+            continue
+        if isinstance(child, nn.ModuleList):
+            parts += [f"{name}.{i}" for i in range(len(child))]
+        else:
+            parts.append(name)
+    return parts
+
+
+def frozen_parts(model: nn.Module, spec: str) -> List[str]:
+    """The parts of ``model`` that a ``--trainable`` setting leaves frozen (see :data:`TRAINABLE`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model with parts ``head`` (all settings), ``fc1``/``fc2`` (``fc``, ``blocks:K``)
+        and a ``blocks`` ModuleList (``blocks:K``).
+    spec : str
+        ``head``, ``fc``, ``blocks:K`` or ``all``.
+
+    Returns
+    -------
+    list of str
+        Part names for :func:`freeze` (empty for ``all``).
+
+    Raises
+    ------
+    InputError
+        Unknown setting, a model without the parts it needs, or K above the model's blocks.
+    """
+    kind, k = parse_trainable(spec)
+    if kind == "all":
+        return []
+    leaves = _leaf_parts(model)
+    learn = {"head"} if kind == "head" else {"fc1", "fc2", "head"}
+    if kind == "blocks":
+        blocks = getattr(model, "blocks", None)
+        if not isinstance(blocks, nn.ModuleList):
+            raise InputError(f"--trainable {spec}: the model has no residual blocks")
+        if k > len(blocks):
+            raise InputError(f"--trainable {spec}: the model has only {len(blocks)} residual "
+                             f"blocks (use blocks:1 .. blocks:{len(blocks)}, or all)")
+        learn |= {f"blocks.{i}" for i in range(len(blocks) - k, len(blocks))}
+    missing = sorted(learn - set(leaves))
+    if missing:
+        raise InputError(f"--trainable {spec}: the model has no part {', '.join(missing)} "
+                         f"(its parts: {', '.join(leaves)})")
+    return [p for p in leaves if p not in learn]
+
+
+def set_train_mode(model: nn.Module, frozen: Iterable[str] = ()) -> nn.Module:
+    """``model.train()``, but keep the ``frozen`` parts in eval mode (batch norm, dropout)."""
+    model.train()
+    for name in frozen:
+        model.get_submodule(name).eval()
     return model

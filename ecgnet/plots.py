@@ -82,3 +82,39 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str],
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def plot_sweep(rows: Sequence[dict], path: str | os.PathLike, title: str = "",
+               metrics: Sequence[str] = ("accuracy", "f1", "sensitivity", "specificity",
+                                         "precision")) -> Path:
+    """Plot the test figures of each transfer setting (one line per metric).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        One per setting, with ``setting`` and the ``metrics`` (fractions or None).
+    path : str or PathLike
+        PNG file to write.
+    """
+    plt = _pyplot()
+    names = [r["setting"] for r in rows]
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows) + 2), 4))
+    lowest = 1.0
+    for m in metrics:
+        values = np.array([np.nan if r.get(m) is None else 100 * r[m] for r in rows])
+        if np.isfinite(values).any():
+            lowest = min(lowest, np.nanmin(values) / 100)
+            ax.plot(x, values, "o-", label=m)
+    ax.set_xticks(x, names)
+    ax.set_xlabel("trainable parts (scratch: no transfer, same budget)")
+    ax.set_ylabel("test %")
+    ax.set_ylim(max(0, 100 * lowest - 2), 100.5)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

@@ -4,7 +4,9 @@
   land on both sides, so it says little about unseen patients);
 - ``interpatient``: MIT-BIH records DS1 for training, DS2 for testing (de Chazal et al.
   2004; the paced records 102, 104, 107, 217 are in neither);
-- ``patient``: whole patients on each side (PTB, where a patient has several records).
+- ``patient``: whole patients on each side (PTB, where a patient has several records);
+- ``auto``: ``patient`` when the data have patient ids (HDF5) of at least 3 patients,
+  else ``random``; the split's ``note`` says which and why.
 
 The validation part, for early stopping, is carved from the training side the same way
 (by beat for ``random``, by patient otherwise). Every split is a pure function of the
@@ -23,7 +25,9 @@ from ecgseg.splits import DS1, DS2, PACED  # noqa: F401  (re-exported)
 
 from .data import BeatData
 
-SPLITS = ("random", "interpatient", "patient")
+SPLITS = ("random", "interpatient", "patient", "auto")
+MIN_PATIENTS = 3
+"""Patients a patient split needs: test, training and validation each get one."""
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,12 @@ class Split:
     val: np.ndarray
     test: np.ndarray
     kind: str
+    note: str = ""
 
     def describe(self) -> str:
-        """One line: the kind and the beats of each part."""
-        return (f"{self.kind} split: {len(self.train)} train, {len(self.val)} validation, "
+        """One line: the kind (and why, for ``auto``) and the beats of each part."""
+        why = f" ({self.note})" if self.note else ""
+        return (f"{self.kind} split{why}: {len(self.train)} train, {len(self.val)} validation, "
                 f"{len(self.test)} test beats")
 
 
@@ -108,7 +114,7 @@ def make_split(data: BeatData, kind: str = "random", test_fraction: float = 0.2,
     ----------
     data : BeatData
         The labelled beats.
-    kind : {"random", "interpatient", "patient"}
+    kind : {"random", "interpatient", "patient", "auto"}
         See the module docstring.
     test_fraction : float
         Share of the beats (random) or about of the beats (patient) held out for
@@ -129,10 +135,13 @@ def make_split(data: BeatData, kind: str = "random", test_fraction: float = 0.2,
     """
     rng = np.random.default_rng([seed, 7])
     everything = np.arange(len(data))
+    note = ""
+    if kind == "auto":
+        kind, note = _auto_kind(data)
     if kind == "random":
         train_side, test = stratified_split(data.labels, test_fraction, rng)
         keep, val = stratified_split(data.labels[train_side], val_fraction, rng)
-        return Split(train_side[keep], train_side[val], test, kind)
+        return Split(train_side[keep], train_side[val], test, kind, note)
     if kind == "interpatient":
         if data.records is None:
             raise InputError("--split interpatient needs record ids: give the MIT-BIH beats "
@@ -152,4 +161,16 @@ def make_split(data: BeatData, kind: str = "random", test_fraction: float = 0.2,
     else:
         raise InputError(f"unknown split {kind!r}; choose one of: {', '.join(SPLITS)}")
     keep, val = grouped_split(data.patients[train_side], val_fraction, rng)
-    return Split(train_side[keep], train_side[val], test, kind)
+    return Split(train_side[keep], train_side[val], test, kind, note)
+
+
+def _auto_kind(data: BeatData) -> Tuple[str, str]:
+    """``("patient" | "random", why)`` for ``make_split(kind="auto")``."""
+    if data.patients is None:
+        return "random", ("auto: the data have no patient ids (CSV), so stratified by beat; "
+                          "beats of one patient can be on both sides")
+    n = len(np.unique(data.patients))
+    if n < MIN_PATIENTS:
+        return "random", (f"auto: only {n} patient(s), a patient split needs {MIN_PATIENTS}, "
+                          f"so stratified by beat; beats of one patient are on both sides")
+    return "patient", f"auto: by patient, {n} patients"

@@ -8,10 +8,16 @@ resumed from ``last.pt`` ends exactly where an uninterrupted run would.
 A run folder ``<out>/<name>/`` holds ``config.json``, ``metrics.jsonl`` (one JSON line
 per epoch), ``best.pt`` (best validation macro-F1), ``last.pt`` (end of the latest
 epoch), ``curves.png``, and the test-part figures ``test.json`` / ``test.png``.
+
+Transfer learning is a configuration of the same loop: ``init_checkpoint`` starts from
+another run's weights with a new classifier head for the data's classes, and
+``trainable`` says which parts learn (the others are frozen: no gradient, eval mode, not
+in the optimizer). See :mod:`ecgnet.transfer` and ``ecg transfer``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -27,12 +33,13 @@ from torch import nn
 from ecgseg.errors import InputError
 
 from .augment import CLASS_WEIGHTS, augment_minority, class_weights
-from .checkpoint import (load_checkpoint, make_checkpoint, model_from_checkpoint,
-                         predict_proba, save_checkpoint)
+from .checkpoint import (load_backbone, load_checkpoint, make_checkpoint,
+                         model_from_checkpoint, predict_proba, save_checkpoint)
 from .data import BeatData, beat_hashes, load_data
 from .evaluate import evaluate_beats, save_report, write_json
 from .metrics import confusion_matrix, macro_f1
-from .models import build_model, count_parameters
+from .models import (build_model, count_parameters, freeze, frozen_parts, parse_trainable,
+                     set_train_mode)
 from .splits import make_split
 
 RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
@@ -40,7 +47,8 @@ RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
 # Settings that must not change when a run is resumed.
 _FIXED_ON_RESUME = ("data", "model", "classes", "split", "test_fraction", "val_fraction",
                     "seed", "batch_size", "lr", "beta1", "beta2", "lr_decay",
-                    "lr_decay_every", "class_weights", "augment")
+                    "lr_decay_every", "class_weights", "augment", "init_checkpoint",
+                    "trainable")
 
 
 @dataclass
@@ -59,7 +67,9 @@ class TrainConfig:
         Registered model name.
     classes : list of str, optional
         Class names (default from the data, see :func:`ecgnet.data.load_data`).
-    split : {"random", "interpatient", "patient"}
+    split : {"random", "interpatient", "patient", "auto"}
+        ``auto``: by patient when the data have patient ids (HDF5, at least 3
+        patients), else stratified random (see :func:`ecgnet.splits.make_split`).
     test_fraction, val_fraction : float
         Shares held out for testing and, from the training side, for validation.
     seed : int
@@ -93,6 +103,13 @@ class TrainConfig:
         Replace an existing run of that name.
     progress : bool
         Show a progress bar per epoch.
+    init_checkpoint : str, optional
+        Transfer learning: start from this checkpoint's weights (same model), with a new,
+        freshly initialised ``head`` for the data's classes. None: random initialisation.
+    trainable : str
+        Parts that learn: ``all`` (default), ``head``, ``fc`` (fc1, fc2, head: the paper's
+        MI setting) or ``blocks:K`` (the last K residual blocks and fc); see
+        :data:`ecgnet.models.TRAINABLE`. The rest is frozen.
     """
 
     data: List[str]
@@ -121,11 +138,17 @@ class TrainConfig:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
+    init_checkpoint: Optional[str] = None
+    trainable: str = "all"
 
     def __post_init__(self):
         if isinstance(self.data, (str, os.PathLike)):
             self.data = [self.data]
         self.data = [str(p) for p in self.data]
+        if self.init_checkpoint is not None:
+            self.init_checkpoint = str(self.init_checkpoint)
+        kind, k = parse_trainable(self.trainable)
+        self.trainable = kind if kind != "blocks" else f"blocks:{k}"
         checks = [(self.batch_size >= 1, "--batch-size must be at least 1"),
                   (self.epochs >= 1, "--epochs must be at least 1"),
                   (self.patience >= 1, "--patience must be at least 1"),
@@ -169,6 +192,10 @@ class RunResult:
         The lines of ``metrics.jsonl``.
     train_beats_per_s : float
         Training throughput over all epochs of this call (beats / s, excluding validation).
+    split : str
+        What split was used (kind, why for ``auto``, beats per part).
+    trainable_parameters : int
+        Weights that learnt (all of them unless ``trainable`` froze some).
     """
 
     run_dir: Path
@@ -180,6 +207,8 @@ class RunResult:
     test: dict
     history: list = field(default_factory=list)
     train_beats_per_s: float = 0.0
+    split: str = ""
+    trainable_parameters: int = 0
 
 
 def setup_device(device: str = "auto", threads: int | None = None) -> torch.device:
@@ -265,12 +294,32 @@ def train(config: TrainConfig) -> RunResult:
     train_set, val_set = data.subset(split.train), data.subset(split.val)
     if len(train_set) == 0 or len(val_set) == 0 or len(split.test) == 0:
         raise InputError(f"{split.describe()}: too few beats to train, validate and test")
-    run_dir = _prepare_run_dir(config)
-
+    # Everything that can fail is checked before the run folder is touched.
+    ckpt, source_info, model_kwargs = None, None, {}
+    if config.resume:  # the weights come from last.pt: the source checkpoint is not needed
+        run_dir = _prepare_run_dir(config)
+        ckpt = load_checkpoint(run_dir / "last.pt")
+        _check_resume(ckpt, config, data, run_dir / "last.pt")
+        model_kwargs = dict(ckpt.get("model_kwargs", {}))
+        source_info = ckpt["training"].get("source")
+    elif config.init_checkpoint is not None:
+        source = load_checkpoint(config.init_checkpoint)
+        if source["model"] != config.model:
+            raise InputError(f"{config.init_checkpoint}: checkpoint of model "
+                             f"{source['model']!r}, not {config.model!r}")
+        model_kwargs = dict(source.get("model_kwargs", {}))
+        source_info = _source_info(source, config.init_checkpoint)
     torch.manual_seed(config.seed)
-    model = build_model(config.model, data.n_classes).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
-                                 betas=(config.beta1, config.beta2))
+    model = build_model(config.model, data.n_classes, **model_kwargs)
+    if ckpt is None and config.init_checkpoint is not None:  # all weights but the head
+        load_backbone(model, source, config.init_checkpoint)
+    frozen = frozen_parts(model, config.trainable)
+    freeze(model, frozen)
+    model.to(device)
+    if not config.resume:
+        run_dir = _prepare_run_dir(config)
+    learning = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(learning, lr=config.lr, betas=(config.beta1, config.beta2))
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_decay_every, config.lr_decay)
     weights = class_weights(train_set.labels, data.n_classes, config.class_weights)
     loss_fn = nn.CrossEntropyLoss(
@@ -281,23 +330,23 @@ def train(config: TrainConfig) -> RunResult:
         np.concatenate([train_set.beats, val_set.beats]))))
     state = {"epoch": 0, "iteration": 0, "best_score": -1.0, "best_epoch": 0,
              "bad_epochs": 0, "history": []}
-    if config.resume:
-        ckpt = load_checkpoint(run_dir / "last.pt")
-        _check_resume(ckpt, config, data, run_dir / "last.pt")
+    if ckpt is not None:
         model.load_state_dict(ckpt["state_dict"])
         optimizer.load_state_dict(ckpt["training"]["optimizer"])
         scheduler.load_state_dict(ckpt["training"]["scheduler"])
         torch.set_rng_state(ckpt["training"]["torch_rng"])
         state.update({k: ckpt["training"][k] for k in state})
     n_params = count_parameters(model)
+    n_learning = sum(p.numel() for p in learning)
     info = {"config": asdict(config), "run_dir": str(run_dir), "device": str(device),
             "threads": torch.get_num_threads(), "split": split.describe(),
             "class_names": list(data.class_names),
             "train_counts": train_set.counts().tolist(), "val_counts": val_set.counts().tolist(),
             "test_counts": np.bincount(data.labels[split.test], minlength=data.n_classes).tolist(),
             "class_weights": None if weights is None else weights.tolist(),
-            "parameters": n_params, "data_fingerprint": fingerprint,
-            "data_sources": data.source_info,
+            "parameters": n_params, "trainable_parameters": n_learning,
+            "frozen_parts": frozen, "init_checkpoint": source_info,
+            "data_fingerprint": fingerprint, "data_sources": data.source_info,
             "torch": torch.__version__, "python": platform.python_version()}
     write_json(run_dir / "config.json", info)
     with open(run_dir / "metrics.jsonl", "w") as f:  # the epochs up to the checkpoint
@@ -313,8 +362,10 @@ def train(config: TrainConfig) -> RunResult:
         training = {k: state[k] for k in state}
         training.update(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                         torch_rng=torch.get_rng_state(), data_fingerprint=fingerprint,
-                        train_hashes=train_hashes, data_sources=data.source_info)
-        return make_checkpoint(model, config.model, data.class_names, asdict(config), training)
+                        train_hashes=train_hashes, source=source_info,
+                        data_sources=data.source_info)
+        return make_checkpoint(model, config.model, data.class_names, asdict(config), training,
+                               model_kwargs)
 
     while (state["epoch"] < config.epochs and state["iteration"] < max_iters
            and not stopped_early):
@@ -329,7 +380,7 @@ def train(config: TrainConfig) -> RunResult:
         order = torch.from_numpy(rng.permutation(len(y_epoch)))
         batches = range(0, len(order), config.batch_size)
         bar = _progress(batches, config.progress, f"epoch {epoch}/{config.epochs}")
-        model.train()
+        set_train_mode(model, frozen)
         loss_sum, seen = 0.0, 0
         started = time.perf_counter()
         for start in bar:
@@ -391,7 +442,19 @@ def train(config: TrainConfig) -> RunResult:
                      best_val_macro_f1=state["best_score"], epochs_run=state["epoch"],
                      iterations=state["iteration"], stopped_early=stopped_early, test=report,
                      history=list(state["history"]),
-                     train_beats_per_s=beats_done / train_seconds if train_seconds else 0.0)
+                     train_beats_per_s=beats_done / train_seconds if train_seconds else 0.0,
+                     split=split.describe(), trainable_parameters=n_learning)
+
+
+def _source_info(source: dict, path: str) -> dict:
+    """Where the initial weights came from (``config.json``, checkpoints)."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    src_config = source.get("config", {})
+    return {"path": str(path), "sha256": digest, "model": source["model"],
+            "class_names": list(source["class_names"]), "data": src_config.get("data"),
+            "split": src_config.get("split"),
+            "iterations": source.get("training", {}).get("iteration"),
+            "best_val_macro_f1": source.get("training", {}).get("best_score")}
 
 
 def _progress(batches: range, enabled: bool, desc: str):

@@ -355,6 +355,9 @@ def warm_up(recipe: str, params: Any = None) -> None:
     peaks = np.array([10, 300, 600], dtype=np.int64)
     score_detections(peaks, peaks + 5, 54)
     nearest_within(peaks, peaks + 5, 54)
+    from .annotation_file import decode_mit_annotations
+
+    decode_mit_annotations(np.zeros(1, dtype=np.uint16))
     t = np.arange(4000, dtype=np.float64)
     sig = np.sin(2 * np.pi * t / 300.0) ** 31  # sharp peaks every 300 samples
     if recipe == "paper":

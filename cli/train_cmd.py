@@ -48,6 +48,9 @@ def train(
         "--threads", help="CPU threads [default: the usable cores].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run from its last.pt.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing run.")] = False,
+    precision: Annotated[str, typer.Option(
+        "--precision", help="float32 | bfloat16 (autocast; ~1.6x faster training on CPUs "
+                            "with bfloat16 instructions, weights stay float32).")] = "float32",
     quiet: Quiet = False,
 ) -> None:
     """Train a heartbeat classifier; keep the best model on validation macro-F1 and test it."""
@@ -60,7 +63,8 @@ def train(
         val_fraction=val_fraction, seed=seed, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
         lr_decay_every=lr_decay_every, epochs=epochs, patience=patience, max_iters=max_iters,
         class_weights=class_weights, augment=augment, device=device, threads=threads,
-        resume=resume, overwrite=overwrite, progress=not quiet)
+        resume=resume, overwrite=overwrite, progress=not quiet,
+        precision=precision)
     try:
         result = run_training(config)
     except KeyboardInterrupt:

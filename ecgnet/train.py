@@ -47,7 +47,7 @@ RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
 # Settings that must not change when a run is resumed.
 _FIXED_ON_RESUME = ("data", "model", "classes", "split", "test_fraction", "val_fraction",
                     "seed", "batch_size", "lr", "beta1", "beta2", "lr_decay",
-                    "lr_decay_every", "class_weights", "augment", "init_checkpoint",
+                    "lr_decay_every", "class_weights", "augment", "init_checkpoint", "precision",
                     "trainable")
 
 
@@ -110,6 +110,11 @@ class TrainConfig:
         Parts that learn: ``all`` (default), ``head``, ``fc`` (fc1, fc2, head: the paper's
         MI setting) or ``blocks:K`` (the last K residual blocks and fc); see
         :data:`ecgnet.models.TRAINABLE`. The rest is frozen.
+    precision : {"float32", "bfloat16"}
+        Arithmetic of the training forward and backward passes: ``bfloat16`` runs them
+        under ``torch.autocast`` (weights, optimizer and loss stay float32); on CPUs with
+        bfloat16 instructions it trains about 1.6x faster (3 700 -> 6 000 beats/s on
+        2 Zen 4 cores). Validation and test always run in float32.
     """
 
     data: List[str]
@@ -138,6 +143,7 @@ class TrainConfig:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
+    precision: str = "float32"
     init_checkpoint: Optional[str] = None
     trainable: str = "all"
 
@@ -288,6 +294,8 @@ def train(config: TrainConfig) -> RunResult:
         Bad data, bad settings, an existing run folder (without ``resume`` or
         ``overwrite``), or a resume that does not match the run.
     """
+    if config.precision not in ("float32", "bfloat16"):
+        raise InputError(f"unknown precision {config.precision!r}; choose float32 or bfloat16")
     device = setup_device(config.device, config.threads)
     data = load_data(config.data, class_names=config.classes)
     split = make_split(data, config.split, config.test_fraction, config.val_fraction, config.seed)
@@ -322,6 +330,7 @@ def train(config: TrainConfig) -> RunResult:
     optimizer = torch.optim.Adam(learning, lr=config.lr, betas=(config.beta1, config.beta2))
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_decay_every, config.lr_decay)
     weights = class_weights(train_set.labels, data.n_classes, config.class_weights)
+    use_bf16 = config.precision == "bfloat16"
     loss_fn = nn.CrossEntropyLoss(
         weight=None if weights is None else torch.from_numpy(weights).to(device))
 
@@ -389,7 +398,9 @@ def train(config: TrainConfig) -> RunResult:
             idx = order[start:start + config.batch_size]
             xb, yb = x_epoch[idx].to(device), y_epoch[idx].to(device)
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                logits = model(xb)
+            loss = loss_fn(logits.float(), yb)
             loss.backward()
             optimizer.step()
             scheduler.step()

@@ -154,3 +154,15 @@ def test_cli_train_and_evaluate(small_csv, tmp_path, capsys):
         code = run_cli(argv)
         err = capsys.readouterr().err
         assert code == 1 and message in err and err.count("\n") == 1
+
+
+def test_bfloat16_training_lowers_the_loss_and_keeps_float32_weights(small_csv, tmp_path):
+    result = train(config(small_csv, tmp_path, epochs=3, precision="bfloat16"))
+    lines = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert lines[-1]["train_loss"] < lines[0]["train_loss"]
+    model, meta = load_model(result.run_dir / "best.pt")
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert meta["config"]["precision"] == "bfloat16"
+    with pytest.raises(InputError, match="unknown precision 'fp8'"):
+        train(config(small_csv, tmp_path, name="bad", precision="fp8"))
+    assert not (tmp_path / "bad").exists()

@@ -38,18 +38,10 @@ from ecgnet.checkpoint import predict_proba  # noqa: E402
 from ecgnet.data import load_data  # noqa: E402
 from ecgnet.models import build_model  # noqa: E402
 from ecgnet.train import TrainConfig, setup_device, train  # noqa: E402
+from benchmarks.speed_report import cpu_model  # noqa: E402
 
 DEFAULT_CSV = ROOT.parent / "shared" / "kaggle" / "mitbih_test_known_rows.csv"
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def forward_macs(model: torch.nn.Module) -> int:

@@ -39,20 +39,12 @@ from ecgnet.data import beat_hashes, load_data  # noqa: E402
 from ecgnet.splits import make_split  # noqa: E402
 from ecgnet.train import setup_device  # noqa: E402
 from ecgnet.transfer import METRICS, SWEEP, format_sweep, sweep, transfer_config  # noqa: E402
+from benchmarks.speed_report import cpu_model  # noqa: E402
 
 KAGGLE = ROOT.parent / "shared" / "kaggle"
 GOALS = {"head": 0.96, "all": 0.985}
 PAPER_ACCURACY = 0.959  # Kachuee et al. 2018, MI classification on the Kaggle PTB beats
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def nearest_distances(test: np.ndarray, train: np.ndarray, chunk: int = 256) -> np.ndarray:

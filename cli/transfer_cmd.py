@@ -9,6 +9,9 @@ import typer
 from typing_extensions import Annotated
 
 from .options import Quiet, comma_list, echo_err
+from .train_options import (Augment, BatchSize, Classes, ClassWeights, Device, Epochs, Lr,
+                            LrDecay, LrDecayEvery, MaxIters, Out, Overwrite, Patience, Precision,
+                            Resume, Seed, TestFraction, Threads, ValFraction)
 
 
 def transfer(
@@ -29,36 +32,28 @@ def transfer(
     name: Annotated[Optional[str], typer.Option(
         "--name", help="Run (or sweep) folder name [default: <data stem>-transfer-<trainable>, "
                        "or <data stem>-transfer for --sweep].")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Parent folder of the run folders.")] = Path("runs"),
-    classes: Annotated[Optional[List[str]], typer.Option(
-        "--classes", help="Class names of the target data in label order, comma-separated "
-                          "[default: from the data; normal,MI for PTB].")] = None,
+    out: Out = Path("runs"),
+    classes: Classes = None,
     split: Annotated[str, typer.Option(
         "--split", help="auto (by patient when the data have patient ids, else stratified by "
                         "beat) | patient | random.")] = "auto",
-    test_fraction: Annotated[float, typer.Option("--test-fraction")] = 0.2,
-    val_fraction: Annotated[float, typer.Option(
-        "--val-fraction", help="Share of the training side kept for early stopping.")] = 0.1,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 128,
-    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-3,
-    lr_decay: Annotated[float, typer.Option("--lr-decay")] = 0.75,
-    lr_decay_every: Annotated[int, typer.Option("--lr-decay-every", help="Iterations.")] = 10_000,
-    epochs: Annotated[int, typer.Option("--epochs", help="Most epochs (of every run).")] = 50,
-    patience: Annotated[int, typer.Option(
-        "--patience", help="Stop after this many epochs without better validation macro-F1.")] = 8,
-    max_iters: Annotated[Optional[int], typer.Option(
-        "--max-iters", help="Stop after this many iterations in all (of every run).")] = None,
-    class_weights: Annotated[str, typer.Option(
-        "--class-weights", help="none | balanced | sqrt (loss weights from training counts).")] = "none",
-    augment: Annotated[float, typer.Option(
-        "--augment", help="Top minority classes up to this share of the largest class "
-                          "(0 = off).")] = 0.0,
-    device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")] = "auto",
-    threads: Annotated[Optional[int], typer.Option(
-        "--threads", help="CPU threads [default: the usable cores].")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run(s) from last.pt.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing runs.")] = False,
+    test_fraction: TestFraction = 0.2,
+    val_fraction: ValFraction = 0.1,
+    seed: Seed = 0,
+    batch_size: BatchSize = 128,
+    lr: Lr = 1e-3,
+    lr_decay: LrDecay = 0.75,
+    lr_decay_every: LrDecayEvery = 10_000,
+    epochs: Epochs = 50,
+    patience: Patience = 8,
+    max_iters: MaxIters = None,
+    class_weights: ClassWeights = "none",
+    augment: Augment = 0.0,
+    device: Device = "auto",
+    threads: Threads = None,
+    resume: Resume = False,
+    overwrite: Overwrite = False,
+    precision: Precision = "float32",
     quiet: Quiet = False,
 ) -> None:
     """Start from CHECKPOINT, give it a new classifier head for the target classes, and
@@ -75,7 +70,7 @@ def transfer(
         batch_size=batch_size, lr=lr, lr_decay=lr_decay, lr_decay_every=lr_decay_every,
         epochs=epochs, patience=patience, max_iters=max_iters, class_weights=class_weights,
         augment=augment, device=device, threads=threads, resume=resume, overwrite=overwrite,
-        progress=not quiet)
+        precision=precision, progress=not quiet)
     if run_sweep and name is None:
         settings["name"] = f"{Path(data_paths[0]).stem}-transfer"
     config = transfer_config(checkpoint, data_paths, trainable, **settings)

@@ -1,0 +1,41 @@
+"""Training options shared by ``ecg train`` and ``ecg transfer``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+Out = Annotated[Path, typer.Option("--out", help="Parent folder of the run folders.")]
+TestFraction = Annotated[float, typer.Option("--test-fraction")]
+ValFraction = Annotated[float, typer.Option(
+    "--val-fraction", help="Share of the training side kept for early stopping.")]
+Seed = Annotated[int, typer.Option("--seed")]
+BatchSize = Annotated[int, typer.Option("--batch-size")]
+Lr = Annotated[float, typer.Option("--lr", help="Adam learning rate.")]
+LrDecay = Annotated[float, typer.Option("--lr-decay")]
+LrDecayEvery = Annotated[int, typer.Option("--lr-decay-every", help="Iterations.")]
+Epochs = Annotated[int, typer.Option("--epochs", help="Most epochs (of every run).")]
+Patience = Annotated[int, typer.Option(
+    "--patience", help="Stop after this many epochs without better validation macro-F1.")]
+MaxIters = Annotated[Optional[int], typer.Option(
+    "--max-iters", help="Stop after this many iterations in all (of every run).")]
+ClassWeights = Annotated[str, typer.Option(
+    "--class-weights", help="none | balanced | sqrt (loss weights from training counts).")]
+Augment = Annotated[float, typer.Option(
+    "--augment", help="Top minority classes up to this share of the largest class with "
+                      "stretched and scaled copies (0 = off; e.g. 0.25).")]
+Device = Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")]
+Threads = Annotated[Optional[int], typer.Option(
+    "--threads", help="CPU threads [default: the usable cores].")]
+Precision = Annotated[str, typer.Option(
+    "--precision", help="float32 | bfloat16 (autocast; ~1.6x faster training on CPUs with "
+                        "bfloat16 instructions, weights stay float32).")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue the run(s) from last.pt.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing runs.")]
+Classes = Annotated[Optional[List[str]], typer.Option(
+    "--classes", help="Class names in label order, comma-separated [default: from the data; "
+                      "N,S,V,F,Q for MIT-BIH, normal,MI for PTB].")]
+

@@ -103,6 +103,20 @@ def normalise_windows(x, starts, ends, mn, mx, out):
 
 
 @njit(cache=True)
+def _peak_buffers(starts, ends, active):
+    """Output arrays big enough for every peak of the active windows.
+
+    A window of ``m`` samples holds at most ``m // 2 + 1`` peaks (local maxima or run
+    starts are at least two samples apart). Returns ``(peaks, peak_window)``, int64.
+    """
+    total = 0
+    for w in range(starts.shape[0]):
+        if active[w]:
+            total += (ends[w] - starts[w]) // 2 + 1
+    return np.empty(total, np.int64), np.empty(total, np.int64)
+
+
+@njit(cache=True)
 def local_maxima(x, starts, ends, active):
     """Local maxima of each active window, from zero crossings of the first derivative.
 
@@ -130,12 +144,7 @@ def local_maxima(x, starts, ends, active):
     peak_window : np.ndarray
         int64, shape (k,): window index of each maximum.
     """
-    total = 0
-    for w in range(starts.shape[0]):
-        if active[w]:
-            total += (ends[w] - starts[w]) // 2 + 1
-    peaks = np.empty(total, np.int64)
-    peak_window = np.empty(total, np.int64)
+    peaks, peak_window = _peak_buffers(starts, ends, active)
     k = 0
     for w in range(starts.shape[0]):
         if active[w]:
@@ -304,12 +313,7 @@ def run_starts_above(x, starts, ends, active, threshold, inclusive, keep_run_at_
     peak_window : np.ndarray
         int64, shape (k,): window index of each run.
     """
-    total = 0
-    for w in range(starts.shape[0]):
-        if active[w]:
-            total += (ends[w] - starts[w]) // 2 + 1
-    peaks = np.empty(total, np.int64)
-    peak_window = np.empty(total, np.int64)
+    peaks, peak_window = _peak_buffers(starts, ends, active)
     k = 0
     for w in range(starts.shape[0]):
         if not active[w]:

@@ -77,8 +77,39 @@ def _n_values(beats: np.ndarray) -> np.ndarray:
     return np.where(nz.any(axis=1), last, 0)
 
 
-def verify_rows(file: str, beats: np.ndarray, labels: np.ndarray, rebuild: BeatTable,
-                lines: Sequence[bytes] | None = None, tolerance: float = 1e-6) -> VerifyReport:
+class RebuildIndex:
+    """Our rebuilt rows, indexed once for any number of Kaggle files.
+
+    Parameters
+    ----------
+    table : BeatTable
+        Our beats (``load_beats`` of the Kaggle-recipe HDF5).
+    """
+
+    def __init__(self, table: BeatTable):
+        self.table = table
+        self.rows: dict[bytes, int] = {}
+        for i, k in enumerate(_key(table.beats, table.labels)):
+            self.rows.setdefault(k, i)
+        self.record = table.meta["record"].astype(str).to_numpy()
+        self.sample = table.meta["sample"].to_numpy()
+        self._n_values: np.ndarray | None = None
+        self._groups: dict[tuple[int, int], np.ndarray] = {}
+
+    def candidates(self, label: int, n_values: int) -> np.ndarray:
+        """Rows with this label and padding length (else all rows with the label)."""
+        key = (label, n_values)
+        if key not in self._groups:
+            if self._n_values is None:
+                self._n_values = _n_values(self.table.beats)
+            labels = self.table.labels
+            cand = np.flatnonzero((labels == label) & (self._n_values == n_values))
+            self._groups[key] = cand if cand.size else np.flatnonzero(labels == label)
+        return self._groups[key]
+
+
+def verify_rows(file: str, beats: np.ndarray, labels: np.ndarray,
+                rebuild: BeatTable | RebuildIndex, lines: Sequence[bytes] | None = None, tolerance: float = 1e-6) -> VerifyReport:
     """Match Kaggle rows against a rebuilt beat table.
 
     Parameters
@@ -87,24 +118,22 @@ def verify_rows(file: str, beats: np.ndarray, labels: np.ndarray, rebuild: BeatT
         Name used in the report.
     beats : ndarray, float32 (n, 187)
     labels : ndarray, int (n,)
-    rebuild : BeatTable
-        Our beats (``load_beats`` of the Kaggle-recipe HDF5).
+    rebuild : BeatTable or RebuildIndex
+        Our beats (``load_beats`` of the Kaggle-recipe HDF5), or their index (build it
+        once with :class:`RebuildIndex` to check several files).
     lines : sequence of bytes, optional
         The original text lines, to check byte identity of exact rows.
     tolerance : float
         Largest absolute difference for a near match.
     """
-    index: dict[bytes, int] = {}
-    for i, k in enumerate(_key(rebuild.beats, rebuild.labels)):
-        index.setdefault(k, i)
-    rec = rebuild.meta["record"].astype(str).to_numpy()
-    smp = rebuild.meta["sample"].to_numpy()
+    index = rebuild if isinstance(rebuild, RebuildIndex) else RebuildIndex(rebuild)
+    reb_beats = index.table.beats
     n = len(labels)
     match = np.full(n, "none", dtype=object)
     src = np.full(n, -1, dtype=np.int64)
     err = np.full(n, np.nan)
     for i, k in enumerate(_key(beats, labels)):
-        j = index.get(k)
+        j = index.rows.get(k)
         if j is not None:
             match[i], src[i], err[i] = "exact", j, 0.0
     text_identical = 0
@@ -114,18 +143,11 @@ def verify_rows(file: str, beats: np.ndarray, labels: np.ndarray, rebuild: BeatT
         text_identical = sum(ours[t] == lines[i] for t, i in enumerate(exact_idx))
     missing = np.flatnonzero(src < 0)
     if missing.size:
-        reb_nv = _n_values(rebuild.beats)
-        groups: dict[tuple[int, int], np.ndarray] = {}
         for i, nv in zip(missing, _n_values(beats[missing])):
-            key = (int(labels[i]), int(nv))
-            if key not in groups:
-                groups[key] = np.flatnonzero((rebuild.labels == key[0]) & (reb_nv == key[1]))
-            cand = groups[key]
-            if cand.size == 0:
-                cand = np.flatnonzero(rebuild.labels == key[0])
+            cand = index.candidates(int(labels[i]), int(nv))
             if cand.size == 0:
                 continue
-            d = np.abs(rebuild.beats[cand] - beats[i]).max(axis=1)
+            d = np.abs(reb_beats[cand] - beats[i]).max(axis=1)
             best = int(np.argmin(d))
             src[i], err[i] = cand[best], float(d[best])
             if d[best] <= tolerance:
@@ -133,8 +155,8 @@ def verify_rows(file: str, beats: np.ndarray, labels: np.ndarray, rebuild: BeatT
     details = pd.DataFrame({
         "line": np.arange(1, n + 1),
         "match": match,
-        "record": np.where(src >= 0, rec[np.maximum(src, 0)], ""),
-        "sample": np.where(src >= 0, smp[np.maximum(src, 0)], -1),
+        "record": np.where(src >= 0, index.record[np.maximum(src, 0)], ""),
+        "sample": np.where(src >= 0, index.sample[np.maximum(src, 0)], -1),
         "max_abs_error": err,
     })
     return VerifyReport(file=file, rows=n, exact=int((match == "exact").sum()),
@@ -147,10 +169,11 @@ def verify_kaggle_files(paths: Sequence[str | os.PathLike], rebuild: BeatTable,
                         tolerance: float = 1e-6) -> list[VerifyReport]:
     """Read each Kaggle CSV (validated) and match its rows against ``rebuild``."""
     n_classes = len(rebuild.classes) or 5
+    index = RebuildIndex(rebuild)  # once for all files
     reports = []
     for p in paths:
         rows = read_kaggle_csv(p, n_classes=n_classes, keep_lines=True)
-        reports.append(verify_rows(str(p), rows.beats, rows.labels, rebuild, rows.lines,
+        reports.append(verify_rows(str(p), rows.beats, rows.labels, index, rows.lines,
                                    tolerance))
     return reports
 

@@ -248,7 +248,7 @@ def _paper(res: RecordResult, db: Database, path: Path, params: Any, lead_name: 
                              sensitivity=score.sensitivity,
                              positive_predictivity=score.positive_predictivity)
     else:
-        diagnosis = ptb_diagnosis(read_header(path))
+        diagnosis = ptb_diagnosis(lead)
         res.stats.update(label_source="header", diagnosis=diagnosis)
         labels = np.full(len(seg.sample), ptb_label(diagnosis), dtype=np.int8)
         symbols = None
@@ -274,9 +274,8 @@ def _kaggle_mitdb(task: RecordTask, db: Database, path: Path, res: RecordResult)
 def _kaggle_ptb(task: RecordTask, db: Database, path: Path, res: RecordResult) -> None:
     from .recipes.kaggle import segment_kaggle_ptb
 
-    header = read_header(path)
-    diagnosis = ptb_diagnosis(header)
     lead = read_lead(path, db, lead=task.lead or "ii", physical=False)
+    diagnosis = ptb_diagnosis(lead)
     seg = segment_kaggle_ptb(lead.signal, task.params)
     res.stats.update(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs,
                      label_source="header", diagnosis=diagnosis)

@@ -9,7 +9,7 @@ the record.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,8 @@ class LeadSignal:
         Physical units of the signal (``"mV"``), or ``"adu"`` for digital samples.
     note : str
         Why this lead was chosen when it is not the one asked for ('' otherwise).
+    comments : list of str
+        The header's comment lines (PTB: the clinical data, see :func:`ptb_diagnosis`).
     """
 
     record: str
@@ -53,6 +55,7 @@ class LeadSignal:
     channel: int
     units: str
     note: str = ""
+    comments: list = field(default_factory=list)
 
     @property
     def n_samples(self) -> int:
@@ -183,7 +186,7 @@ def read_lead(path: str | Path, db: Database, lead: str | None = None,
         units = "adu"
     return LeadSignal(record=name, signal=sig, fs=float(header.fs),
                       lead=str(header.sig_name[channel]), channel=int(channel), units=units,
-                      note=note)
+                      note=note, comments=list(header.comments or []))
 
 
 def _record_name(path: Path, db: Database) -> str:
@@ -226,8 +229,8 @@ def read_annotations(path: str | Path, extension: str = "atr") -> Annotations | 
                        symbol=np.asarray(ann.symbol, dtype=str))
 
 
-def ptb_diagnosis(header: wfdb.Record) -> str:
-    """The ``Reason for admission`` of a PTB header ('' when absent)."""
+def ptb_diagnosis(header: wfdb.Record | LeadSignal) -> str:
+    """The ``Reason for admission`` of a PTB header (or of a lead read from it; '' when absent)."""
     for line in header.comments or []:
         key, _, value = line.partition(":")
         if key.strip().lower() == "reason for admission":

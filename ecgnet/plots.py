@@ -9,6 +9,17 @@ from typing import Sequence
 import numpy as np
 
 
+
+def _save(plt, fig, path: str | os.PathLike) -> Path:
+    """Lay out, write atomically as PNG (100 dpi) and close a figure."""
+    from ecgseg.atomic import atomic_path
+
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return Path(path)
+
 def _pyplot():
     import matplotlib
 
@@ -43,10 +54,7 @@ def plot_learning_curves(history: Sequence[dict], path: str | os.PathLike) -> Pa
     ax2.set_ylabel("validation")
     ax2.set_ylim(0, 1.01)
     ax2.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str],
@@ -78,10 +86,7 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str],
     ax.set_ylabel("true")
     if title:
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def plot_sweep(rows: Sequence[dict], path: str | os.PathLike, title: str = "",
@@ -114,7 +119,4 @@ def plot_sweep(rows: Sequence[dict], path: str | os.PathLike, title: str = "",
     ax.legend(fontsize=8, loc="lower right")
     if title:
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)

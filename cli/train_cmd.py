@@ -9,9 +9,9 @@ import typer
 from typing_extensions import Annotated
 
 from .options import Quiet, comma_list, echo_err
-from .train_options import (Augment, BatchSize, Classes, ClassWeights, Device, Epochs, Lr,
-                            LrDecay, LrDecayEvery, MaxIters, Out, Overwrite, Patience, Precision,
-                            Resume, Seed, TestFraction, Threads, ValFraction)
+from .train_options import (Augment, BatchSize, Classes, ClassWeights, Device, Ema, Epochs,
+                            Jitter, Lr, LrDecay, LrDecayEvery, MaxIters, Out, Overwrite, Patience,
+                            Precision, Resume, Seed, TestFraction, Threads, ValBy, ValFraction)
 
 
 def train(
@@ -28,6 +28,7 @@ def train(
                         "patient (grouped by patient).")] = "random",
     test_fraction: TestFraction = 0.2,
     val_fraction: ValFraction = 0.1,
+    val_by: ValBy = "auto",
     seed: Seed = 0,
     batch_size: BatchSize = 128,
     lr: Lr = 1e-3,
@@ -38,6 +39,8 @@ def train(
     max_iters: MaxIters = None,
     class_weights: ClassWeights = "none",
     augment: Augment = 0.0,
+    jitter: Jitter = 0.0,
+    ema: Ema = 0.0,
     device: Device = "auto",
     threads: Threads = None,
     resume: Resume = False,
@@ -54,7 +57,8 @@ def train(
         classes=comma_list(classes), split=split, test_fraction=test_fraction,
         val_fraction=val_fraction, seed=seed, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
         lr_decay_every=lr_decay_every, epochs=epochs, patience=patience, max_iters=max_iters,
-        class_weights=class_weights, augment=augment, device=device, threads=threads,
+        class_weights=class_weights, augment=augment, jitter=jitter, ema=ema, val_by=val_by,
+        device=device, threads=threads,
         resume=resume, overwrite=overwrite, progress=not quiet,
         precision=precision)
     try:

@@ -27,6 +27,15 @@ ClassWeights = Annotated[str, typer.Option(
 Augment = Annotated[float, typer.Option(
     "--augment", help="Top minority classes up to this share of the largest class with "
                       "stretched and scaled copies (0 = off; e.g. 0.25).")]
+Jitter = Annotated[float, typer.Option(
+    "--jitter", help="Share of all training beats replaced every epoch by stretched and "
+                     "scaled versions (0 = off; e.g. 0.5).")]
+Ema = Annotated[float, typer.Option(
+    "--ema", help="Moving average of the weights, decay per iteration (0 = off; e.g. 0.999): "
+                  "the averaged weights are validated, tested and saved.")]
+ValBy = Annotated[str, typer.Option(
+    "--val-by", help="auto | beat | patient: how the validation part is carved from the "
+                     "training side (auto: by beat for the random split, else by patient).")]
 Device = Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")]
 Threads = Annotated[Optional[int], typer.Option(
     "--threads", help="CPU threads [default: the usable cores].")]

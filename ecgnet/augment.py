@@ -1,8 +1,11 @@
-"""Class-imbalance remedies for the training part: class weights and augmented copies.
+"""Class-imbalance remedies and regularisers for the training part.
 
-The augmentation is the one the community uses on the Kaggle beats: random amplitude
-scaling and random time stretching of beats of the minority classes. It is applied to
-the training part only, and redrawn every epoch.
+- class weights for the loss;
+- augmented copies: the augmentation the community uses on the Kaggle beats, random
+  amplitude scaling and random time stretching of beats of the minority classes;
+- jitter: the same perturbation applied in place to a share of all training beats.
+
+They touch the training part only, and are redrawn every epoch.
 """
 
 from __future__ import annotations
@@ -74,6 +77,56 @@ def stretch(beats: np.ndarray, factors: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def perturb(beats: np.ndarray, rng: np.random.Generator, scale: float = 0.2,
+            max_stretch: float = 0.15) -> np.ndarray:
+    """Randomly scaled and stretched copies of beats.
+
+    Parameters
+    ----------
+    beats : np.ndarray
+        ``(m, L)`` float32.
+    rng : np.random.Generator
+        Source of the draws.
+    scale : float
+        Amplitudes are multiplied by a factor uniform in ``[1 - scale, 1 + scale]``.
+    max_stretch : float
+        Time stretch factor uniform in ``[1 - max_stretch, 1 + max_stretch]`` (see
+        :func:`stretch`).
+
+    Returns
+    -------
+    np.ndarray
+        ``(m, L)`` float32.
+    """
+    factors = rng.uniform(1 - max_stretch, 1 + max_stretch, size=len(beats))
+    amps = rng.uniform(1 - scale, 1 + scale, size=(len(beats), 1)).astype(np.float32)
+    return stretch(beats, factors) * amps
+
+
+def jitter(beats: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Replace a random ``share`` of the beats by perturbed versions (see :func:`perturb`).
+
+    Parameters
+    ----------
+    beats : np.ndarray
+        ``(n, L)`` float32 training beats (not modified).
+    share : float
+        Probability, per beat, of being perturbed; 0 returns ``beats`` itself.
+    rng : np.random.Generator
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, L)`` float32, labels unchanged.
+    """
+    if share <= 0:
+        return beats
+    pick = np.flatnonzero(rng.random(len(beats)) < share)
+    out = beats.copy()
+    out[pick] = perturb(beats[pick], rng)
+    return out
+
+
 def augment_minority(beats: np.ndarray, labels: np.ndarray, target: float,
                      rng: np.random.Generator, scale: float = 0.2,
                      max_stretch: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
@@ -111,6 +164,4 @@ def augment_minority(beats: np.ndarray, labels: np.ndarray, target: float,
     if not picks:
         return np.zeros((0, beats.shape[1]), np.float32), np.zeros(0, labels.dtype)
     idx = np.concatenate(picks)
-    factors = rng.uniform(1 - max_stretch, 1 + max_stretch, size=len(idx))
-    amps = rng.uniform(1 - scale, 1 + scale, size=(len(idx), 1)).astype(np.float32)
-    return stretch(beats[idx], factors) * amps, labels[idx]
+    return perturb(beats[idx], rng, scale, max_stretch), labels[idx]

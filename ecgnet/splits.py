@@ -9,8 +9,10 @@
   else ``random``; the split's ``note`` says which and why.
 
 The validation part, for early stopping, is carved from the training side the same way
-(by beat for ``random``, by patient otherwise). Every split is a pure function of the
-data and the seed.
+(by beat for ``random``, by patient otherwise) unless ``val_by`` says otherwise: by beat
+inside the inter-patient training side (DS1) gives a larger, steadier validation part than
+two whole records, while the test part (DS2) stays unseen patients. Every split is a pure
+function of the data and the seed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ecgseg.splits import DS1, DS2, PACED  # noqa: F401  (re-exported)
 from .data import BeatData
 
 SPLITS = ("random", "interpatient", "patient", "auto")
+VAL_BY = ("auto", "beat", "patient")
 MIN_PATIENTS = 3
 """Patients a patient split needs: test, training and validation each get one."""
 
@@ -107,7 +110,7 @@ def grouped_split(groups: np.ndarray, fraction: float, rng: np.random.Generator
 
 
 def make_split(data: BeatData, kind: str = "random", test_fraction: float = 0.2,
-               val_fraction: float = 0.1, seed: int = 0) -> Split:
+               val_fraction: float = 0.1, seed: int = 0, val_by: str = "auto") -> Split:
     """Split ``data`` into train, validation and test parts that share no beat.
 
     Parameters
@@ -123,6 +126,10 @@ def make_split(data: BeatData, kind: str = "random", test_fraction: float = 0.2,
         Share of the training side held out for early stopping.
     seed : int
         Seed of the shuffling.
+    val_by : {"auto", "beat", "patient"}
+        How the validation part is carved from the training side: ``beat`` (stratified),
+        ``patient`` (whole patients), ``auto`` (by beat for ``random``, by patient
+        otherwise).
 
     Returns
     -------
@@ -133,6 +140,8 @@ def make_split(data: BeatData, kind: str = "random", test_fraction: float = 0.2,
     InputError
         Unknown kind, or data without the record/patient ids the kind needs.
     """
+    if val_by not in VAL_BY:
+        raise InputError(f"unknown validation split {val_by!r}; choose one of: {', '.join(VAL_BY)}")
     rng = np.random.default_rng([seed, 7])
     everything = np.arange(len(data))
     note = ""
@@ -140,9 +149,7 @@ def make_split(data: BeatData, kind: str = "random", test_fraction: float = 0.2,
         kind, note = _auto_kind(data)
     if kind == "random":
         train_side, test = stratified_split(data.labels, test_fraction, rng)
-        keep, val = stratified_split(data.labels[train_side], val_fraction, rng)
-        return Split(train_side[keep], train_side[val], test, kind, note)
-    if kind == "interpatient":
+    elif kind == "interpatient":
         if data.records is None:
             raise InputError("--split interpatient needs record ids: give the MIT-BIH beats "
                              "as HDF5 (ecg segment), not CSV")
@@ -160,7 +167,16 @@ def make_split(data: BeatData, kind: str = "random", test_fraction: float = 0.2,
         train_side = everything[keep]
     else:
         raise InputError(f"unknown split {kind!r}; choose one of: {', '.join(SPLITS)}")
-    keep, val = grouped_split(data.patients[train_side], val_fraction, rng)
+    by = val_by if val_by != "auto" else ("beat" if kind == "random" else "patient")
+    if by == "beat":
+        keep, val = stratified_split(data.labels[train_side], val_fraction, rng)
+    else:
+        if data.patients is None:
+            raise InputError("a validation part by patient needs patient ids: give the beats "
+                             "as HDF5 (ecg segment), or validate by beat")
+        keep, val = grouped_split(data.patients[train_side], val_fraction, rng)
+    if val_by != "auto":
+        note = "; ".join(filter(None, [note, f"validation by {by}"]))
     return Split(train_side[keep], train_side[val], test, kind, note)
 
 

@@ -9,6 +9,10 @@ A run folder ``<out>/<name>/`` holds ``config.json``, ``metrics.jsonl`` (one JSO
 per epoch), ``best.pt`` (best validation macro-F1), ``last.pt`` (end of the latest
 epoch), ``curves.png``, and the test-part figures ``test.json`` / ``test.png``.
 
+With ``ema`` > 0 the run keeps an exponential moving average of the weights (Polyak
+averaging); validation, test and the ``state_dict`` of both checkpoints use the averaged
+weights, and ``last.pt`` also holds the raw ones (``training["raw_state_dict"]``) to resume.
+
 Transfer learning is a configuration of the same loop: ``init_checkpoint`` starts from
 another run's weights with a new classifier head for the data's classes, and
 ``trainable`` says which parts learn (the others are frozen: no gradient, eval mode, not
@@ -32,7 +36,7 @@ from torch import nn
 
 from ecgseg.errors import InputError
 
-from .augment import CLASS_WEIGHTS, augment_minority, class_weights
+from .augment import CLASS_WEIGHTS, augment_minority, class_weights, jitter
 from .checkpoint import (load_backbone, load_checkpoint, make_checkpoint,
                          model_from_checkpoint, predict_proba, save_checkpoint)
 from .data import BeatData, beat_hashes, load_data
@@ -48,7 +52,7 @@ RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
 _FIXED_ON_RESUME = ("data", "model", "classes", "split", "test_fraction", "val_fraction",
                     "seed", "batch_size", "lr", "beta1", "beta2", "lr_decay",
                     "lr_decay_every", "class_weights", "augment", "init_checkpoint", "precision",
-                    "trainable")
+                    "trainable", "ema", "jitter", "val_by")
 
 
 @dataclass
@@ -72,6 +76,8 @@ class TrainConfig:
         patients), else stratified random (see :func:`ecgnet.splits.make_split`).
     test_fraction, val_fraction : float
         Shares held out for testing and, from the training side, for validation.
+    val_by : {"auto", "beat", "patient"}
+        How the validation part is carved (see :func:`ecgnet.splits.make_split`).
     seed : int
         Seeds the weights, the split, the shuffling and the augmentation.
     batch_size : int
@@ -91,6 +97,13 @@ class TrainConfig:
     augment : float
         0: off. Otherwise every class smaller than ``augment`` x the largest training class
         is topped up to that size with stretched and scaled copies, redrawn every epoch.
+    jitter : float
+        Share of all training beats replaced, every epoch, by stretched and scaled
+        versions (0: off).
+    ema : float
+        Decay per iteration of the moving average of the weights (0: off; e.g. 0.999
+        averages over about the last 1 000 iterations). The averaged weights are the
+        ones validated, tested and saved.
     device : str
         ``auto`` (GPU when present), ``cpu``, ``cuda``, ``cuda:1``...
     threads : int, optional
@@ -146,6 +159,9 @@ class TrainConfig:
     precision: str = "float32"
     init_checkpoint: Optional[str] = None
     trainable: str = "all"
+    ema: float = 0.0
+    jitter: float = 0.0
+    val_by: str = "auto"
 
     def __post_init__(self):
         if isinstance(self.data, (str, os.PathLike)):
@@ -163,6 +179,8 @@ class TrainConfig:
                   (self.lr > 0, "--lr must be positive"),
                   (self.lr_decay_every >= 1, "--lr-decay-every must be at least 1"),
                   (self.augment >= 0, "--augment must be 0 (off) or positive"),
+                  (0 <= self.jitter <= 1, "--jitter must be between 0 (off) and 1"),
+                  (0 <= self.ema < 1, "--ema must be 0 (off) or between 0 and 1, e.g. 0.999"),
                   (self.class_weights in CLASS_WEIGHTS,
                    f"--class-weights must be one of: {', '.join(CLASS_WEIGHTS)}"),
                   (self.max_iters is None or self.max_iters >= 1, "--max-iters must be at least 1")]
@@ -298,7 +316,8 @@ def train(config: TrainConfig) -> RunResult:
         raise InputError(f"unknown precision {config.precision!r}; choose float32 or bfloat16")
     device = setup_device(config.device, config.threads)
     data = load_data(config.data, class_names=config.classes)
-    split = make_split(data, config.split, config.test_fraction, config.val_fraction, config.seed)
+    split = make_split(data, config.split, config.test_fraction, config.val_fraction, config.seed,
+                       config.val_by)
     train_set, val_set = data.subset(split.train), data.subset(split.val)
     if len(train_set) == 0 or len(val_set) == 0 or len(split.test) == 0:
         raise InputError(f"{split.describe()}: too few beats to train, validate and test")
@@ -326,6 +345,12 @@ def train(config: TrainConfig) -> RunResult:
     model.to(device)
     if not config.resume:
         run_dir = _prepare_run_dir(config)
+    averaged = None
+    if config.ema > 0:  # the weights validated, tested and saved
+        averaged = build_model(config.model, data.n_classes, **model_kwargs).to(device)
+        averaged.load_state_dict(model.state_dict())
+        averaged.eval().requires_grad_(False)
+    evaluated = averaged if averaged is not None else model
     learning = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(learning, lr=config.lr, betas=(config.beta1, config.beta2))
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_decay_every, config.lr_decay)
@@ -340,7 +365,9 @@ def train(config: TrainConfig) -> RunResult:
     state = {"epoch": 0, "iteration": 0, "best_score": -1.0, "best_epoch": 0,
              "bad_epochs": 0, "history": []}
     if ckpt is not None:
-        model.load_state_dict(ckpt["state_dict"])
+        model.load_state_dict(ckpt["training"].get("raw_state_dict", ckpt["state_dict"]))
+        if averaged is not None:
+            averaged.load_state_dict(ckpt["state_dict"])
         optimizer.load_state_dict(ckpt["training"]["optimizer"])
         scheduler.load_state_dict(ckpt["training"]["scheduler"])
         torch.set_rng_state(ckpt["training"]["torch_rng"])
@@ -373,7 +400,9 @@ def train(config: TrainConfig) -> RunResult:
                         torch_rng=torch.get_rng_state(), data_fingerprint=fingerprint,
                         train_hashes=train_hashes, source=source_info,
                         data_sources=data.source_info)
-        return make_checkpoint(model, config.model, data.class_names, asdict(config), training,
+        if averaged is not None:
+            training["raw_state_dict"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        return make_checkpoint(evaluated, config.model, data.class_names, asdict(config), training,
                                model_kwargs)
 
     while (state["epoch"] < config.epochs and state["iteration"] < max_iters
@@ -381,10 +410,12 @@ def train(config: TrainConfig) -> RunResult:
         epoch = state["epoch"] + 1
         rng = np.random.default_rng([config.seed, epoch])
         x_epoch, y_epoch = x_train, y_train
+        if config.jitter > 0:
+            x_epoch = torch.from_numpy(jitter(train_set.beats, config.jitter, rng)).unsqueeze(1)
         if config.augment > 0:
             extra_x, extra_y = augment_minority(train_set.beats, train_set.labels,
                                                 config.augment, rng)
-            x_epoch = torch.cat([x_train, torch.from_numpy(extra_x).unsqueeze(1)])
+            x_epoch = torch.cat([x_epoch, torch.from_numpy(extra_x).unsqueeze(1)])
             y_epoch = torch.cat([y_train, torch.from_numpy(extra_y)])
         order = torch.from_numpy(rng.permutation(len(y_epoch)))
         batches = range(0, len(order), config.batch_size)
@@ -405,6 +436,8 @@ def train(config: TrainConfig) -> RunResult:
             optimizer.step()
             scheduler.step()
             state["iteration"] += 1
+            if averaged is not None:
+                update_average(averaged, model, config.ema, state["iteration"])
             loss_value = loss.item()
             loss_sum += loss_value * len(idx)
             seen += len(idx)
@@ -413,7 +446,7 @@ def train(config: TrainConfig) -> RunResult:
         elapsed = time.perf_counter() - started
         beats_done += seen
         train_seconds += elapsed
-        val = _validate(model, val_set, config.eval_batch_size)
+        val = _validate(evaluated, val_set, config.eval_batch_size)
         record = {"epoch": epoch, "iteration": state["iteration"],
                   "lr": optimizer.param_groups[0]["lr"],
                   "train_loss": loss_sum / max(1, seen), **val,
@@ -455,6 +488,30 @@ def train(config: TrainConfig) -> RunResult:
                      history=list(state["history"]),
                      train_beats_per_s=beats_done / train_seconds if train_seconds else 0.0,
                      split=split.describe(), trainable_parameters=n_learning)
+
+
+@torch.no_grad()
+def update_average(averaged: nn.Module, model: nn.Module, decay: float, step: int) -> None:
+    """One step of the exponential moving average of ``model``'s weights, in place.
+
+    ``averaged = d * averaged + (1 - d) * model`` with ``d = min(decay, (1 + step) /
+    (10 + step))``: the warm-up keeps the first iterations from being averaged with the
+    random initial weights. Buffers are copied.
+
+    Parameters
+    ----------
+    averaged, model : nn.Module
+        Same architecture.
+    decay : float
+        In (0, 1).
+    step : int
+        Iterations done (1 after the first).
+    """
+    d = min(decay, (1 + step) / (10 + step))
+    for a, p in zip(averaged.parameters(), model.parameters()):
+        a.lerp_(p.detach(), 1 - d)
+    for a, b in zip(averaged.buffers(), model.buffers()):
+        a.copy_(b)
 
 
 def _source_info(source: dict, path: str) -> dict:

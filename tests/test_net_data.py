@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgnet.augment import augment_minority, class_weights, stretch
+from ecgnet.augment import augment_minority, class_weights, jitter, stretch
 from ecgnet.data import beat_hashes, load_data
 from ecgnet.splits import DS1, DS2, PACED, make_split
 from ecgseg.errors import InputError
@@ -117,6 +117,27 @@ def test_interpatient_and_patient_splits_keep_patients_apart(mitbih, tmp_path):
     assert len(p.train) + len(p.val) + len(p.test) == len(data)
 
 
+def test_validation_by_beat_inside_the_interpatient_training_side(mitbih, tmp_path):
+    records = list(DS1[:6]) + list(DS2[:4])
+    data = load_data(write_h5(tmp_path / "b.h5", mitbih.beats, mitbih.labels, records))
+    by_patient = make_split(data, "interpatient", seed=0)
+    by_beat = make_split(data, "interpatient", val_fraction=0.2, seed=0, val_by="beat")
+    assert np.array_equal(by_beat.test, by_patient.test)  # DS2, whatever the validation
+    assert set(data.records[by_beat.val]) == set(DS1[:6])  # every DS1 record lends beats
+    side = np.r_[by_beat.train, by_beat.val]
+    assert not np.intersect1d(by_beat.train, by_beat.val).size
+    assert np.array_equal(np.sort(side), np.sort(np.r_[by_patient.train, by_patient.val]))
+    expected = np.round(0.2 * np.bincount(data.labels[side], minlength=5))
+    assert np.bincount(data.labels[by_beat.val], minlength=5).tolist() == expected.tolist()
+    assert "validation by beat" in by_beat.describe()
+    assert np.array_equal(make_split(mitbih, "random", val_by="beat").val,
+                          make_split(mitbih, "random").val)
+    with pytest.raises(InputError, match="validation part by patient needs patient ids"):
+        make_split(mitbih, "random", val_by="patient")
+    with pytest.raises(InputError, match="unknown validation split 'record'"):
+        make_split(data, "interpatient", val_by="record")
+
+
 def test_augmentation_and_class_weights(mitbih):
     beats = mitbih.beats[:50]
     np.testing.assert_allclose(stretch(beats, np.ones(50)), beats, atol=1e-7)
@@ -126,6 +147,13 @@ def test_augmentation_and_class_weights(mitbih):
     x, y = augment_minority(mitbih.beats, mitbih.labels, 0.5, rng)
     assert x.shape == (4 * (548 - 100), 187) and np.bincount(y, minlength=5).tolist() == [0] + [448] * 4
     assert augment_minority(mitbih.beats, mitbih.labels, 0.0, rng)[0].shape == (0, 187)
+    assert jitter(mitbih.beats, 0.0, rng) is mitbih.beats
+    before = mitbih.beats.copy()
+    half = jitter(mitbih.beats, 0.5, np.random.default_rng(1))
+    changed = (half != mitbih.beats).any(axis=1).mean()
+    assert np.array_equal(mitbih.beats, before) and 0.4 < changed < 0.6
+    assert np.array_equal(half, jitter(mitbih.beats, 0.5, np.random.default_rng(1)))
+    assert (jitter(mitbih.beats, 1.0, rng) != mitbih.beats).any(axis=1).all()
     w = class_weights(mitbih.labels, 5, "balanced")
     assert w[1] / w[0] == pytest.approx(1096 / 100) and w.mean() == pytest.approx(1)
     assert class_weights(mitbih.labels, 5, "none") is None

@@ -13,7 +13,8 @@ from ecgnet.checkpoint import load_checkpoint, load_model, predict_proba, save_c
 from ecgnet.data import load_data
 from ecgnet.evaluate import evaluate
 from ecgnet.models import build_model
-from ecgnet.train import TrainConfig, train
+from ecgnet.splits import make_split
+from ecgnet.train import TrainConfig, _validate, train, update_average
 from ecgseg.errors import InputError
 
 from .net_helpers import small_rows, write_csv
@@ -166,3 +167,37 @@ def test_bfloat16_training_lowers_the_loss_and_keeps_float32_weights(small_csv, 
     with pytest.raises(InputError, match="unknown precision 'fp8'"):
         train(config(small_csv, tmp_path, name="bad", precision="fp8"))
     assert not (tmp_path / "bad").exists()
+
+
+def test_weight_averaging_is_what_is_validated_saved_and_resumed(small_csv, tmp_path):
+    a, b = build_model("kachuee", 5), build_model("kachuee", 5)
+    first = [p.clone() for p in a.parameters()]
+    update_average(a, b, 0.999, step=1)  # warm-up: d = 2 / 11
+    for p0, pa, pb in zip(first, a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, 2 / 11 * p0 + 9 / 11 * pb)
+    whole = train(config(small_csv, tmp_path, name="whole", epochs=3, ema=0.9, jitter=0.5))
+    last = load_checkpoint(whole.run_dir / "last.pt")
+    raw, avg = last["training"]["raw_state_dict"], last["state_dict"]
+    assert not all(torch.equal(raw[k], avg[k]) for k in raw)
+    # The validation figures are those of the averaged weights, not of the raw ones.
+    data = load_data(small_csv)
+    val = data.subset(make_split(data, "random", 0.2, 0.1, 0).val)
+    model, _ = load_model(whole.run_dir / "last.pt")
+    assert _validate(model, val, 512)["val_loss"] == pytest.approx(whole.history[-1]["val_loss"])
+    model.load_state_dict(raw)
+    assert _validate(model, val, 512)["val_loss"] != pytest.approx(whole.history[-1]["val_loss"])
+    # Averaging changes what is validated, not how the raw weights learn.
+    plain = train(config(small_csv, tmp_path, name="plain", epochs=3, jitter=0.5))
+    assert [h["train_loss"] for h in plain.history] == [h["train_loss"] for h in whole.history]
+    plain_raw = load_checkpoint(plain.run_dir / "last.pt")["state_dict"]
+    assert all(torch.equal(plain_raw[k], raw[k]) for k in raw)
+    train(config(small_csv, tmp_path, name="parts", epochs=2, ema=0.9, jitter=0.5))
+    with pytest.raises(InputError, match="ema differ"):
+        train(config(small_csv, tmp_path, name="parts", epochs=3, resume=True, jitter=0.5))
+    resumed = train(config(small_csv, tmp_path, name="parts", epochs=3, resume=True, ema=0.9,
+                           jitter=0.5))
+    assert strip_timing(resumed.history) == strip_timing(whole.history)
+    again = load_checkpoint(resumed.run_dir / "last.pt")
+    assert all(torch.equal(again["state_dict"][k], avg[k]) for k in avg)
+    with pytest.raises(InputError, match="--ema must be"):
+        config(small_csv, tmp_path, ema=1.0)

@@ -139,6 +139,8 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--augment", type=float, default=0.0)
     p.add_argument("--class-weights", default="none")
+    p.add_argument("--jitter", type=float, default=0.0)
+    p.add_argument("--ema", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--test-fraction", type=float, default=0.2)
     p.add_argument("--source-note", default="", help="how the source checkpoint was trained")
@@ -169,6 +171,7 @@ def main(argv=None) -> int:
                            epochs=args.epochs, patience=args.patience, lr=args.lr,
                            batch_size=args.batch_size, threads=args.threads,
                            augment=args.augment, class_weights=args.class_weights,
+                           jitter=args.jitter, ema=args.ema,
                            device="cpu", overwrite=True, progress=not args.quiet)
     settings = [s.strip() for s in args.settings.split(",") if s.strip()]
     started = time.perf_counter()
@@ -198,7 +201,8 @@ def main(argv=None) -> int:
     if args.source_note:
         lines.append(f"- source training: {args.source_note}")
     lines += [
-        f"- every run: Adam lr {args.lr}, batch {args.batch_size}, augment {args.augment}, class "
+        f"- every run: Adam lr {args.lr}, batch {args.batch_size}, augment {args.augment}, jitter "
+        f"{args.jitter}, weight averaging (EMA) {args.ema or 'off'}, class "
         f"weights {args.class_weights}, at most {args.epochs} epochs, "
         f"early stop after {args.patience} epochs without better validation macro-F1, seed "
         f"{args.seed}; best.pt (best validation macro-F1) is tested. Sweep time "

@@ -21,14 +21,17 @@ def transfer(
         "--data", "-d", help="Target beats (repeat for several files): HDF5 from `ecg segment "
                              "--db ptbdb` (patient ids) and/or Kaggle-format CSV such as "
                              "ptbdb_normal.csv and ptbdb_abnormal.csv (labels 0 normal, 1 MI).")],
-    trainable: Annotated[str, typer.Option(
+    trainable: Annotated[Optional[str], typer.Option(
         "--trainable", "-t", help="Parts that learn, the rest is frozen: head (the new "
                                   "classifier head only) | fc (fc1, fc2 and the head on the "
                                   "frozen convolutional features: the paper's setting) | "
-                                  "blocks:K (also the last K residual blocks) | all.")] = "fc",
+                                  "blocks:K (also the last K residual blocks) | all. With "
+                                  "--sweep: the settings to compare, comma-separated "
+                                  "[default: fc; with --sweep: all of them].")] = None,
     run_sweep: Annotated[bool, typer.Option(
-        "--sweep", help="Run head, fc, blocks:1-4 and all, plus a from-scratch baseline with "
-                        "the same budget; write sweep.md, sweep.json and sweep.png.")] = False,
+        "--sweep", help="Run head, fc, blocks:1-4 and all (or the --trainable list), plus a "
+                        "from-scratch baseline with the same budget; write sweep.md, "
+                        "sweep.json and sweep.png.")] = False,
     name: Annotated[Optional[str], typer.Option(
         "--name", help="Run (or sweep) folder name [default: <data stem>-transfer-<trainable>, "
                        "or <data stem>-transfer for --sweep].")] = None,
@@ -64,7 +67,15 @@ def transfer(
     last.pt, metrics.jsonl, test.json)."""
     from ecgnet.evaluate import format_report
     from ecgnet.train import train as run_training
-    from ecgnet.transfer import check_target_data, format_sweep, sweep, transfer_config
+    from ecgnet.transfer import SWEEP, check_target_data, format_sweep, sweep, transfer_config
+
+    settings_list = [t.strip() for t in (trainable or "").split(",") if t.strip()]
+    if len(settings_list) > 1 and not run_sweep:
+        echo_err("several --trainable settings need --sweep (one run trains one setting)")
+        raise typer.Exit(1)
+    if run_sweep and not settings_list:
+        settings_list = list(SWEEP)
+    settings_list = settings_list or ["fc"]
 
     data_paths = [str(p) for p in data]
     settings = dict(
@@ -77,7 +88,7 @@ def transfer(
         precision=precision, progress=not quiet)
     if run_sweep and name is None:
         settings["name"] = f"{Path(data_paths[0]).stem}-transfer"
-    config = transfer_config(checkpoint, data_paths, trainable, **settings)
+    config = transfer_config(checkpoint, data_paths, settings_list[0], **settings)
     again = (f"ecg transfer {checkpoint} ... --name {config.run_dir.name} --out {config.out} "
              f"{'--sweep ' if run_sweep else ''}--resume")
     try:
@@ -88,7 +99,7 @@ def transfer(
                            f"{result.trainable_parameters:,} weights learnt, "
                            f"{result.epochs_run} epochs -> {result.run_dir}")
 
-            outcome = sweep(config, on_run=report_run)
+            outcome = sweep(config, settings_list, on_run=report_run)
             typer.echo(f"{outcome.split}")
             typer.echo(format_sweep(outcome.rows))
             typer.echo(f"saved {outcome.folder / 'sweep.md'}, sweep.json and sweep.png")

@@ -189,6 +189,15 @@ def test_hdf5_beats_of_the_raw_ptb_records(source, session_data_dir, tmp_path, c
     params = {r["setting"]: r["trainable_parameters"] for r in summary["rows"]}
     assert params["head"] == 66 and params["fc"] == 3_202 and params["all"] == params[SCRATCH]
     assert json.loads((folder / "scratch" / "config.json").read_text())["init_checkpoint"] is None
+    # --trainable lists the settings of a sweep; several settings without --sweep: an error.
+    argv = ["transfer", str(source), "--data", str(h5), "--sweep", "--trainable", "head, all",
+            "--max-iters", "1", "--threads", "1", "--out", str(tmp_path), "--name", "two", "--quiet"]
+    assert run_ecg(argv) == 0
+    rows = json.loads((tmp_path / "two" / "sweep.json").read_text())["rows"]
+    assert [r["setting"] for r in rows] == ["head", "all", SCRATCH]
+    capsys.readouterr()
+    assert run_ecg(argv[:4] + argv[5:]) == 1
+    assert "several --trainable settings need --sweep" in capsys.readouterr().err
     # A split by patient when there are enough patients: none is on two sides.
     beats, labels = data.beats, data.labels
     order = np.argsort(labels, kind="stable")

@@ -25,7 +25,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import multiprocessing
 import os
+import sys
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -371,6 +373,15 @@ def warm_up(recipe: str, params: Any = None) -> None:
                            else KagglePtbParams())
 
 
+def _fork_context():
+    """``fork`` where it is available and safe (Linux): workers inherit the compiled
+    kernels (:func:`warm_up`). Python 3.14 made ``forkserver`` the default there; elsewhere
+    (macOS, Windows) the platform default, whose workers load the kernels from numba's cache."""
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
+
+
 def _ordered_results(tasks: list[RecordTask], workers: int) -> Iterator[RecordResult]:
     """Run tasks, yielding results in task order with at most ~2*workers in flight."""
     if workers <= 1 or len(tasks) <= 1:
@@ -378,7 +389,7 @@ def _ordered_results(tasks: list[RecordTask], workers: int) -> Iterator[RecordRe
             yield process_record(t)
         return
     warm_up(tasks[0].recipe, tasks[0].params)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_fork_context()) as pool:
         pending: list[Future] = []
         it = iter(tasks)
         try:

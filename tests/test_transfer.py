@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -210,3 +211,24 @@ def test_hdf5_beats_of_the_raw_ptb_records(source, session_data_dir, tmp_path, c
     pats = load_data(many).patients
     parts = [set(pats[i]) for i in (split.train, split.val, split.test)]
     assert all(parts) and not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+
+
+def test_transfer_benchmark_reports_the_mean_over_seeds(source, ptb_csvs, tmp_path):
+    """``benchmarks/transfer_results.py --seeds``: one sweep per seed, mean and per-seed rows."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "transfer_results", Path(__file__).resolve().parents[1] / "benchmarks" / "transfer_results.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "T.md"
+    assert bench.main(["--checkpoint", str(source), "--normal", ptb_csvs[0], "--abnormal",
+                       ptb_csvs[1], "--settings", "head", "--seeds", "0,1", "--epochs", "1",
+                       "--threads", "1", "--quiet", "--runs", str(tmp_path), "--out",
+                       str(out)]) == 0
+    text = out.read_text()
+    assert "Mean over 2 sweeps (seeds 0, 1" in text and "| trainable | seed 0 | seed 1 |" in text
+    per_seed = [json.loads((tmp_path / "ptb-transfer-bench" / f"seed{s}" / "sweep.json")
+                           .read_text())["rows"] for s in (0, 1)]
+    mean_head = np.mean([rows[0]["accuracy"] for rows in per_seed])
+    assert f"| head: accuracy >= 96.0 % | {100 * mean_head:.2f} % |" in text

@@ -14,7 +14,9 @@ A checkpoint is a plain dict of tensors and JSON-like values:
     Resume state: epoch, iteration, best score, optimizer and scheduler state dicts,
     torch RNG state, data fingerprint, hashes of the beats trained on, and
     ``data_sources``: how the training beats were made (format, and for HDF5 the
-    database, recipe, recipe parameters and sampling rate; absent in older checkpoints).
+    database, recipe, recipe parameters and sampling rate; absent in older checkpoints);
+    with weight averaging (``--ema``), ``raw_state_dict``: the weights being trained, while
+    ``state_dict`` holds their moving average, the model to use.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Measure the ecgnet goals and write ``benchmarks/TRAIN_RESULTS.md``.
+"""Measure the ecgnet goals and write ``benchmarks/TRAIN_SPEED.md`` and ``TRAIN_ACCURACY.md``.
 
 Usage::
 
@@ -11,7 +11,8 @@ minutes and do not depend on the machine's load, the speed runs need a quiet mac
 
 - Accuracy (needs the rebuilt Kaggle beats, ``ecg segment --db mitdb --recipe kaggle``):
   random split (goal accuracy >= 99.0 %, macro-F1 >= 0.93) and inter-patient DS1 -> DS2
-  (AAMI table). Each run is capped by ``--epochs`` / ``--minutes``.
+  (AAMI table). Each run is capped by ``--epochs`` / ``--patience`` / ``--max-iters``;
+  ``--ema``, ``--jitter`` and ``--lr-decay-every`` are passed to both runs.
 - Throughput (always): training and inference beats/s of the paper's model on the real
   Kaggle rows of ``../shared/kaggle`` (repeated to a larger batch pool, for timing only),
   set against the machine's measured float32 matrix-multiply rate.
@@ -129,7 +130,8 @@ def accuracy_run(h5: str, split: str, args, **kw) -> dict:
     config = TrainConfig(data=[h5], out=args.runs, name=f"bench-{split}", split=split,
                          epochs=args.epochs, patience=args.patience, threads=args.threads,
                          batch_size=args.batch_size, overwrite=True, progress=not args.quiet,
-                         max_iters=args.max_iters, **kw)
+                         max_iters=args.max_iters, ema=args.ema, jitter=args.jitter,
+                         lr_decay_every=args.lr_decay_every, **kw)
     start = time.perf_counter()
     result = train(config)
     return {"result": result, "seconds": time.perf_counter() - start, "config": config}
@@ -145,6 +147,9 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--max-iters", type=int, default=None)
+    p.add_argument("--ema", type=float, default=0.0, help="as ecg train --ema (e.g. 0.999)")
+    p.add_argument("--jitter", type=float, default=0.0, help="as ecg train --jitter (e.g. 0.5)")
+    p.add_argument("--lr-decay-every", type=int, default=10_000)
     p.add_argument("--runs", default=str(ROOT / "runs"))
     p.add_argument("--out-dir", default=str(ROOT / "benchmarks"),
                    help="folder for TRAIN_SPEED.md and TRAIN_ACCURACY.md")

@@ -5,7 +5,7 @@
   amplitude scaling and random time stretching of beats of the minority classes;
 - jitter: the same perturbation applied in place to a share of all training beats.
 
-They touch the training part only, and are redrawn every epoch.
+They touch the training part only; the copies and the jitter are redrawn every epoch.
 """
 
 from __future__ import annotations

@@ -9,10 +9,12 @@
   else ``random``; the split's ``note`` says which and why.
 
 The validation part, for early stopping, is carved from the training side the same way
-(by beat for ``random``, by patient otherwise) unless ``val_by`` says otherwise: by beat
+(by beat for ``random``, by patient otherwise) unless ``val_by`` says otherwise. By beat
 inside the inter-patient training side (DS1) gives a larger, steadier validation part than
-two whole records, while the test part (DS2) stays unseen patients. Every split is a pure
-function of the data and the seed.
+a few whole records, but an optimistic one: it scores patients the model trains on, and
+early stopping on it kept checkpoints that did worse on DS2 (see
+``benchmarks/TRAIN_ACCURACY.md``); a larger ``val_fraction`` by patient is the better
+remedy for a noisy validation part. Every split is a pure function of the data and the seed.
 """
 
 from __future__ import annotations

@@ -8,10 +8,11 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .options import Quiet, comma_list, echo_err
+from .options import Quiet, echo_err
 from .train_options import (Augment, BatchSize, Classes, ClassWeights, Device, Ema, Epochs,
                             Jitter, Lr, LrDecay, LrDecayEvery, MaxIters, Out, Overwrite, Patience,
-                            Precision, Resume, Seed, TestFraction, Threads, ValBy, ValFraction)
+                            Precision, Resume, Seed, TestFraction, Threads, ValBy, ValFraction,
+                            training_settings)
 
 
 def train(
@@ -49,18 +50,11 @@ def train(
     quiet: Quiet = False,
 ) -> None:
     """Train a heartbeat classifier; keep the best model on validation macro-F1 and test it."""
+    options = dict(locals())
     from ecgnet.evaluate import format_report
     from ecgnet.train import TrainConfig, train as run_training
 
-    config = TrainConfig(
-        data=[str(p) for p in data], name=name, out=str(out), model=model,
-        classes=comma_list(classes), split=split, test_fraction=test_fraction,
-        val_fraction=val_fraction, seed=seed, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
-        lr_decay_every=lr_decay_every, epochs=epochs, patience=patience, max_iters=max_iters,
-        class_weights=class_weights, augment=augment, jitter=jitter, ema=ema, val_by=val_by,
-        device=device, threads=threads,
-        resume=resume, overwrite=overwrite, progress=not quiet,
-        precision=precision)
+    config = TrainConfig(**training_settings(options))
     try:
         result = run_training(config)
     except KeyboardInterrupt:

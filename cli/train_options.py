@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import typer
 from typing_extensions import Annotated
+
+from .options import comma_list
 
 Out = Annotated[Path, typer.Option("--out", help="Parent folder of the run folders.")]
 TestFraction = Annotated[float, typer.Option("--test-fraction")]
@@ -48,3 +51,23 @@ Classes = Annotated[Optional[List[str]], typer.Option(
     "--classes", help="Class names in label order, comma-separated [default: from the data; "
                       "N,S,V,F,Q for MIT-BIH, normal,MI for PTB].")]
 
+
+def training_settings(options: Dict[str, Any], exclude: tuple = ()) -> Dict[str, Any]:
+    """The :class:`~ecgnet.train.TrainConfig` fields among a command's options.
+
+    Parameters
+    ----------
+    options : dict
+        The command's parameters (``locals()`` on entry): every one named like a
+        TrainConfig field is taken as is, except ``out`` (as str), ``classes``
+        (comma-separated lists split) and ``quiet`` (becomes ``progress``).
+    exclude : tuple of str
+        Fields the command sets otherwise.
+    """
+    from ecgnet.train import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} - set(exclude)
+    settings = {k: v for k, v in options.items() if k in fields}
+    settings.update(out=str(options["out"]), classes=comma_list(options["classes"]),
+                    progress=not options["quiet"])
+    return settings

@@ -8,10 +8,11 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .options import Quiet, comma_list, echo_err
+from .options import Quiet, echo_err
 from .train_options import (Augment, BatchSize, Classes, ClassWeights, Device, Ema, Epochs,
                             Jitter, Lr, LrDecay, LrDecayEvery, MaxIters, Out, Overwrite, Patience,
-                            Precision, Resume, Seed, TestFraction, Threads, ValBy, ValFraction)
+                            Precision, Resume, Seed, TestFraction, Threads, ValBy, ValFraction,
+                            training_settings)
 
 
 def transfer(
@@ -65,6 +66,7 @@ def transfer(
     """Start from CHECKPOINT, give it a new classifier head for the target classes, and
     train the chosen parts on the target beats (as `ecg train`: run folder, best.pt,
     last.pt, metrics.jsonl, test.json)."""
+    options = dict(locals())
     from ecgnet.evaluate import format_report
     from ecgnet.train import train as run_training
     from ecgnet.transfer import SWEEP, check_target_data, format_sweep, sweep, transfer_config
@@ -78,14 +80,7 @@ def transfer(
     settings_list = settings_list or ["fc"]
 
     data_paths = [str(p) for p in data]
-    settings = dict(
-        name=name, out=str(out), classes=comma_list(classes), split=split,
-        test_fraction=test_fraction, val_fraction=val_fraction, seed=seed,
-        batch_size=batch_size, lr=lr, lr_decay=lr_decay, lr_decay_every=lr_decay_every,
-        epochs=epochs, patience=patience, max_iters=max_iters, class_weights=class_weights,
-        augment=augment, jitter=jitter, ema=ema, val_by=val_by, device=device, threads=threads,
-        resume=resume, overwrite=overwrite,
-        precision=precision, progress=not quiet)
+    settings = training_settings(options, exclude=("data", "trainable"))
     if run_sweep and name is None:
         settings["name"] = f"{Path(data_paths[0]).stem}-transfer"
     config = transfer_config(checkpoint, data_paths, settings_list[0], **settings)

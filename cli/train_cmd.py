@@ -22,7 +22,9 @@ def train(
     name: Annotated[Optional[str], typer.Option(
         "--name", help="Run folder name [default: <data stem>-<split>].")] = None,
     out: Out = Path("runs"),
-    model: Annotated[str, typer.Option("--model", help="Registered model name.")] = "kachuee",
+    model: Annotated[str, typer.Option("--model", help=(
+        "Registered model name: kachuee (the paper's CNN) or kachuee-rr (the same "
+        "with each beat's RR intervals; needs the HDF5 of ecg segment)."))] = "kachuee",
     classes: Classes = None,
     split: Annotated[str, typer.Option(
         "--split", help="random (stratified by beat) | interpatient (MIT-BIH DS1 -> DS2) | "

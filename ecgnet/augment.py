@@ -14,6 +14,8 @@ import numpy as np
 
 from ecgseg.errors import InputError
 
+from .models import BEAT_LENGTH
+
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 
 
@@ -84,7 +86,8 @@ def perturb(beats: np.ndarray, rng: np.random.Generator, scale: float = 0.2,
     Parameters
     ----------
     beats : np.ndarray
-        ``(m, L)`` float32.
+        ``(m, L)`` float32. Columns after the first 187 (a model's RR features, see
+        :func:`ecgnet.data.model_inputs`) are copied unchanged.
     rng : np.random.Generator
         Source of the draws.
     scale : float
@@ -100,7 +103,10 @@ def perturb(beats: np.ndarray, rng: np.random.Generator, scale: float = 0.2,
     """
     factors = rng.uniform(1 - max_stretch, 1 + max_stretch, size=len(beats))
     amps = rng.uniform(1 - scale, 1 + scale, size=(len(beats), 1)).astype(np.float32)
-    return stretch(beats, factors) * amps
+    out = stretch(beats[:, :BEAT_LENGTH], factors) * amps
+    if beats.shape[1] > BEAT_LENGTH:
+        out = np.concatenate([out, beats[:, BEAT_LENGTH:]], axis=1)
+    return out
 
 
 def jitter(beats: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:

@@ -210,7 +210,8 @@ def predict_proba(model: nn.Module, beats: np.ndarray, batch_size: int = 512,
     model : torch.nn.Module
         From :func:`load_model` (put in eval mode here).
     beats : np.ndarray
-        ``(n, 187)`` float32.
+        ``(n, 187)`` float32; ``(n, 187 + r)`` for a model with ``r`` RR features
+        (``rhythm_features``; see :func:`ecgnet.data.model_inputs`).
     batch_size : int
         Beats per forward pass (memory ~ 25 kB a beat in float32; 512 fits the caches
         of small CPUs best: 2048 measured 1.5-2x slower on 2 Zen 4 cores).
@@ -224,8 +225,9 @@ def predict_proba(model: nn.Module, beats: np.ndarray, batch_size: int = 512,
         ``(n, n_classes)`` float32, rows summing to 1.
     """
     beats = np.asarray(beats, dtype=np.float32)
-    if beats.ndim != 2 or beats.shape[1] != 187:
-        raise InputError(f"beats have shape {beats.shape}, expected (n, 187)")
+    width = 187 + int(getattr(model, "rhythm_features", 0))
+    if beats.ndim != 2 or beats.shape[1] != width:
+        raise InputError(f"beats have shape {beats.shape}, expected (n, {width})")
     if precision not in ("float32", "bfloat16"):
         raise InputError(f"unknown precision {precision!r}; choose float32 or bfloat16")
     device = next(model.parameters()).device
@@ -243,6 +245,6 @@ def predict_proba(model: nn.Module, beats: np.ndarray, batch_size: int = 512,
             out[start:start + len(x)] = proba
     if out is None:  # no beats: ask the model for its width
         with torch.inference_mode():
-            width = model(torch.zeros(1, 1, 187, device=device)).shape[1]
-        out = np.empty((0, width), np.float32)
+            n_out = model(torch.zeros(1, 1, width, device=device)).shape[1]
+        out = np.empty((0, n_out), np.float32)
     return out

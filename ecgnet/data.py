@@ -1,7 +1,8 @@
 """Load labelled beats for training and evaluation: Kaggle-format CSV or segmentation HDF5.
 
 Both inputs become one :class:`BeatData`: beats ``(n, 187)`` float32 and labels ``(n,)``
-int64, with record and patient ids when the source has them (HDF5 does, CSV does not).
+int64, with record and patient ids and RR-interval features when the source has them
+(HDF5 does, CSV does not). :func:`model_inputs` assembles what a given model takes.
 Every problem with an input file raises :class:`~ecgseg.errors.InputError` naming the
 file (and the line, for CSV).
 """
@@ -18,6 +19,7 @@ import numpy as np
 
 from ecgseg.errors import InputError
 from ecgseg.kaggle_csv import read_kaggle_csv
+from ecgseg.rhythm import rr_features
 from ecgseg.store import load_beats
 
 from .models import BEAT_LENGTH
@@ -44,6 +46,9 @@ class BeatData:
         Name of each class id.
     records, patients : np.ndarray of str, optional
         ``(n,)`` record and patient of each beat (HDF5 input); None for CSV.
+    rhythm : np.ndarray, optional
+        ``(n, 5)`` float32 RR-interval features of each beat
+        (:func:`ecgseg.rhythm.rr_features`; HDF5 input); None for CSV.
     sources : list of str
         The files the beats come from.
     source_info : list of dict
@@ -56,6 +61,7 @@ class BeatData:
     class_names: Tuple[str, ...]
     records: Optional[np.ndarray] = None
     patients: Optional[np.ndarray] = None
+    rhythm: Optional[np.ndarray] = None
     sources: list = field(default_factory=list)
     source_info: list = field(default_factory=list)
 
@@ -72,7 +78,7 @@ class BeatData:
         pick = (lambda a: None if a is None else a[index])
         return BeatData(np.ascontiguousarray(self.beats[index]), self.labels[index],
                         self.class_names, pick(self.records), pick(self.patients),
-                        list(self.sources), list(self.source_info))
+                        pick(self.rhythm), list(self.sources), list(self.source_info))
 
     def counts(self) -> np.ndarray:
         """Beats per class: ``(n_classes,)`` int64."""
@@ -148,12 +154,12 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("no data file given")
-    beats, labels, recs, pats, where, info = [], [], [], [], [], []
+    beats, labels, recs, pats, rhythm, where, info = [], [], [], [], [], [], []
     database = None
     attr_classes = None
     for path in paths:
         if path.suffix.lower() in HDF5_SUFFIXES:
-            table = load_beats(path, records=records)  # beats labelled < 0 left out
+            table = _labelled_beats(path, records, rhythm)
             if table.beats.shape[1] != BEAT_LENGTH:
                 raise InputError(f"{path}: beats of {table.beats.shape[1]} samples, "
                                  f"expected {BEAT_LENGTH}")
@@ -180,6 +186,7 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
             labels.append(rows.labels)
             recs.append(None)
             pats.append(None)
+            rhythm.append(None)
             where.append(lambda i, p=path: f"{p}:{i + 1}")
             info.append({"path": str(path), "format": "csv"})
     all_labels = np.concatenate(labels)
@@ -194,9 +201,69 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
             raise InputError(f"{locate(int(bad[0]))}: label {y[bad[0]]} is not a class id "
                              f"0..{len(class_names) - 1} ({' '.join(class_names)}; other "
                              f"classes: name them with --classes)")
-    records_all = patients_all = None
+    records_all = patients_all = rhythm_all = None
     if all(r is not None for r in recs):
         records_all = np.concatenate(recs)
         patients_all = np.concatenate(pats)
+        if all(r is not None for r in rhythm):
+            rhythm_all = np.concatenate(rhythm)
     return BeatData(np.ascontiguousarray(np.concatenate(beats)), all_labels, class_names,
-                    records_all, patients_all, [str(p) for p in paths], info)
+                    records_all, patients_all, rhythm_all, [str(p) for p in paths], info)
+
+
+def _labelled_beats(path: Path, records, rhythm: list):
+    """The labelled beats of one HDF5 file; appends their RR features to ``rhythm``
+    (None when the file lacks the records' sampling frequencies).
+
+    The intervals are measured over all the file's beats (unlabelled ones too), so
+    leaving a beat out does not lengthen its neighbours' intervals.
+    """
+    table = load_beats(path, records=records, labelled=False)
+    meta = table.meta
+    keep = np.flatnonzero(table.labels >= 0)
+    if "fs_in" in table.records:
+        codes = meta["record"].cat.codes.to_numpy()
+        fs = table.records["fs_in"].to_numpy(dtype=np.float64)[codes]
+        rhythm.append(rr_features(meta["sample"].to_numpy() / fs, codes)[keep])
+    else:  # a file without the records' sampling frequencies
+        rhythm.append(None)
+    table.beats = np.ascontiguousarray(table.beats[keep])
+    table.labels = table.labels[keep]
+    table.meta = meta.iloc[keep].reset_index(drop=True)
+    return table
+
+
+def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
+                 what: str = "these beats") -> np.ndarray:
+    """What ``model`` takes for these beats: the beats, plus RR features if it uses them.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A registered model; one with ``rhythm_features = k > 0`` takes each beat's
+        ``k`` RR features as extra columns after its 187 samples.
+    beats : np.ndarray
+        ``(n, 187)`` float32.
+    rhythm : np.ndarray or None
+        ``(n, 5)`` RR features (:attr:`BeatData.rhythm`), or None where unknown.
+    what : str
+        Names the input in the error message.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, 187)`` or ``(n, 187 + k)`` float32, C-contiguous.
+
+    Raises
+    ------
+    InputError
+        The model uses RR features and the input has none (Kaggle CSV rows).
+    """
+    k = int(getattr(model, "rhythm_features", 0))
+    if k == 0:
+        return beats
+    if rhythm is None:
+        raise InputError(f"{what}: model {type(model).__name__} uses RR intervals, which "
+                         f"these beats do not carry (Kaggle CSV rows never do); give the "
+                         f"beats HDF5 written by ecg segment")
+    return np.ascontiguousarray(np.concatenate([beats, rhythm[:, :k]], axis=1), np.float32)

@@ -20,7 +20,7 @@ from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
 
 from .checkpoint import load_model, predict_proba
-from .data import BeatData, beat_hashes, load_data
+from .data import BeatData, beat_hashes, load_data, model_inputs
 from .metrics import classification_report
 from .splits import DS2, make_split
 
@@ -196,7 +196,8 @@ def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | 
         raise InputError(f"no beat left to evaluate: the {description} of "
                          f"{', '.join(map(str, data_set.sources))} were all used in training")
     subset = data_set.subset(index)
-    report = evaluate_beats(model, subset.beats, subset.labels, meta["class_names"], batch_size)
+    inputs = model_inputs(model, subset.beats, subset.rhythm, ", ".join(data_set.sources))
+    report = evaluate_beats(model, inputs, subset.labels, meta["class_names"], batch_size)
     report.update(part=description, excluded_training_beats=excluded,
                   checkpoint=str(checkpoint), data=list(data_set.sources))
     result = EvalResult(report)

@@ -30,6 +30,7 @@ from torch import nn
 
 from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
+from ecgseg.rhythm import RR_FEATURES
 
 from .models import BEAT_LENGTH
 
@@ -37,11 +38,15 @@ OPSET = 18
 
 
 class ProbabilityModel(nn.Module):
-    """``(batch, 187)`` beats -> ``(batch, k)`` probabilities around a trained model."""
+    """``(batch, 187 [+ r])`` inputs -> ``(batch, k)`` probabilities around a trained model.
+
+    ``r`` is the model's number of RR features (``rhythm_features``, 0 for most models).
+    """
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
+        self.rhythm_features = int(getattr(model, "rhythm_features", 0))
 
     def forward(self, beats: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return torch.softmax(self.model(beats.unsqueeze(1)), dim=1)
@@ -98,19 +103,27 @@ def _quiet():
             lg.setLevel(level)
 
 
-def check_beats(rng_seed: int = 0, n: int = 256) -> np.ndarray:
-    """Beat-like test input: ``(n, 187)`` float32 in [0, 1], zero-padded tails."""
+def check_beats(rng_seed: int = 0, n: int = 256, n_rr: int = 0) -> np.ndarray:
+    """Beat-like test input: ``(n, 187 + n_rr)`` float32.
+
+    The 187 beat samples are in [0, 1] with zero-padded tails; the ``n_rr`` RR features
+    are plausible intervals (s) and ratios, uniform in [0.5, 1.5].
+    """
     rng = np.random.default_rng(rng_seed)
     x = rng.random((n, BEAT_LENGTH), dtype=np.float32)
     cut = rng.integers(60, BEAT_LENGTH, size=n)
     x[np.arange(BEAT_LENGTH)[None, :] >= cut[:, None]] = 0
+    if n_rr:
+        rr = rng.uniform(0.5, 1.5, (n, n_rr)).astype(np.float32)
+        x = np.ascontiguousarray(np.concatenate([x, rr], axis=1))
     return x
 
 
 def export_torchscript(wrapper: nn.Module, path: Path, meta_json: str) -> Path:
     """Trace ``wrapper`` and save it (atomically) with ``meta.json`` inside."""
     with _quiet():
-        traced = torch.jit.trace(wrapper, torch.from_numpy(check_beats(1, 8)))
+        example = torch.from_numpy(check_beats(1, 8, wrapper.rhythm_features))
+        traced = torch.jit.trace(wrapper, example)
         with atomic_path(path) as tmp:
             traced.save(str(tmp), _extra_files={"meta.json": meta_json})
     return path
@@ -120,7 +133,7 @@ def export_onnx(wrapper: nn.Module, path: Path, meta_json: str) -> Path:
     """Export ``wrapper`` to ONNX with a dynamic batch axis (atomically)."""
     import onnx
 
-    example = (torch.from_numpy(check_beats(1, 8)),)
+    example = (torch.from_numpy(check_beats(1, 8, wrapper.rhythm_features)),)
     with _quiet(), atomic_path(path) as tmp:
         try:
             import onnxscript  # noqa: F401
@@ -198,16 +211,19 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike | None = 
     existing = [str(p) for p in wanted if p.exists()]
     if existing and not overwrite:
         raise InputError(f"output {existing[0]} exists (use --overwrite to replace it)")
+    n_rr = int(getattr(model, "rhythm_features", 0))
+    width = BEAT_LENGTH + n_rr  # the beat's samples, then its RR features (s, ratios)
     info = {"format": "ecgnet-export", "version": 1, "model": meta["model"],
             "class_names": list(meta["class_names"]),
-            "input": {"name": "beats", "shape": ["batch", BEAT_LENGTH], "dtype": "float32"},
+            "input": {"name": "beats", "shape": ["batch", width], "dtype": "float32",
+                      "rr_features": list(RR_FEATURES[:n_rr])},
             "output": {"name": "probabilities", "shape": ["batch", meta["n_classes"]],
                        "dtype": "float32"},
             "data_sources": meta["training"].get("data_sources"),
             "checkpoint": str(checkpoint)}
     meta_json = json.dumps(info, indent=1, default=str)
     wrapper = ProbabilityModel(model).eval()
-    beats = check_beats()
+    beats = check_beats(n_rr=n_rr)
     reference = predict_proba(model, beats)
 
     def check(kind: str, got: np.ndarray) -> None:

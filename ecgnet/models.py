@@ -140,6 +140,33 @@ class KachueeNet(nn.Module):
         return self.head(self.fc2(z))
 
 
+@register_model("kachuee-rr")
+class KachueeRRNet(KachueeNet):
+    """The paper's CNN with each beat's RR intervals fed next to its convolutional features.
+
+    Same parts as :class:`KachueeNet`, except that ``fc1`` takes the 64 convolutional
+    features plus :attr:`rhythm_features` RR features (:data:`ecgseg.rhythm.RR_FEATURES`:
+    previous and next interval, local median interval, and the two ratios), which the
+    beat itself cannot show: it starts at its own R peak. 55 173 parameters for 5 classes.
+
+    Input: ``(n, 187 + 5)`` or ``(n, 1, 192)``, the beat's samples then its RR features
+    (:func:`ecgnet.data.model_inputs` assembles them from a beats HDF5).
+    """
+
+    rhythm_features = 5
+
+    def __init__(self, n_classes: int = 5, channels: int = 32, n_blocks: int = 5):
+        super().__init__(n_classes, channels, n_blocks)
+        self.fc1 = nn.Linear(self.n_features + self.rhythm_features, 32)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)`` of inputs ``(n, 192)`` or ``(n, 1, 192)``."""
+        x = x.flatten(1)  # (n, 1, 192) or (n, 192) -> (n, 192)
+        beats, rhythm = x[:, :BEAT_LENGTH], x[:, BEAT_LENGTH:]
+        z = torch.cat([self.features(beats), rhythm], dim=1)
+        return self.head(self.fc2(self.relu(self.fc1(z))))
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of scalar parameters of ``model`` (trainable or not)."""
     return sum(p.numel() for p in model.parameters())

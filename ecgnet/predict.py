@@ -37,8 +37,9 @@ import pandas as pd
 
 from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError, RecordError
+from ecgseg.rhythm import rr_features
 
-from .data import AAMI_CLASSES, PTB_CLASSES
+from .data import AAMI_CLASSES, PTB_CLASSES, model_inputs
 from .metrics import aami_table, confusion_matrix
 from .models import BEAT_LENGTH
 
@@ -372,8 +373,12 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
     if beats.shape[1] != BEAT_LENGTH:
         raise InputError(f"{source.path}: beats of {beats.shape[1]} samples; the model "
                          f"takes {BEAT_LENGTH}")
+    rhythm = None  # RR features, for the models that use them
+    if getattr(model, "rhythm_features", 0) and pred.time_s is not None:
+        rhythm = rr_features(pred.time_s, pred.record)
+    inputs = model_inputs(model, beats, rhythm, str(source.path))
     t1 = time.perf_counter()
-    pred.proba = predict_proba(model, beats, batch_size=batch_size, precision=precision)
+    pred.proba = predict_proba(model, inputs, batch_size=batch_size, precision=precision)
     pred.seconds["model"] = time.perf_counter() - t1
     pred.class_names = class_names
     if pred.proba.shape[1] != len(class_names):

@@ -39,7 +39,7 @@ from ecgseg.errors import InputError
 from .augment import CLASS_WEIGHTS, augment_minority, class_weights, jitter
 from .checkpoint import (load_backbone, load_checkpoint, make_checkpoint,
                          model_from_checkpoint, predict_proba, save_checkpoint)
-from .data import BeatData, beat_hashes, load_data
+from .data import BeatData, beat_hashes, load_data, model_inputs
 from .evaluate import evaluate_beats, save_report, write_json
 from .metrics import confusion_matrix, macro_f1
 from .models import (build_model, count_parameters, freeze, frozen_parts, parse_trainable,
@@ -287,7 +287,7 @@ def _check_resume(ckpt: dict, config: TrainConfig, data: BeatData, path: Path) -
 
 
 def _validate(model: nn.Module, data: BeatData, batch_size: int) -> dict:
-    proba = predict_proba(model, data.beats, batch_size)
+    proba = predict_proba(model, model_inputs(model, data.beats, data.rhythm), batch_size)
     p_true = proba[np.arange(len(proba)), data.labels]
     cm = confusion_matrix(data.labels, proba.argmax(axis=1), data.n_classes)
     return {"val_loss": float(-np.log(np.maximum(p_true, 1e-12)).mean()),
@@ -343,6 +343,7 @@ def train(config: TrainConfig) -> RunResult:
     frozen = frozen_parts(model, config.trainable)
     freeze(model, frozen)
     model.to(device)
+    train_inputs = model_inputs(model, train_set.beats, train_set.rhythm, ", ".join(data.sources))
     if not config.resume:
         run_dir = _prepare_run_dir(config)
     averaged = None
@@ -388,7 +389,7 @@ def train(config: TrainConfig) -> RunResult:
     with open(run_dir / "metrics.jsonl", "w") as f:  # the epochs up to the checkpoint
         f.writelines(json.dumps(h) + "\n" for h in state["history"])
 
-    x_train = torch.from_numpy(train_set.beats).unsqueeze(1)
+    x_train = torch.from_numpy(train_inputs).unsqueeze(1)
     y_train = torch.from_numpy(train_set.labels)
     max_iters = config.max_iters or float("inf")
     beats_done, train_seconds = 0, 0.0
@@ -411,9 +412,9 @@ def train(config: TrainConfig) -> RunResult:
         rng = np.random.default_rng([config.seed, epoch])
         x_epoch, y_epoch = x_train, y_train
         if config.jitter > 0:
-            x_epoch = torch.from_numpy(jitter(train_set.beats, config.jitter, rng)).unsqueeze(1)
+            x_epoch = torch.from_numpy(jitter(train_inputs, config.jitter, rng)).unsqueeze(1)
         if config.augment > 0:
-            extra_x, extra_y = augment_minority(train_set.beats, train_set.labels,
+            extra_x, extra_y = augment_minority(train_inputs, train_set.labels,
                                                 config.augment, rng)
             x_epoch = torch.cat([x_epoch, torch.from_numpy(extra_x).unsqueeze(1)])
             y_epoch = torch.cat([y_train, torch.from_numpy(extra_y)])
@@ -475,7 +476,8 @@ def train(config: TrainConfig) -> RunResult:
     best = load_checkpoint(run_dir / "best.pt")
     model.load_state_dict(best["state_dict"])
     test_set = data.subset(split.test)
-    report = evaluate_beats(model, test_set.beats, test_set.labels, data.class_names,
+    report = evaluate_beats(model, model_inputs(model, test_set.beats, test_set.rhythm),
+                            test_set.labels, data.class_names,
                             config.eval_batch_size)
     report.update(part=f"test part of the run's {split.kind} split",
                   excluded_training_beats=0, checkpoint=str(run_dir / "best.pt"),

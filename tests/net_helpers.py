@@ -34,5 +34,5 @@ def write_h5(path: Path, beats: np.ndarray, labels: np.ndarray, records: list[st
             idx = np.flatnonzero(owner == r)
             w.append_record(name, name, beats[idx], labels=labels[idx],
                             sample=np.arange(len(idx)) * 300, window=np.full(len(idx), -1),
-                            n_values=np.full(len(idx), 187))
+                            n_values=np.full(len(idx), 187), stats={"fs_in": 360.0})
     return path

@@ -131,7 +131,7 @@ def accuracy_run(h5: str, split: str, args, **kw) -> dict:
                          epochs=args.epochs, patience=args.patience, threads=args.threads,
                          batch_size=args.batch_size, overwrite=True, progress=not args.quiet,
                          max_iters=args.max_iters, ema=args.ema, jitter=args.jitter,
-                         lr_decay_every=args.lr_decay_every, **kw)
+                         lr_decay_every=args.lr_decay_every, model=args.model, **kw)
     start = time.perf_counter()
     result = train(config)
     return {"result": result, "seconds": time.perf_counter() - start, "config": config}
@@ -150,6 +150,8 @@ def main(argv=None) -> int:
     p.add_argument("--ema", type=float, default=0.0, help="as ecg train --ema (e.g. 0.999)")
     p.add_argument("--jitter", type=float, default=0.0, help="as ecg train --jitter (e.g. 0.5)")
     p.add_argument("--lr-decay-every", type=int, default=10_000)
+    p.add_argument("--model", default="kachuee",
+                   help="model of the accuracy runs, as ecg train --model (e.g. kachuee-rr)")
     p.add_argument("--runs", default=str(ROOT / "runs"))
     p.add_argument("--out-dir", default=str(ROOT / "benchmarks"),
                    help="folder for TRAIN_SPEED.md and TRAIN_ACCURACY.md")
@@ -240,7 +242,7 @@ def accuracy_section(args) -> list[str]:
         res = r["result"]
         t = res.test
         lines += [f"### Random split (stratified 80/20 by beat, the Kaggle way): `{h5}`", "",
-                  f"{res.epochs_run} epochs ({res.iterations} iterations, {r['seconds'] / 60:.1f} min),"
+                  f"model {args.model}; {res.epochs_run} epochs ({res.iterations} iterations, {r['seconds'] / 60:.1f} min),"
                   f" best epoch {res.best_epoch}; test part {t['n']} beats.",
                   "",
                   f"- accuracy {100 * t['accuracy']:.2f} % (goal >= 99.0 %)",
@@ -250,7 +252,8 @@ def accuracy_section(args) -> list[str]:
         r = accuracy_run(inter, "interpatient", args, class_weights="sqrt", augment=0.25)
         res, t = r["result"], r["result"].test
         lines += [f"### Inter-patient DS1 -> DS2: `{inter}`", "",
-                  f"class weights sqrt, augmentation 0.25; {res.epochs_run} epochs "
+                  f"model {args.model}, class weights sqrt, augmentation 0.25; "
+                  f"{res.epochs_run} epochs "
                   f"({r['seconds'] / 60:.1f} min), best epoch {res.best_epoch}; "
                   f"test part {t['n']} beats; accuracy {100 * t['accuracy']:.2f} %.", "",
                   "| class | Se % | +P % |", "|---|---|---|"]

@@ -5,7 +5,9 @@ exactly as the paper draws it. Other architectures register themselves with
 :func:`register_model` and are then available as ``ecg train --model NAME``.
 
 Every model takes beats of shape ``(n, 187)`` or ``(n, 1, 187)`` (float32, one lead at
-125 Hz, min-max normalised) and returns class logits of shape ``(n, n_classes)``.
+125 Hz, min-max normalised) and returns class logits of shape ``(n, n_classes)``. A model
+with a class attribute ``rhythm_features = k`` (``kachuee-rr``) takes ``k`` RR-interval
+features as extra columns, ``(n, 187 + k)``; :func:`ecgnet.data.model_inputs` builds them.
 """
 
 from __future__ import annotations

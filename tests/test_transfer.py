@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ecgnet.checkpoint import load_backbone, load_checkpoint, make_checkpoint, save_checkpoint
-from ecgnet.data import load_data
+from ecgnet.data import beat_hashes, load_data
 from ecgnet.evaluate import evaluate
 from ecgnet.models import KachueeNet, build_model, frozen_parts, set_train_mode
 from ecgnet.splits import make_split
@@ -232,3 +232,26 @@ def test_transfer_benchmark_reports_the_mean_over_seeds(source, ptb_csvs, tmp_pa
                            .read_text())["rows"] for s in (0, 1)]
     mean_head = np.mean([rows[0]["accuracy"] for rows in per_seed])
     assert f"| head: accuracy >= 96.0 % | {100 * mean_head:.2f} % |" in text
+
+
+def test_data_size_benchmark_trains_on_fractions_and_scores_the_same_held_out_rows(
+        source, ptb_csvs, tmp_path):
+    """``benchmarks/transfer_data_size.py``: held-out rows fixed, never trained on."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "transfer_data_size",
+        Path(__file__).resolve().parents[1] / "benchmarks" / "transfer_data_size.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "S.md"
+    assert bench.main(["--checkpoint", str(source), "--normal", ptb_csvs[0], "--abnormal",
+                       ptb_csvs[1], "--fractions", "0.5,1", "--settings", "head", "--seeds", "0",
+                       "--epochs", "1", "--runs", str(tmp_path), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| rows given | head |" in text and "| 160 | " in text and "| 320 | " in text
+    held = load_data(tmp_path / "held-out-seed0.csv", class_names=("normal", "MI"))
+    assert len(held) == 80 and held.counts().tolist() == [40, 40]
+    for f in ("0.5", "1.0"):
+        given = load_data(tmp_path / f"train-seed0-f{f}.csv", class_names=("normal", "MI"))
+        assert not np.isin(beat_hashes(held.beats), beat_hashes(given.beats)).any()

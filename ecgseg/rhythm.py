@@ -60,18 +60,18 @@ def rr_features(times_s: np.ndarray, groups: np.ndarray,
     for lo, hi in zip(starts, ends):
         rows = order[lo:hi]
         if hi - lo == 1:
-            intervals = np.array([1.0])
+            pre = post = np.array([1.0])
         else:
             intervals = np.clip(np.diff(times_s[rows]), *RR_LIMITS_S)
-        pre = np.r_[intervals[0], intervals] if hi - lo > 1 else intervals
-        post = np.r_[intervals, intervals[-1]] if hi - lo > 1 else intervals
+            pre, post = np.r_[intervals[0], intervals], np.r_[intervals, intervals[-1]]
         local = _centred_median(pre, local_beats)
         out[rows] = np.column_stack([pre, post, local, pre / local, post / local])
     return out
 
 
 def _centred_median(values: np.ndarray, half: int) -> np.ndarray:
-    """Median of ``values[i - half : i + half + 1]`` (cut at the ends) for every ``i``."""
+    """Median of ``values[i - half : i + half + 1]`` for every ``i`` (end values repeated
+    beyond the ends)."""
     padded = np.pad(values, half, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
     return np.median(windows, axis=1)

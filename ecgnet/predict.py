@@ -376,6 +376,10 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
     rhythm = None  # RR features, for the models that use them
     if getattr(model, "rhythm_features", 0) and pred.time_s is not None:
         rhythm = rr_features(pred.time_s, pred.record)
+        if source.kind == "record":
+            pred.notes.append("this model's RR intervals are measured here between the "
+                              "detected peaks, not between annotated beats as in training: "
+                              "every beat the detector misses lengthens two intervals")
     inputs = model_inputs(model, beats, rhythm, str(source.path))
     t1 = time.perf_counter()
     pred.proba = predict_proba(model, inputs, batch_size=batch_size, precision=precision)

@@ -70,7 +70,8 @@ def test_perturbation_leaves_the_rr_columns_alone(mitbih):
     np.testing.assert_array_equal(out[:, :187], perturb(mitbih.beats[:20], np.random.default_rng(0)))
 
 
-def test_the_rr_model_trains_evaluates_predicts_and_exports_from_hdf5(mitbih, tmp_path):
+def test_the_rr_model_trains_evaluates_predicts_and_exports_from_hdf5(mitbih, tmp_path,
+                                                                     mirror_url):
     idx = small_rows(mitbih.beats, mitbih.labels, 60)
     beats, labels = mitbih.beats[idx], mitbih.labels[idx]
     h5 = write_h5(tmp_path / "b.h5", beats, labels, ["100", "101", "102", "103"])
@@ -100,5 +101,10 @@ def test_the_rr_model_trains_evaluates_predicts_and_exports_from_hdf5(mitbih, tm
     model, _ = load_model(ckpt)
     np.testing.assert_allclose(pred.proba, predict_proba(model, model_inputs(
         model, data.beats, data.rhythm)), atol=1e-6)
+    # On a raw record the intervals come from the detector's peaks, and the output says so.
+    pred = predict(ckpt, "mitdb/1.0.0/100", data_dir=tmp_path / "data", mirror=mirror_url)
+    assert pred.proba.shape == (len(pred.sample), 5) and len(pred.sample) > 100
+    assert any("RR intervals are measured here between the detected peaks" in n
+               for n in pred.notes)
     exported = export_model(ckpt, tmp_path / "rr")
     assert max(exported.max_abs_diff.values()) <= 1e-5

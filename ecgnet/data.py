@@ -263,7 +263,8 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
     if k == 0:
         return beats
     if rhythm is None:
-        raise InputError(f"{what}: model {type(model).__name__} uses RR intervals, which "
+        name = getattr(model, "model_name", type(model).__name__)
+        raise InputError(f"{what}: model {name} uses RR intervals, which "
                          f"these beats do not carry (Kaggle CSV rows never do); give the "
                          f"beats HDF5 written by ecg segment")
     return np.ascontiguousarray(np.concatenate([beats, rhythm[:, :k]], axis=1), np.float32)

@@ -38,6 +38,8 @@ def register_model(name: str) -> Callable:
         if name in MODELS:
             raise ValueError(f"model {name!r} is already registered")
         MODELS[name] = factory
+        if isinstance(factory, type):
+            factory.model_name = name  # for messages: instances know their registry name
         return factory
     return decorate
 

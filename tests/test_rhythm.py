@@ -84,7 +84,7 @@ def test_the_rr_model_trains_evaluates_predicts_and_exports_from_hdf5(mitbih, tm
     assert model_inputs(build_model("kachuee", 5), data.beats, None) is data.beats
     # CSV rows carry no RR intervals: a clear error, before any run folder is made.
     csv = write_csv(tmp_path / "b.csv", beats, labels)
-    with pytest.raises(InputError, match="RR intervals.*HDF5"):
+    with pytest.raises(InputError, match="model kachuee-rr uses RR intervals.*HDF5"):
         train(TrainConfig(data=[str(csv)], model="kachuee-rr", out=str(tmp_path), name="csv",
                           progress=False, threads=1))
     assert not (tmp_path / "csv").exists()

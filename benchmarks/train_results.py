@@ -158,7 +158,14 @@ def main(argv=None) -> int:
     p.add_argument("--only", choices=("speed", "accuracy"), default=None,
                    help="run only one part")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing TRAIN_ACCURACY.md (its later sections are "
+                        "written by hand from CLI runs)")
     args = p.parse_args(argv)
+    accuracy_md = Path(args.out_dir) / "TRAIN_ACCURACY.md"
+    if args.only != "speed" and accuracy_md.exists() and not args.overwrite:
+        p.error(f"{accuracy_md} exists and holds hand-written sections; use --overwrite to "
+                f"replace it, --out-dir to write elsewhere, or --only speed")
     command = "python benchmarks/train_results.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
 
     setup_device("cpu", args.threads)
@@ -179,7 +186,7 @@ def main(argv=None) -> int:
         print(text)
     if args.only != "speed":
         text = "\n".join(["# ecgnet accuracy", ""] + header + accuracy_section(args)) + "\n"
-        (out_dir / "TRAIN_ACCURACY.md").write_text(text)
+        accuracy_md.write_text(text)
         print(text)
     return 0
 

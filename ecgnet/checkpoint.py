@@ -34,7 +34,7 @@ from torch import nn
 from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
 
-from .models import MODELS, build_model
+from .models import BEAT_LENGTH, MODELS, build_model, rr_columns
 
 FORMAT = "ecgnet-checkpoint"
 VERSION = 1
@@ -225,7 +225,7 @@ def predict_proba(model: nn.Module, beats: np.ndarray, batch_size: int = 512,
         ``(n, n_classes)`` float32, rows summing to 1.
     """
     beats = np.asarray(beats, dtype=np.float32)
-    width = 187 + int(getattr(model, "rhythm_features", 0))
+    width = BEAT_LENGTH + rr_columns(model)
     if beats.ndim != 2 or beats.shape[1] != width:
         raise InputError(f"beats have shape {beats.shape}, expected (n, {width})")
     if precision not in ("float32", "bfloat16"):

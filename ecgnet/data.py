@@ -22,7 +22,7 @@ from ecgseg.kaggle_csv import read_kaggle_csv
 from ecgseg.rhythm import rr_features
 from ecgseg.store import load_beats
 
-from .models import BEAT_LENGTH
+from .models import BEAT_LENGTH, rr_columns
 
 AAMI_CLASSES: Tuple[str, ...] = ("N", "S", "V", "F", "Q")
 """Class names of the MIT-BIH task, in label order (AAMI EC57)."""
@@ -259,7 +259,7 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
     InputError
         The model uses RR features and the input has none (Kaggle CSV rows).
     """
-    k = int(getattr(model, "rhythm_features", 0))
+    k = rr_columns(model)
     if k == 0:
         return beats
     if rhythm is None:

@@ -32,7 +32,7 @@ from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
 from ecgseg.rhythm import RR_FEATURES
 
-from .models import BEAT_LENGTH
+from .models import BEAT_LENGTH, rr_columns
 
 OPSET = 18
 
@@ -46,7 +46,7 @@ class ProbabilityModel(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
-        self.rhythm_features = int(getattr(model, "rhythm_features", 0))
+        self.rhythm_features = rr_columns(model)
 
     def forward(self, beats: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return torch.softmax(self.model(beats.unsqueeze(1)), dim=1)
@@ -211,7 +211,7 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike | None = 
     existing = [str(p) for p in wanted if p.exists()]
     if existing and not overwrite:
         raise InputError(f"output {existing[0]} exists (use --overwrite to replace it)")
-    n_rr = int(getattr(model, "rhythm_features", 0))
+    n_rr = rr_columns(model)
     width = BEAT_LENGTH + n_rr  # the beat's samples, then its RR features (s, ratios)
     info = {"format": "ecgnet-export", "version": 1, "model": meta["model"],
             "class_names": list(meta["class_names"]),

@@ -171,6 +171,12 @@ class KachueeRRNet(KachueeNet):
         return self.head(self.fc2(self.relu(self.fc1(z))))
 
 
+def rr_columns(model: nn.Module) -> int:
+    """Number of RR-feature columns ``model`` takes after each beat's 187 samples (0 for
+    models of the beat alone; 5 for ``kachuee-rr``)."""
+    return int(getattr(model, "rhythm_features", 0))
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of scalar parameters of ``model`` (trainable or not)."""
     return sum(p.numel() for p in model.parameters())

@@ -41,7 +41,7 @@ from ecgseg.rhythm import rr_features
 
 from .data import AAMI_CLASSES, PTB_CLASSES, model_inputs
 from .metrics import aami_table, confusion_matrix
-from .models import BEAT_LENGTH
+from .models import BEAT_LENGTH, rr_columns
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 RECORD_SUFFIXES = (".hea", ".dat", ".atr")
@@ -374,7 +374,7 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
         raise InputError(f"{source.path}: beats of {beats.shape[1]} samples; the model "
                          f"takes {BEAT_LENGTH}")
     rhythm = None  # RR features, for the models that use them
-    if getattr(model, "rhythm_features", 0) and pred.time_s is not None:
+    if rr_columns(model) and pred.time_s is not None:
         rhythm = rr_features(pred.time_s, pred.record)
         if source.kind == "record":
             pred.notes.append("this model's RR intervals are measured here between the "

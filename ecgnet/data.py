@@ -219,17 +219,13 @@ def _labelled_beats(path: Path, records, rhythm: list):
     leaving a beat out does not lengthen its neighbours' intervals.
     """
     table = load_beats(path, records=records, labelled=False)
-    meta = table.meta
     keep = np.flatnonzero(table.labels >= 0)
-    if "fs_in" in table.records:
-        codes = meta["record"].cat.codes.to_numpy()
-        fs = table.records["fs_in"].to_numpy(dtype=np.float64)[codes]
-        rhythm.append(rr_features(meta["sample"].to_numpy() / fs, codes)[keep])
-    else:  # a file without the records' sampling frequencies
-        rhythm.append(None)
+    times = table.times_s()  # None: a file without the records' sampling frequencies
+    rhythm.append(None if times is None else rr_features(
+        times, table.meta["record"].cat.codes.to_numpy())[keep])
     table.beats = np.ascontiguousarray(table.beats[keep])
     table.labels = table.labels[keep]
-    table.meta = meta.iloc[keep].reset_index(drop=True)
+    table.meta = table.meta.iloc[keep].reset_index(drop=True)
     return table
 
 

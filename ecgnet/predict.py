@@ -428,14 +428,11 @@ def _from_hdf5(path: Path, class_names: Sequence[str]):
 
     table = load_beats(path, labelled=False)
     notes = []
-    recs = table.records
-    fs_in = (dict(zip(recs["name"].astype(str), recs["fs_in"].astype(float)))
-             if "fs_in" in recs else {})
     record = table.meta["record"].astype(str).to_numpy().astype(object)
     sample = table.meta["sample"].to_numpy().astype(np.int64)
-    codes = table.meta["record"].cat.codes.to_numpy()
-    fs = np.array([fs_in.get(str(r), np.nan) for r in table.meta["record"].cat.categories])
-    time_s = sample / fs[codes] if len(codes) else np.zeros(0)
+    time_s = table.times_s()
+    if time_s is None:  # a file without the records' sampling frequencies
+        time_s = np.full(len(sample), np.nan)
     labels = table.labels.astype(np.int64)
     file_classes = tuple(table.classes)
     if file_classes and file_classes != tuple(class_names):

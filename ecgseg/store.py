@@ -261,6 +261,15 @@ class BeatTable:
         """Class names, index = label id."""
         return list(self.attrs.get("classes", []))
 
+    def times_s(self) -> np.ndarray | None:
+        """Beat positions in seconds from their record's start: ``(n,)`` float64
+        (``sample`` over the record's ``fs_in``); None when the file lacks ``fs_in``."""
+        if "fs_in" not in self.records:
+            return None
+        codes = self.meta["record"].cat.codes.to_numpy()  # row of the per-record table
+        fs = self.records["fs_in"].to_numpy(dtype=np.float64)[codes]
+        return self.meta["sample"].to_numpy() / fs
+
 
 def read_attrs(path: str | os.PathLike) -> dict:
     """File attributes of a beats HDF5, with JSON values decoded."""

@@ -12,12 +12,44 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from .errors import OutputExistsError
+
 
 def default_mode() -> int:
     """Permission bits of a new file under the current umask (``0o666 & ~umask``)."""
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def refuse_existing(path: str | os.PathLike, overwrite: bool, *, parameter: str = "--overwrite") -> Path:
+    """Return ``path`` as a Path; raise if it exists and ``overwrite`` is False.
+
+    The one place that words the "output exists" error.
+
+    Parameters
+    ----------
+    path : path
+        Output file or folder about to be written.
+    overwrite : bool
+        Whether replacing an existing output is allowed.
+    parameter : str
+        Name of the API parameter (or CLI flag) that allows it, named in the message.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> refuse_existing("/nonexistent/out.h5", overwrite=False)
+    PosixPath('/nonexistent/out.h5')
+    """
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise OutputExistsError(f"output {path} exists (use {parameter} to replace it)")
+    return path
 
 
 @contextlib.contextmanager

@@ -22,3 +22,7 @@ class RecordError(EcgError):
 
 class InputError(EcgError):
     """An input file (CSV, HDF5, checkpoint) is malformed or of the wrong kind."""
+
+
+class OutputExistsError(EcgError, FileExistsError):
+    """An output file or folder exists and overwriting was not allowed."""

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+BEAT_SAMPLES: int = 187
+"""Samples per beat in every recipe's output, the CSV rows and the models' input."""
+
 AAMI_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
+"""AAMI EC57 class names, in class-id order (MIT-BIH labels)."""
+
+MI_CLASSES: tuple[str, ...] = ("normal", "MI")
+"""PTB myocardial-infarction task class names, in class-id order."""
 
 AAMI_MAP: dict[str, int] = {
     "N": 0, "L": 0, "R": 0, "e": 0, "j": 0,

@@ -1,14 +1,27 @@
-"""Shared fixtures: a real HTTP server over the PhysioNet mirror in ``../shared``.
+"""Shared fixtures: real PhysioNet records and Kaggle rows, served over a real HTTP server.
 
-Tests that need the mirror skip when it is absent (a user's machine) unless
-``ECG_REQUIRE_MIRROR=1`` (set by ``.ci/run``), which turns the skip into a failure.
+Two sources of data, chosen once per session:
+
+- the full mirror in ``../shared`` (``ECG_SHARED_DIR``): all 48 MIT-BIH records, the
+  two PTB records and the Kaggle rows, as CI runs (``.ci/run``);
+- without it, the mini mirror shipped in ``tests/data/`` (the first minutes of eleven
+  MIT-BIH records and 12 s of both PTB records, in the same ``files/`` layout, and every
+  known Kaggle row), so that a fresh checkout tests almost everything
+  (``tests/data/README.md``).
+
+A test whose assertions are whole-database figures (48 records, 109 446 rows, a whole
+30-minute record) asks for the ``full_mirror`` fixture: it skips without the mirror,
+and ``ECG_REQUIRE_MIRROR=1`` turns that skip into a failure and forbids the fallback to
+the shipped data altogether.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -19,6 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ECG_SHARED_DIR", ROOT.parent / "shared"))
 MIRROR_DIR = SHARED / "physionet" / "files"
 KAGGLE_DIR = SHARED / "kaggle"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+SHIPPED_MIRROR_DIR = TEST_DATA / "physionet"
+SHIPPED_KAGGLE_DIR = TEST_DATA / "kaggle"
+
+
+def mirror_required() -> bool:
+    """True under ``ECG_REQUIRE_MIRROR=1``: missing data fails instead of skipping."""
+    return os.environ.get("ECG_REQUIRE_MIRROR") == "1"
 
 
 def require(path: Path, what: str) -> Path:
@@ -26,9 +47,16 @@ def require(path: Path, what: str) -> Path:
     if path.exists():
         return path
     message = f"{what} not found at {path} (set ECG_SHARED_DIR)"
-    if os.environ.get("ECG_REQUIRE_MIRROR") == "1":
+    if mirror_required():
         pytest.fail(message + "; ECG_REQUIRE_MIRROR=1 forbids skipping", pytrace=False)
     pytest.skip(message)
+
+
+def full_or_shipped(full: Path, shipped: Path, what: str) -> Path:
+    """``full`` if present; else the shipped copy (never under ECG_REQUIRE_MIRROR=1)."""
+    if full.exists() or mirror_required():
+        return require(full, what)
+    return shipped
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -48,15 +76,54 @@ def serve_directory(directory: Path):
 
 
 @pytest.fixture(scope="session")
-def mirror_dir() -> Path:
-    """The PhysioNet mirror's ``files/`` folder."""
+def full_mirror() -> Path:
+    """The full PhysioNet mirror (and the Kaggle rows beside it), for whole-database figures.
+
+    Skips without it (fails under ``ECG_REQUIRE_MIRROR=1``).
+    """
+    require(KAGGLE_DIR, "Kaggle rows")
     return require(MIRROR_DIR, "PhysioNet mirror")
 
 
 @pytest.fixture(scope="session")
-def kaggle_dir() -> Path:
-    """The folder of real Kaggle rows."""
-    return require(KAGGLE_DIR, "Kaggle rows")
+def mirror_dir() -> Path:
+    """A PhysioNet ``files/`` folder: the full mirror, or else the shipped mini mirror."""
+    return full_or_shipped(MIRROR_DIR, SHIPPED_MIRROR_DIR, "PhysioNet mirror")
+
+
+@pytest.fixture(scope="session")
+def kaggle_dir(tmp_path_factory) -> Path:
+    """The folder of real Kaggle rows: the full set beside the mirror, or else the shipped one.
+
+    The shipped rows (``tests/data/kaggle/known_rows.npz``, float32) are printed back into
+    the published text format and checked byte for byte against the SHA-256 of the
+    original files, so either folder holds the same ``*_known_rows.csv`` files.
+    """
+    if full_or_shipped(KAGGLE_DIR, SHIPPED_KAGGLE_DIR, "Kaggle rows") == KAGGLE_DIR:
+        return KAGGLE_DIR
+    return write_shipped_kaggle_rows(tmp_path_factory.mktemp("kaggle"))
+
+
+def write_shipped_kaggle_rows(folder: Path) -> Path:
+    """Write the shipped Kaggle rows into ``folder`` as the published CSV files; return it."""
+    from ecgseg.kaggle_csv import format_rows
+
+    sums = dict(line.split()[::-1] for line in
+                (SHIPPED_KAGGLE_DIR / "SHA256SUMS.txt").read_text().splitlines())
+    with np.load(SHIPPED_KAGGLE_DIR / "known_rows.npz") as z:
+        for name, digest in sums.items():
+            rows = z[name.removesuffix(".csv")]
+            raw = format_rows(rows[:, :187], rows[:, 187].astype(np.int64))
+            assert hashlib.sha256(raw).hexdigest() == digest, f"shipped {name} differs"
+            (folder / name).write_bytes(raw)
+    shutil.copy(SHIPPED_KAGGLE_DIR / "ptbdb_s0323lre_first60s_lossy.npz", folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mitdb_names(mitdb_dir) -> list[str]:
+    """The MIT-BIH record names of the mirror in use (``RECORDS`` order)."""
+    return (mitdb_dir / "RECORDS").read_text().split()
 
 
 @pytest.fixture(scope="session")
@@ -86,15 +153,15 @@ MITDB_FS = 360.0
 
 @pytest.fixture(scope="session")
 def mitdb_dir(mirror_dir) -> Path:
-    """The mirror's MIT-BIH folder (``mitdb/1.0.0``)."""
+    """The mirror's MIT-BIH folder (``mitdb/1.0.0``), full or shipped."""
     return require(mirror_dir / "mitdb" / "1.0.0", "MIT-BIH records")
 
 
 @pytest.fixture(scope="session")
 def mitdb_records(mitdb_dir) -> dict:
-    """All 48 MIT-BIH records in RECORDS order, read once per session.
+    """Every MIT-BIH record of the mirror in RECORDS order, read once per session.
 
-    ``{name: (adc0, ann_sample, ann_symbol)}``: signal 0 as int16 ADC values (650 000,),
+    ``{name: (adc0, ann_sample, ann_symbol)}``: signal 0 as int16 ADC values (n,),
     every ``atr`` annotation sample (int64) and symbol (list of str).
     """
     import wfdb
@@ -115,7 +182,7 @@ def mlii_channel(name: str) -> int:
 
 @pytest.fixture(scope="session")
 def mitdb_mlii(mitdb_dir):
-    """Loader ``name -> float64 (650000,) MLII in mV`` (wfdb physical), cached per session."""
+    """Loader ``name -> float64 (n,) MLII in mV`` (wfdb physical), cached per session."""
     import wfdb
 
     @functools.lru_cache(maxsize=None)

@@ -121,6 +121,21 @@ def write_shipped_kaggle_rows(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def rebuildable_known_lines(kaggle_dir, mirror_dir) -> list[bytes]:
+    """Lines of ``mitbih_test_known_rows.csv`` (file order) whose beats the mirror in use holds.
+
+    All 1 496 on the full mirror; on the shipped one, those listed in
+    ``tests/data/kaggle/mitbih_known_rows_in_shipped_records.txt`` (found on the full
+    records by ``make_test_data.py``).
+    """
+    lines = (kaggle_dir / "mitbih_test_known_rows.csv").read_bytes().splitlines(keepends=True)
+    if mirror_dir == MIRROR_DIR:
+        return lines
+    listed = (SHIPPED_KAGGLE_DIR / "mitbih_known_rows_in_shipped_records.txt").read_text()
+    return [lines[int(i) - 1] for i in listed.split()]
+
+
+@pytest.fixture(scope="session")
 def mitdb_names(mitdb_dir) -> list[str]:
     """The MIT-BIH record names of the mirror in use (``RECORDS`` order)."""
     return (mitdb_dir / "RECORDS").read_text().split()

@@ -22,13 +22,13 @@ def kaggle_h5(session_data_dir, tmp_path_factory):
     return out, summary
 
 
-def test_class_totals_are_the_published_ones(kaggle_h5):
+def test_class_totals_are_the_published_ones(full_mirror, kaggle_h5):
     _, s = kaggle_h5
     assert s.per_class == {"N": 90589, "S": 2779, "V": 7236, "F": 803, "Q": 8039}
     assert s.beats == 109446 and not s.failed
 
 
-def test_every_known_row_is_bit_exact_and_text_identical(kaggle_h5, kaggle_dir):
+def test_every_known_row_is_bit_exact_and_text_identical(full_mirror, kaggle_h5, kaggle_dir):
     out, _ = kaggle_h5
     [report] = verify_kaggle_files([kaggle_dir / "mitbih_test_known_rows.csv"], load_beats(out))
     assert report.rows == 1496
@@ -38,9 +38,10 @@ def test_every_known_row_is_bit_exact_and_text_identical(kaggle_h5, kaggle_dir):
     assert first["record"] in {f"{r}" for r in range(100, 235)} and first["sample"] >= 0
 
 
-def test_verify_cli_reports_unmatched_and_exit_status(kaggle_h5, kaggle_dir, tmp_path, capsys):
+def test_verify_cli_reports_unmatched_and_exit_status(kaggle_h5, rebuildable_known_lines,
+                                                      tmp_path, capsys):
     out, _ = kaggle_h5
-    lines = (kaggle_dir / "mitbih_test_known_rows.csv").read_bytes().splitlines(keepends=True)
+    lines = rebuildable_known_lines  # on the full mirror: every line of the known rows
     sample = tmp_path / "some.csv"
     sample.write_bytes(b"".join(lines[:20]))
     assert run_ecg(["verify-kaggle", str(sample), "--rebuild", str(out)]) == 0
@@ -76,7 +77,7 @@ def test_verify_bad_input(kaggle_h5, tmp_path, capsys, content, message):
     assert err.startswith("error: ") and message in err and "Traceback" not in err
 
 
-def test_export_published_split(kaggle_h5, tmp_path):
+def test_export_published_split(full_mirror, kaggle_h5, tmp_path):
     out, _ = kaggle_h5
     written = export_csv(out, tmp_path, seed=1)
     train = read_kaggle_csv(tmp_path / "mitbih_train.csv")

@@ -39,14 +39,14 @@ def kaggle_mitdb_rows(mitdb_records):
 
 
 @pytest.mark.slow
-def test_class_totals_match_the_published_files(kaggle_mitdb_rows):
+def test_class_totals_match_the_published_files(full_mirror, kaggle_mitdb_rows):
     counts = np.bincount(kaggle_mitdb_rows[:, 187].astype(int), minlength=5)
     assert dict(zip(AAMI_CLASSES, counts.tolist())) == KAGGLE_TOTALS
     assert kaggle_mitdb_rows.shape == (109446, 188)
 
 
 @pytest.mark.slow
-def test_every_known_row_is_reproduced_bit_for_bit(kaggle_mitdb_rows, kaggle_dir):
+def test_every_known_row_is_reproduced_bit_for_bit(full_mirror, kaggle_mitdb_rows, kaggle_dir):
     lines = (kaggle_dir / "mitbih_test_known_rows.csv").read_bytes().splitlines(keepends=True)
     assert len(lines) == 1496
     known = {np.array(line.split(b","), np.float64).astype(np.float32).tobytes(): line

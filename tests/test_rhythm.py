@@ -25,8 +25,15 @@ def mitbih(kaggle_dir):
     return load_data(kaggle_dir / "mitbih_test_known_rows.csv")
 
 
+def test_record_119_has_444_pvcs(full_mirror):
+    import wfdb
+
+    ann = wfdb.rdann(str(full_mirror / "mitdb" / "1.0.0" / "119"), "atr")
+    assert (np.array(ann.symbol) == "V").sum() == 444
+
+
 def test_premature_ventricular_beats_come_early_on_a_real_record(mitdb_dir):
-    """Record 119 (MIT-BIH, ventricular bigeminy): its 444 PVCs come early, then a pause."""
+    """Record 119 (MIT-BIH, ventricular bigeminy): its PVCs come early, then a pause."""
     import wfdb
 
     ann = wfdb.rdann(str(mitdb_dir / "119"), "atr")
@@ -36,7 +43,7 @@ def test_premature_ventricular_beats_come_early_on_a_real_record(mitdb_dir):
     sym = symbols[beat]
     pre_ratio, post_ratio = rr[:, 3], rr[:, 4]
     assert rr.shape == (beat.sum(), len(RR_FEATURES)) and rr.dtype == np.float32
-    assert (sym == "V").sum() == 444
+    assert (sym == "V").sum() >= 30  # 444 in the whole record, 33 in its first 150 s
     assert np.median(pre_ratio[sym == "V"]) < 0.7 and np.median(post_ratio[sym == "V"]) > 1.3
     assert 0.95 < np.median(pre_ratio[sym == "N"]) < 1.05
     assert 0.6 < np.median(rr[:, 2]) < 1.2  # local rhythm, s (50-100 beats per minute)

@@ -12,7 +12,7 @@ What it writes (see ``tests/data/README.md``):
   annotations that fall inside that stretch (same samples, symbols, subtypes, channels,
   numbers and aux notes); ``RECORDS``, ``ANNOTATORS`` and ``SHA256SUMS.txt`` of the
   shipped files.
-- ``physionet/ptbdb/1.0.0/``: the first ``PTB_SECONDS`` s of both PTB records of the
+- ``physionet/ptbdb/1.0.0/``: a stretch (``PTB_STRETCHES``) of both PTB records of the
   mirror, all 15 leads in their two files (``.dat`` and ``.xyz``), format 16;
   ``RECORDS`` and ``SHA256SUMS.txt`` (record files only, as on the mirror).
 - ``kaggle/known_rows.npz``: every row of the three ``*_known_rows.csv`` files as
@@ -47,7 +47,9 @@ KAGGLE = SHARED / "kaggle"
 #: 208 many V and F beats; 232 many S beats, long pauses.
 MITDB_RECORDS = ["100", "101", "102", "103", "105", "114", "119", "201", "207", "208", "232"]
 MITDB_SECONDS = 150
-PTB_SECONDS = 12
+#: PTB stretches, seconds (start, end): s0322lre's first windows hold only 2 R peaks above
+#: the paper recipe's threshold, 40-60 s holds 8.
+PTB_STRETCHES = {"patient001/s0010_re": (0, 12), "patient165/s0322lre": (40, 60)}
 KAGGLE_FILES = ["mitbih_test_known_rows.csv", "ptbdb_normal_known_rows.csv",
                 "ptbdb_abnormal_known_rows.csv"]
 
@@ -56,11 +58,16 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def cut_record(src: Path, dst_dir: Path, seconds: float) -> int:
-    """Write the first ``seconds`` of record ``src`` (no suffix) into ``dst_dir``; return its length."""
-    full = wfdb.rdrecord(str(src), physical=False, return_res=16)
-    n = int(round(seconds * full.fs))
-    rec = wfdb.rdrecord(str(src), physical=False, sampto=n, return_res=16)
+def cut_record(src: Path, dst_dir: Path, start_s: float, end_s: float) -> int:
+    """Write seconds ``[start_s, end_s)`` of record ``src`` (no suffix) into ``dst_dir``.
+
+    Returns the number of samples written.
+    """
+    full = wfdb.rdheader(str(src))
+    a, b = int(round(start_s * full.fs)), int(round(end_s * full.fs))
+    n = b - a
+    full = wfdb.rdrecord(str(src), physical=False, sampfrom=a, sampto=b, return_res=16)
+    rec = wfdb.rdrecord(str(src), physical=False, sampfrom=a, sampto=b, return_res=16)
     rec.d_signal = np.ascontiguousarray(rec.d_signal)
     rec.sig_len = n
     rec.init_value = [int(v) for v in rec.d_signal[0]]
@@ -99,7 +106,7 @@ def make_mitdb(out: Path) -> None:
     dst = out / "mitdb" / "1.0.0"
     dst.mkdir(parents=True)
     for name in MITDB_RECORDS:
-        n = cut_record(src / name, dst, MITDB_SECONDS)
+        n = cut_record(src / name, dst, 0, MITDB_SECONDS)
         cut_annotations(src / name, dst, n)
     (dst / "RECORDS").write_text("".join(f"{r}\n" for r in MITDB_RECORDS))
     shutil.copy(src / "ANNOTATORS", dst / "ANNOTATORS")
@@ -114,10 +121,37 @@ def make_ptbdb(out: Path) -> None:
     files = []
     for name in records:
         (dst / name).parent.mkdir(parents=True, exist_ok=True)
-        cut_record(src / name, (dst / name).parent, PTB_SECONDS)
+        cut_record(src / name, (dst / name).parent, *PTB_STRETCHES[name])
         files += [f"{name}.{ext}" for ext in ("dat", "hea", "xyz")]
     (dst / "RECORDS").write_text((src / "RECORDS").read_text())
     write_sums(dst, files)  # the mirror's sums list the record files only
+
+
+def known_rows_in_shipped_records(known: np.ndarray) -> list[int]:
+    """1-based lines of the known MIT-BIH rows that the shipped stretches rebuild.
+
+    Found on the full records: row ``k`` (from annotation ``k`` to 20 % past
+    annotation ``k + 1``) is the same on the cut record when annotation ``k + 2`` lies
+    inside the stretch.
+    """
+    from ecgseg.labels import aami_label
+    from ecgseg.recipes.kaggle import segment_kaggle_mitdb
+
+    where = {row.tobytes(): i + 1 for i, row in enumerate(known)}
+    lines = []
+    for name in MITDB_RECORDS:
+        path = str(MIRROR / "mitdb" / "1.0.0" / name)
+        adc = wfdb.rdrecord(path, physical=False, channels=[0], return_res=16).d_signal[:, 0]
+        ann = wfdb.rdann(path, "atr")
+        segs, symbols = segment_kaggle_mitdb(np.ascontiguousarray(adc), ann.sample.astype(np.int64),
+                                             list(ann.symbol))
+        rows = np.column_stack([segs.beats, aami_label(symbols).astype(np.float32)])
+        n = MITDB_SECONDS * 360
+        for row, start in zip(rows.astype(np.float32), segs.sample):
+            k = int(np.searchsorted(ann.sample, start))
+            if row.tobytes() in where and k + 2 < ann.sample.size and ann.sample[k + 2] < n:
+                lines.append(where[row.tobytes()])
+    return sorted(lines)
 
 
 def make_kaggle(out: Path) -> None:
@@ -132,6 +166,9 @@ def make_kaggle(out: Path) -> None:
         arrays[name.removesuffix(".csv")] = rows
         sums.append(f"{hashlib.sha256(raw).hexdigest()} {name}\n")
     np.savez_compressed(out / "known_rows.npz", **arrays)
+    lines = known_rows_in_shipped_records(arrays["mitbih_test_known_rows"])
+    (out / "mitbih_known_rows_in_shipped_records.txt").write_text(
+        "".join(f"{line}\n" for line in lines))
     (out / "SHA256SUMS.txt").write_text("".join(sums))
     z = np.load(KAGGLE / "ptbdb_s0323lre_first60s_lossy.npz")
     ii = list(z["leads"]).index("ii")

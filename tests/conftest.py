@@ -81,8 +81,9 @@ def full_mirror() -> Path:
 
     Skips without it (fails under ``ECG_REQUIRE_MIRROR=1``).
     """
+    mirror = require(MIRROR_DIR, "PhysioNet mirror")
     require(KAGGLE_DIR, "Kaggle rows")
-    return require(MIRROR_DIR, "PhysioNet mirror")
+    return mirror
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,7 @@ def test_numba_and_numpy_reference_are_bit_identical(mitdb_mlii, name, params):
 
 def test_whole_record_figures(full_mirror, mitdb_mlii, mitdb_dir):
     """On the full mirror: every record of ``RECORDS`` > 300 beats, 180 (181) windows, and
-    record 100's 2 273 beats in 30:06, 2200-2300 of them in the 180 windows."""
+    record 100's 2 273 beats in 30:06, 2200-2300 of them in the 180 windows, 40-55 % found."""
     import wfdb
 
     for name in RECORDS:
@@ -51,8 +51,11 @@ def test_whole_record_figures(full_mirror, mitdb_mlii, mitdb_dir):
             assert fast.stats["windows"] == (181 if params.last_window == "keep" else 180)
     ann = wfdb.rdann(str(mitdb_dir / "100"), "atr")
     beats_ref = ann.sample[aami_label(ann.symbol) >= 0]
-    covered = beats_ref[beats_ref < segment_paper(mitdb_mlii("100"), MITDB_FS).stats["windows"] * 3600]
+    seg = segment_paper(mitdb_mlii("100"), MITDB_FS)
+    covered = beats_ref[beats_ref < seg.stats["windows"] * 3600]
     assert 2200 < covered.size < 2300
+    matched = nearest_within(seg.sample, covered, tolerance=round(0.150 * MITDB_FS))
+    assert 0.40 <= np.unique(matched[matched >= 0]).size / covered.size <= 0.55
 
 
 def test_record_100_beat_count_against_the_reference_annotations(mitdb_dir, mitdb_mlii):
@@ -88,7 +91,7 @@ def test_record_100_beat_count_against_the_reference_annotations(mitdb_dir, mitd
     ppv = np.mean(matched >= 0)
     sensitivity = np.unique(matched[matched >= 0]).size / covered.size
     assert ppv >= 0.99
-    assert 0.40 <= sensitivity <= 0.55
+    assert 0.40 <= sensitivity <= 0.60  # 0.40-0.55 on the whole record (full mirror)
     # beats = R peaks of the windows with a T (those with >= 2 peaks)
     per_window = np.bincount(seg.window, minlength=n_windows)
     assert seg.stats["beats"] == per_window.sum() == len(seg)

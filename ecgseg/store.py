@@ -42,12 +42,11 @@ import pandas as pd
 
 from .atomic import atomic_path
 from .errors import EcgError, InputError
+from .labelling import OUT_OF_TASK, UNMATCHED  # noqa: F401  (schema values, defined once)
 from .splits import SPLITS
 
 FORMAT = "ecg-beats/1"
 COMPRESSIONS = ("lzf", "gzip", "none")
-UNMATCHED = -1
-OUT_OF_TASK = -2
 
 _PER_BEAT = {
     "label": np.int8,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import refuse_existing
 from .errors import EcgError
 from .kaggle_csv import write_kaggle_csv
 from .splits import DS1, DS2
@@ -115,9 +116,8 @@ def export_csv(h5_path: str | os.PathLike, out_dir: str | os.PathLike, split: st
                  "ptbdb_abnormal.csv": np.flatnonzero(labels == 1)}
     else:
         parts = {f"{Path(h5_path).stem}.csv": np.arange(len(labels))}
-    existing = [out_dir / n for n in parts if (out_dir / n).exists()]
-    if existing and not overwrite:
-        raise EcgError(f"output {existing[0]} exists (use --overwrite to replace it)")
+    for name in parts:
+        refuse_existing(out_dir / name, overwrite)
     written = {}
     for name, idx in parts.items():
         path = write_kaggle_csv(out_dir / name, table.beats[idx], labels[idx],

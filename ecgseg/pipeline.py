@@ -245,8 +245,9 @@ def warm_up(recipe: str, params: Any = None, detector: str | None = None) -> Non
         get_detector(detector).warm_up()
 
 
-def _choose_records(db: Database, recipe, params, names: list[str] | None, data_dir,
+def _choose_records(db: Database, recipe, names: list[str] | None, data_dir,
                     mirror) -> tuple[list[str], bool]:
+    """The records to segment, and whether the recipe's record choice still applies."""
     from .download import record_list
 
     if names is not None:
@@ -347,7 +348,6 @@ def segment_database(
     """
     from .atomic import refuse_existing
     from .detectors import get_detector
-    from .store import BeatWriter
 
     t0 = time.perf_counter()
     db = get_database(db)
@@ -361,8 +361,8 @@ def segment_database(
     refuse_existing(out, overwrite)
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
 
-    names, choose = _choose_records(db, r, params, list(records) if records is not None
-                                    else None, data_dir, mirror)
+    names, choose = _choose_records(db, r, list(records) if records is not None else None,
+                                    data_dir, mirror)
     _ensure_local(db, names, data_dir, mirror, download, progress)
     if choose:
         names = db.kaggle_records(names, data_dir, getattr(params, "record_choice", "last"))

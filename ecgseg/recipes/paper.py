@@ -60,7 +60,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels as K
-from ..errors import InputError
 from ..resample import resample
 from ..segments import Segments
 from .params import PaperParams  # noqa: F401  (re-exported)

@@ -16,7 +16,7 @@ process, rounds of interleaved runs (median of ``--repeat`` rounds reported):
    process (workers fork from it); a fresh ``ecg segment`` process and the bare
    interpreter start-up are timed separately.
 4. The paper recipe on the leads in memory (resampling included): ours and the NumPy
-   reference (``benchmarks/reference_numpy.py``), checked identical first.
+   reference (:mod:`ecgseg.kernels_numpy`), checked identical first.
 5. The kernels alone on signals already at 125 Hz, and the Kaggle MIT-BIH recipe:
    numba vs NumPy, input samples per second (one core).
 6. Peers (``pip install -e .[bench]``), one run each, first round only: neurokit2
@@ -44,7 +44,7 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable f
 
 import numpy as np  # noqa: E402
 
-from benchmarks import reference_numpy as ref  # noqa: E402
+from ecgseg import kernels_numpy as ref  # noqa: E402
 from benchmarks import speed_cases as sc  # noqa: E402
 from benchmarks import speed_report as report  # noqa: E402
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import refuse_existing
+from .labels import BEAT_SAMPLES
 from .errors import EcgError
 from .kaggle_csv import write_kaggle_csv
 from .splits import DS1, DS2
@@ -90,9 +91,9 @@ def export_csv(h5_path: str | os.PathLike, out_dir: str | os.PathLike, split: st
     """
     table = load_beats(h5_path)
     db, recipe = table.attrs.get("database"), table.attrs.get("recipe")
-    if table.beats.shape[1] != 187:
+    if table.beats.shape[1] != BEAT_SAMPLES:
         raise EcgError(f"{h5_path}: beats of {table.beats.shape[1]} samples; the Kaggle "
-                       "format has 187")
+                       f"format has {BEAT_SAMPLES}")
     if split == "auto":
         split = ("published" if (db, recipe) == ("mitdb", "kaggle")
                  else "ptb" if db == "ptbdb" else "none")

@@ -17,8 +17,9 @@ import pandas as pd
 
 from .atomic import atomic_path, refuse_existing
 from .errors import InputError
+from .labels import BEAT_SAMPLES
 
-BEAT_LENGTH = 187
+BEAT_LENGTH = BEAT_SAMPLES
 FMT = "%.18e"
 
 

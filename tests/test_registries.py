@@ -115,3 +115,15 @@ def test_kaggle_recipe_with_paper_detector_and_errors(session_data_dir, tmp_path
         segment_database("ptbdb", data_dir=session_data_dir, out=tmp_path / "p.h5",
                          recipe="kaggle", detector="reference", progress=False)
     assert not (tmp_path / "p.h5").exists()
+
+
+def test_numpy_backend_gives_the_same_beats_and_bad_backend_is_named():
+    t = np.arange(360 * 40) / 360.0
+    x = np.sin(2 * np.pi * 1.2 * t) ** 63 + 0.01 * np.sin(2 * np.pi * 0.3 * t)
+    fast = segment_paper(x, 360.0)
+    slow = segment_paper(x, 360.0, backend="numpy")
+    assert len(fast) > 30
+    np.testing.assert_array_equal(fast.beats, slow.beats)
+    np.testing.assert_array_equal(fast.sample, slow.sample)
+    with pytest.raises(EcgError, match="backend must be one of numba, numpy; got 'cuda'"):
+        segment_paper(x, 360.0, backend="cuda")

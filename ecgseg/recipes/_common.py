@@ -94,3 +94,26 @@ def peaks_to_windows(peaks: np.ndarray, scale: float, offset: float, n: int,
     kept = np.flatnonzero(ok).astype(np.int64)
     return (np.ascontiguousarray(pr[kept]), np.ascontiguousarray(w[kept].astype(np.int64)),
             kept)
+
+
+BACKENDS = ("numba", "numpy")
+
+
+def check_backend(backend: str, numpy_allowed: bool = True) -> str:
+    """Return ``backend`` if it is ``'numba'`` or (where allowed) ``'numpy'``.
+
+    Raises
+    ------
+    InputError
+        Any other value (the message names ``backend``).
+
+    Examples
+    --------
+    >>> check_backend("numpy")
+    'numpy'
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    if backend == "numpy" and not numpy_allowed:
+        raise InputError("backend 'numpy' does not take detector peaks: use backend='numba'")
+    return backend

@@ -49,7 +49,7 @@ from ..errors import InputError, RecordError
 from ..labels import AAMI_CLASSES, AAMI_MAP, BEAT_SAMPLES, aami_label  # noqa: F401  (re-exported)
 from ..segments import Segments
 from .params import KagglePtbParams  # noqa: F401  (re-exported)
-from ._common import as_signal, peaks_to_windows, window_bounds
+from ._common import as_signal, check_backend, peaks_to_windows, window_bounds
 
 KAGGLE_LENGTH = BEAT_SAMPLES
 MITDB_DECIMATION = 3
@@ -86,7 +86,8 @@ def kaggle_mitdb_bounds(ann_sample: np.ndarray, is_beat: np.ndarray, n_samples: 
 
 def segment_kaggle_mitdb(signal_adc: np.ndarray, ann_sample: np.ndarray,
                          ann_symbol: Sequence[str],
-                         length: int = KAGGLE_LENGTH) -> tuple[Segments, np.ndarray]:
+                         length: int = KAGGLE_LENGTH, *,
+                         backend: str = "numba") -> tuple[Segments, np.ndarray]:
     """Rows of the Kaggle MIT-BIH files from one record (bit-exact recipe).
 
     Parameters
@@ -100,6 +101,8 @@ def segment_kaggle_mitdb(signal_adc: np.ndarray, ann_sample: np.ndarray,
         Their symbols.
     length : int
         Row length (187).
+    backend : {'numba', 'numpy'}
+        ``'numpy'``: the plain NumPy reference (:mod:`ecgseg.kernels_numpy`), same rows.
 
     Returns
     -------
@@ -116,6 +119,10 @@ def segment_kaggle_mitdb(signal_adc: np.ndarray, ann_sample: np.ndarray,
         On a bad signal (not 1-D, NaN) or annotations that are unsorted, outside the
         signal, or not one symbol per sample.
     """
+    if check_backend(backend) == "numpy":
+        from ..kernels_numpy import segment_kaggle_mitdb as reference
+
+        return reference(signal_adc, ann_sample, ann_symbol, length)
     x = as_signal(signal_adc, "signal_adc")
     ann_sample = np.asarray(ann_sample)
     symbols = np.asarray(list(ann_symbol), dtype=str)

@@ -63,11 +63,11 @@ from .. import kernels as K
 from ..resample import resample
 from ..segments import Segments
 from .params import PaperParams  # noqa: F401  (re-exported)
-from ._common import as_signal, peaks_to_windows, window_bounds
+from ._common import as_signal, check_backend, peaks_to_windows, window_bounds
 
 
 def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperParams(),
-                  peaks: np.ndarray | None = None) -> Segments:
+                  peaks: np.ndarray | None = None, *, backend: str = "numba") -> Segments:
     """Segment one lead into heartbeats with the paper's method.
 
     Parameters
@@ -86,6 +86,9 @@ def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperP
         first is kept. ``T``, the crops and the normalisation are the recipe's, and
         ``Segments.sample`` keeps the given ``p``. ``stats`` then has
         ``detector_peaks`` (len(peaks)) instead of ``local_maxima``.
+    backend : {'numba', 'numpy'}
+        ``'numpy'``: the plain NumPy reference (:mod:`ecgseg.kernels_numpy`), same
+        beats bit for bit, ~16x slower; without ``peaks`` only.
 
     Returns
     -------
@@ -101,6 +104,10 @@ def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperP
     InputError
         If ``fs_in`` and ``params.fs`` have no exact rational ratio.
     """
+    if check_backend(backend, peaks is None) == "numpy":
+        from ..kernels_numpy import segment_paper as reference
+
+        return reference(signal, fs_in, params)
     x = as_signal(signal)
     xr = resample(x, fs_in, params.fs)
     n = xr.shape[0]

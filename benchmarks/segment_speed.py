@@ -71,9 +71,18 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument("--data-dir", type=Path, default=None,
                    help="Data folder (physionet/mitdb/1.0.0 inside) [ECG_DATA_DIR or ./data].")
     p.add_argument("--mirror", default=None, help="PhysioNet mirror URL for missing records.")
-    p.add_argument("--out", type=Path, default=HERE,
-                   help="Folder for RESULTS.md and segment_speed.png [benchmarks/].")
+    p.add_argument("--out", type=Path, default=None,
+                   help="Folder for RESULTS.md and segment_speed.png [benchmarks/ when run "
+                        "as a script; <data-dir>/bench for ecg bench, so that the tracked "
+                        "benchmarks/RESULTS.md is only replaced when asked].")
     args = p.parse_args(argv)
+    if args.out is None:
+        if prog == "ecg bench":
+            from ecgseg.config import data_dir as default_data_dir
+
+            args.out = default_data_dir(args.data_dir) / "bench"
+        else:
+            args.out = HERE
     if args.quick:
         args.records = min(args.records or 4, 4)
         args.repeat = 1

@@ -16,7 +16,7 @@ process, rounds of interleaved runs (median of ``--repeat`` rounds reported):
    process (workers fork from it); a fresh ``ecg segment`` process and the bare
    interpreter start-up are timed separately.
 4. The paper recipe on the leads in memory (resampling included): ours and the NumPy
-   reference (``benchmarks/reference_numpy.py``), checked identical first.
+   reference (:mod:`ecgseg.kernels_numpy`), checked identical first.
 5. The kernels alone on signals already at 125 Hz, and the Kaggle MIT-BIH recipe:
    numba vs NumPy, input samples per second (one core).
 6. Peers (``pip install -e .[bench]``), one run each, first round only: neurokit2
@@ -44,7 +44,7 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable f
 
 import numpy as np  # noqa: E402
 
-from benchmarks import reference_numpy as ref  # noqa: E402
+from ecgseg import kernels_numpy as ref  # noqa: E402
 from benchmarks import speed_cases as sc  # noqa: E402
 from benchmarks import speed_report as report  # noqa: E402
 
@@ -71,9 +71,18 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument("--data-dir", type=Path, default=None,
                    help="Data folder (physionet/mitdb/1.0.0 inside) [ECG_DATA_DIR or ./data].")
     p.add_argument("--mirror", default=None, help="PhysioNet mirror URL for missing records.")
-    p.add_argument("--out", type=Path, default=HERE,
-                   help="Folder for RESULTS.md and segment_speed.png [benchmarks/].")
+    p.add_argument("--out", type=Path, default=None,
+                   help="Folder for RESULTS.md and segment_speed.png [benchmarks/ when run "
+                        "as a script; <data-dir>/bench for ecg bench, so that the tracked "
+                        "benchmarks/RESULTS.md is only replaced when asked].")
     args = p.parse_args(argv)
+    if args.out is None:
+        if prog == "ecg bench":
+            from ecgseg.config import data_dir as default_data_dir
+
+            args.out = default_data_dir(args.data_dir) / "bench"
+        else:
+            args.out = HERE
     if args.quick:
         args.records = min(args.records or 4, 4)
         args.repeat = 1

@@ -21,7 +21,7 @@ SCRIPT = CHECKOUT / "benchmarks" / "segment_speed.py"
 
 
 def bench(ctx: typer.Context) -> None:
-    """Segmentation speed benchmark (options: see --help; writes benchmarks/RESULTS.md)."""
+    """Segmentation speed benchmark (options: see --help; writes <data-dir>/bench/RESULTS.md unless --out)."""
     if not SCRIPT.is_file():
         raise EcgError(f"ecg bench needs the source checkout: {SCRIPT} not found (clone "
                        "the repository and pip install -e '.[bench]')")

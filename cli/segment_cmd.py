@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .options import DataDir, Mirror, Quiet
+from .options import DataDir, Mirror, Quiet, comma_list
 
 
 def segment(
@@ -17,6 +17,10 @@ def segment(
     recipe: Annotated[str, typer.Option(
         help="paper: the paper's method (10 s windows, R peaks > 0.9, 1.2 T crops). "
              "kaggle: how the published Kaggle CSVs were made.")] = "paper",
+    detector: Annotated[Optional[str], typer.Option(
+        help="R-peak detector the recipe cuts beats from: paper (the recipe's own windowed "
+             "0.9-threshold peaks) or reference (the record's beat annotations) "
+             "[default: the recipe's own: paper; kaggle on mitdb: reference].")] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Output HDF5 [default: <data-dir>/beats/<db>.h5, "
                             "<db>-kaggle.h5 for --recipe kaggle].")] = None,
@@ -48,9 +52,10 @@ def segment(
 ) -> None:
     """Segment every record of a database into beats (HDF5), downloading what is missing."""
     from ecgseg.errors import EcgError
-    from ecgseg.pipeline import default_params, segment_database
+    from ecgseg.pipeline import segment_database
+    from ecgseg.recipes import get_recipe
 
-    params = default_params(db, recipe)
+    params = get_recipe(recipe).default_params(db)
     overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,
                  "record_choice": record_choice}
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -64,12 +69,10 @@ def segment(
             params = dataclasses.replace(params, **overrides)
         except (TypeError, ValueError) as exc:
             raise EcgError(f"bad recipe parameter: {exc}") from None
-    wanted = None
-    if records:
-        wanted = [r.strip() for item in records for r in item.split(",") if r.strip()]
+    wanted = comma_list(records)
     summary = segment_database(
         db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,
         lead=lead, workers=workers, overwrite=overwrite, mirror=mirror,
-        tolerance_s=tolerance, compression=compression, progress=not quiet)
+        tolerance_s=tolerance, compression=compression, progress=not quiet, detector=detector)
     for line in summary.lines():
         typer.echo(line)

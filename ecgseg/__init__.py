@@ -42,6 +42,8 @@ _LAZY = {
     "AAMI_CLASSES": "ecgseg.labels", "AAMI_MAP": "ecgseg.labels", "aami_label": "ecgseg.labels",
     "segment_database": "ecgseg.pipeline", "SegmentSummary": "ecgseg.pipeline",
     "segment_record": "ecgseg.pipeline", "RecordResult": "ecgseg.pipeline",
+    "get_recipe": "ecgseg.recipes", "recipe_names": "ecgseg.recipes",
+    "get_detector": "ecgseg.detectors", "detector_names": "ecgseg.detectors",
     "load_beats": "ecgseg.store", "BeatTable": "ecgseg.store", "read_attrs": "ecgseg.store",
     "export_csv": "ecgseg.export", "read_kaggle_csv": "ecgseg.kaggle_csv",
     "write_kaggle_csv": "ecgseg.kaggle_csv", "verify_kaggle_files": "ecgseg.verify",

@@ -19,6 +19,8 @@ every MIT-BIH record); anything this reader does not expect falls back to wfdb.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -76,6 +78,7 @@ def decode_mit_annotations(words):
     return sample[:k].copy(), code[:k].copy(), True
 
 
+@functools.cache
 def _symbols() -> np.ndarray:
     from wfdb.io.annotation import ann_label_table
 
@@ -86,22 +89,16 @@ def _symbols() -> np.ndarray:
     return table
 
 
-_SYMBOL_TABLE: np.ndarray | None = None
-
-
 def read_mit_annotations(path: str) -> tuple[np.ndarray, np.ndarray] | None:
     """Read an MIT-format annotation file: ``(sample int64 (k,), symbol str (k,))``.
 
     Returns None when the file is not plain MIT format (the caller then uses wfdb).
     """
-    global _SYMBOL_TABLE
     raw = np.fromfile(path, dtype="<u2")
     sample, code, ok = decode_mit_annotations(np.ascontiguousarray(raw))
     if not ok or (code >= 50).any() or (code <= 0).any():
         return None
-    if _SYMBOL_TABLE is None:
-        _SYMBOL_TABLE = _symbols()
-    symbol = _SYMBOL_TABLE[code]
+    symbol = _symbols()[code]
     if (symbol == "").any():
         return None
     return sample, symbol

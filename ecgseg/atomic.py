@@ -7,6 +7,7 @@ the final name; at worst a hidden ``.<name>.*.tmp`` file that the next run ignor
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -15,11 +16,34 @@ from typing import Iterator
 from .errors import OutputExistsError
 
 
-def default_mode() -> int:
-    """Permission bits of a new file under the current umask (``0o666 & ~umask``)."""
-    umask = os.umask(0)
+@functools.cache
+def _umask() -> int:
+    """The process umask, read once without changing it where the OS tells it.
+
+    Linux reports it in ``/proc/self/status`` (``Umask:``); elsewhere it is read the
+    only portable way (set and restore, once per process, at first use).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+def default_mode() -> int:
+    """Permission bits of a new file under the process umask (``0o666 & ~umask``).
+
+    Examples
+    --------
+    >>> default_mode() & 0o600
+    384
+    """
+    return 0o666 & ~_umask()
 
 
 def refuse_existing(path: str | os.PathLike, overwrite: bool, *, parameter: str = "--overwrite") -> Path:

@@ -21,7 +21,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +29,13 @@ from typing import Iterable, Iterator, Sequence
 import requests
 from tqdm.auto import tqdm
 from wfdb.io import download as wfdb_download
+# wfdb's public downloader (``dl_full_file``) raises these exceptions, and wfdb 4.x
+# exports them from nowhere else: catching them needs the private module. Kept
+# (rather than re-implementing wfdb's HTTP layer) so that ``set_db_index_url`` and
+# wfdb's retries and range requests keep applying; pinned by ``wfdb>=4.1``.
 from wfdb.io._url import NetFileError, NetFileNotFoundError
 
-from .atomic import default_mode
+from .atomic import atomic_path
 from .config import physionet_url
 from .databases import Database, get_database
 from .errors import DownloadError
@@ -127,26 +130,14 @@ def _fetch(db: Database, rel: str, dest: Path) -> int:
     """Fetch one file to ``dest`` atomically (no verification). Returns its size in bytes."""
     url = _url_of(db, rel)
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        os.close(fd)
-    except PermissionError:
-        raise DownloadError(f"no write permission for {dest.parent}") from None
-    except OSError as exc:
-        raise _disk_error(exc, dest) from None
-    try:
-        wfdb_download.dl_full_file(url, tmp)
-        os.chmod(tmp, default_mode())
-        os.replace(tmp, dest)
+        with atomic_path(dest) as tmp:
+            wfdb_download.dl_full_file(url, str(tmp))
     except NetFileNotFoundError:
         raise DownloadError(f"not found on the server: {url}") from None
     except (NetFileError, requests.RequestException) as exc:
         raise DownloadError(f"cannot download {url}: {_short(exc)}") from None
     except OSError as exc:
         raise _disk_error(exc, dest) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
     return dest.stat().st_size
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import refuse_existing
+from .labels import BEAT_SAMPLES
 from .errors import EcgError
 from .kaggle_csv import write_kaggle_csv
 from .splits import DS1, DS2
@@ -89,9 +91,9 @@ def export_csv(h5_path: str | os.PathLike, out_dir: str | os.PathLike, split: st
     """
     table = load_beats(h5_path)
     db, recipe = table.attrs.get("database"), table.attrs.get("recipe")
-    if table.beats.shape[1] != 187:
+    if table.beats.shape[1] != BEAT_SAMPLES:
         raise EcgError(f"{h5_path}: beats of {table.beats.shape[1]} samples; the Kaggle "
-                       "format has 187")
+                       f"format has {BEAT_SAMPLES}")
     if split == "auto":
         split = ("published" if (db, recipe) == ("mitdb", "kaggle")
                  else "ptb" if db == "ptbdb" else "none")
@@ -115,9 +117,8 @@ def export_csv(h5_path: str | os.PathLike, out_dir: str | os.PathLike, split: st
                  "ptbdb_abnormal.csv": np.flatnonzero(labels == 1)}
     else:
         parts = {f"{Path(h5_path).stem}.csv": np.arange(len(labels))}
-    existing = [out_dir / n for n in parts if (out_dir / n).exists()]
-    if existing and not overwrite:
-        raise EcgError(f"output {existing[0]} exists (use --overwrite to replace it)")
+    for name in parts:
+        refuse_existing(out_dir / name, overwrite)
     written = {}
     for name, idx in parts.items():
         path = write_kaggle_csv(out_dir / name, table.beats[idx], labels[idx],

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
+from .atomic import atomic_path, refuse_existing
 from .errors import InputError
+from .labels import BEAT_SAMPLES
 
-BEAT_LENGTH = 187
+BEAT_LENGTH = BEAT_SAMPLES
 FMT = "%.18e"
 
 
@@ -67,9 +68,7 @@ def write_kaggle_csv(path: str | os.PathLike, beats: np.ndarray, labels: np.ndar
     overwrite : bool
         Replace an existing file.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"output {path} exists (use --overwrite to replace it)")
+    path = refuse_existing(path, overwrite)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         for i in range(0, len(labels), chunk):
             f.write(format_rows(beats[i:i + chunk], labels[i:i + chunk]))

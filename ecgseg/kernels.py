@@ -23,7 +23,7 @@ written with selects rather than branches where the data decide the branch.
 
 Arithmetic is plain IEEE float64 (no fastmath): ``(x - min) / (max - min)`` is computed
 with exactly these operations, so a NumPy implementation writing the same expression
-gives bit-identical values (``benchmarks/reference_numpy.py`` checks this).
+gives bit-identical values (:mod:`ecgseg.kernels_numpy` checks this).
 
 No file I/O here.
 """

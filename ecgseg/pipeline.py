@@ -1,12 +1,16 @@
 """``segment_database``: a whole database from raw records to one beats HDF5 file.
 
-For each record (in ``RECORDS`` order) a worker process reads the lead with wfdb,
-runs the recipe's kernels over the whole record, labels the beats, and sends back
-plain arrays; the parent streams them into the HDF5 file in record order, so memory
-is bounded by a few records and the output is the same for any number of workers.
+Orchestration only. For each record (in ``RECORDS`` order) a worker process
+(:mod:`ecgseg.workers`) runs the recipe's per-record function (resolved by
+:func:`ecgseg.recipes.get_recipe`: read the lead, take R peaks from the detector,
+segment, label through the :class:`~ecgseg.databases.Database`) and sends back plain
+arrays; the parent streams them into the HDF5 file (:class:`ecgseg.store.BeatWriter`)
+in record order, so memory is bounded by a few records and the output is the same for
+any number of workers. Attributes and source hashes: :mod:`ecgseg.provenance`; the
+printed summary: :mod:`ecgseg.summary`.
 
-Recipes
--------
+Recipes (:mod:`ecgseg.recipes.registry`)
+----------------------------------------
 ``paper`` (default)
     The paper's method (:mod:`ecgseg.recipes.paper`) on lead II (MIT-BIH: MLII, PTB:
     ``ii``), physical units. MIT-BIH beats take the class of the nearest reference
@@ -18,65 +22,61 @@ Recipes
     How the published Kaggle CSVs were made (:mod:`ecgseg.recipes.kaggle`): MIT-BIH
     from the annotation boundaries of signal 0; PTB from lead ``ii`` of one record per
     healthy-control or MI patient.
+
+Either takes its R peaks from any detector of :mod:`ecgseg.detectors` (``detector=``);
+by default its own (paper: ``paper``; kaggle: ``reference`` on MIT-BIH, ``paper`` on PTB).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as _dt
-import hashlib
-import multiprocessing
 import os
-import sys
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from .databases import Database, get_database
+from .databases import Database, get_database, select_kaggle_ptb_records  # noqa: F401
 from .errors import EcgError, InputError, RecordError
-from .matching import DetectorScore, nearest_within, score_detections
-from .records import read_annotations, read_header, read_lead, ptb_diagnosis, record_path
-from .splits import mitdb_patient, ptbdb_patient
-from .store import OUT_OF_TASK, UNMATCHED, BeatWriter
+from .labelling import ptb_label  # noqa: F401  (re-exported)
+from .matching import DetectorScore
+from .provenance import beats_attrs, detector_score_attrs, file_hashes
+from .recipes.registry import PTB_KAGGLE_NOTE, RecordJob, get_recipe, recipe_names  # noqa: F401
+from .summary import SegmentSummary
+from .workers import ordered_map
 
-RECIPES = ("paper", "kaggle")
-CLASSES = {"mitdb": ["N", "S", "V", "F", "Q"], "ptbdb": ["normal", "MI"]}
-PTB_LABELS = {"healthy control": 0, "myocardial infarction": 1}
-PTB_KAGGLE_NOTE = ("note: the PTB half of the Kaggle recipe is established to 5e-4 on a lossy "
-                   "copy of one record (patient165/s0323lre), not yet bit-exact")
+__all__ = ["RecordResult", "RecordTask", "SegmentSummary", "default_output", "default_params",
+           "process_record", "segment_database", "segment_record", "warm_up"]
 
 
-def default_output(db: str | Database, recipe: str = "paper", data_dir=None) -> Path:
-    """Default HDF5 path: ``<data_dir>/beats/<db>.h5`` (``<db>-kaggle.h5`` for kaggle)."""
+def default_output(db: str | Database, recipe: str = "paper", data_dir=None,
+                   detector: str | None = None) -> Path:
+    """Default HDF5 path: ``<data_dir>/beats/<db><suffix>.h5``.
+
+    ``<suffix>`` is the recipe's (``""`` for paper, ``"-kaggle"``), then
+    ``-<detector>`` when ``detector`` is not the recipe's default.
+
+    Examples
+    --------
+    >>> default_output("mitdb", "kaggle", "data").as_posix()
+    'data/beats/mitdb-kaggle.h5'
+    >>> default_output("mitdb", "paper", "data", detector="reference").as_posix()
+    'data/beats/mitdb-reference.h5'
+    """
     from .config import data_dir as _data_dir
 
-    db = get_database(db) if isinstance(db, str) else db
-    suffix = "" if recipe == "paper" else f"-{recipe}"
+    db = get_database(db)
+    r = get_recipe(recipe)
+    suffix = r.output_suffix
+    if detector is not None and detector != r.default_detector(db):
+        suffix += f"-{detector}"
     return _data_dir(data_dir) / "beats" / f"{db.name}{suffix}.h5"
 
 
 def default_params(db: str | Database, recipe: str):
-    """The recipe's parameter object with its documented defaults for ``db``."""
-    db = get_database(db) if isinstance(db, str) else db
-    if recipe == "paper":
-        from .recipes.paper import PaperParams
-        return PaperParams()
-    if recipe == "kaggle":
-        if db.name == "ptbdb":
-            from .recipes.kaggle import KagglePtbParams
-            return KagglePtbParams()
-        return None
-    raise EcgError(f"unknown recipe {recipe!r}: choose one of {', '.join(RECIPES)}")
-
-
-def ptb_label(diagnosis: str) -> int:
-    """MI-task label of a PTB diagnosis: 0 healthy control, 1 MI, -2 other."""
-    return PTB_LABELS.get(diagnosis.strip().lower(), OUT_OF_TASK)
+    """The recipe's parameter object with its documented defaults for ``db`` (or None)."""
+    return get_recipe(recipe).default_params(db)
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ class RecordTask:
     params: Any
     lead: str | None
     tolerance_s: float
+    detector: str = ""
+    detector_params: Any = None
 
 
 @dataclass
@@ -111,31 +113,40 @@ class RecordResult:
     error: str | None = None
 
 
-def _file_hashes(db: Database, path: Path, name: str) -> dict[str, str]:
-    out = {}
-    for ext in db.record_files:
-        p = Path(f"{path}.{ext}")
-        if p.exists():
-            out[f"{name}.{ext}"] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
+def _job(task: RecordTask) -> RecordJob:
+    db = get_database(task.db)
+    recipe = get_recipe(task.recipe)
+    own = recipe.default_detector(db)
+    detector = task.detector or own
+    return RecordJob(db=db, path=Path(task.path), name=task.name, params=task.params,
+                     lead=task.lead, tolerance_s=task.tolerance_s, detector=detector,
+                     detector_params=task.detector_params, own_detector=detector == own)
+
+
+def _run(task: RecordTask, res: RecordResult) -> None:
+    out = get_recipe(task.recipe).run(_job(task))
+    seg, lab = out.segments, out.labelling
+    res.warnings.extend(out.warnings)
+    res.warnings.extend(lab.warnings)
+    res.beats, res.sample, res.window, res.n_values = seg.beats, seg.sample, seg.window, \
+        seg.n_values
+    res.labels = np.asarray(lab.labels, dtype=np.int8)
+    res.symbols = np.asarray(lab.symbols if lab.symbols is not None
+                             else [""] * len(res.labels), dtype="U1")
+    res.detector = lab.score
+    res.stats.update(out.stats)
+    res.stats.update(lab.stats)
+    res.stats.update(seg.stats)
+    res.stats["beats"] = int(len(res.labels))
 
 
 def process_record(task: RecordTask) -> RecordResult:
     """Segment one record (runs in a worker process). Errors are returned, not raised."""
     db = get_database(task.db)
-    path = Path(task.path)
-    patient = mitdb_patient(task.name) if db.name == "mitdb" else ptbdb_patient(task.name)
-    res = RecordResult(name=task.name, patient=patient)
+    res = RecordResult(name=task.name, patient=db.patient(task.name))
     try:
-        res.sha256 = _file_hashes(db, path, task.name)
-        if task.recipe == "paper":
-            _paper(res, db, path, task.params, task.lead, task.tolerance_s)
-        elif task.recipe == "kaggle" and db.name == "mitdb":
-            _kaggle_mitdb(task, db, path, res)
-        elif task.recipe == "kaggle":
-            _kaggle_ptb(task, db, path, res)
-        else:
-            raise EcgError(f"unknown recipe {task.recipe!r}")
+        res.sha256 = file_hashes(task.path, task.name, db.record_files)
+        _run(task, res)
     except EcgError as exc:
         msg = str(exc)
         res.error = msg if task.name in msg else f"record {task.name}: {msg}"
@@ -144,28 +155,17 @@ def process_record(task: RecordTask) -> RecordResult:
     return res
 
 
-def _fill(res: RecordResult, seg, labels: np.ndarray, symbols) -> None:
-    res.beats = seg.beats
-    res.sample = seg.sample
-    res.window = seg.window
-    res.n_values = seg.n_values
-    res.labels = np.asarray(labels, dtype=np.int8)
-    res.symbols = np.asarray(symbols if symbols is not None else [""] * len(labels),
-                             dtype="U1")
-    res.stats.update({k: v for k, v in seg.stats.items()})
-    res.stats["beats"] = int(len(labels))
-
-
 def segment_record(path: str | os.PathLike, db: str | Database = "mitdb", params: Any = None,
                    *, name: str | None = None, lead: str | None = None,
-                   tolerance_s: float = 0.15) -> RecordResult:
-    """Segment one local record with the paper recipe and label its beats.
+                   tolerance_s: float = 0.15, recipe: str = "paper",
+                   detector: str | None = None, detector_params: Any = None) -> RecordResult:
+    """Segment one local record (paper recipe by default) and label its beats.
 
-    What :func:`segment_database` does for each record of the paper recipe, for a
-    single record and in this process: read the lead, run
-    :func:`~ecgseg.recipes.paper.segment_paper`, then label the beats (MIT-BIH
-    conventions: the nearest ``atr`` beat annotation within ``tolerance_s``, with the
-    detector's Se/+P in ``result.detector``; PTB conventions: the header's diagnosis).
+    What :func:`segment_database` does for each record, for a single record and in
+    this process: read the lead, take the R peaks, segment, then label the beats
+    (MIT-BIH conventions: the nearest ``atr`` beat annotation within ``tolerance_s``,
+    with the detector's Se/+P in ``result.detector``; PTB conventions: the header's
+    diagnosis).
 
     Parameters
     ----------
@@ -174,7 +174,7 @@ def segment_record(path: str | os.PathLike, db: str | Database = "mitdb", params
     db : str or Database
         Whose conventions to follow (default lead, labels).
     params : PaperParams, optional
-        Recipe parameters (default ``PaperParams()``).
+        Recipe parameters (default: the recipe's defaults for ``db``).
     name : str, optional
         Record name used in messages and results (default: the path's last part).
     lead : str, optional
@@ -182,6 +182,12 @@ def segment_record(path: str | os.PathLike, db: str | Database = "mitdb", params
         warning).
     tolerance_s : float
         Peak-to-annotation match tolerance, s.
+    recipe : str
+        A registered recipe (:func:`ecgseg.recipes.recipe_names`).
+    detector : str, optional
+        A registered R-peak detector (default: the recipe's own).
+    detector_params : optional
+        The detector's parameters (default: its defaults).
 
     Returns
     -------
@@ -194,220 +200,76 @@ def segment_record(path: str | os.PathLike, db: str | Database = "mitdb", params
     ------
     RecordError, InputError
         Unreadable record, missing lead, sampling rate the recipe cannot resample.
-    """
-    from .recipes.paper import PaperParams
 
-    db = get_database(db) if isinstance(db, str) else db
+    Examples
+    --------
+    >>> res = segment_record("data/physionet/mitdb/1.0.0/100")  # doctest: +SKIP
+    >>> res.beats.shape, res.detector.sensitivity                # doctest: +SKIP
+    ((1061, 187), 0.46...)
+    """
+    db = get_database(db)
+    r = get_recipe(recipe)
+    if detector is not None:
+        from .detectors import get_detector
+
+        get_detector(detector)
     path = Path(path)
     name = name or path.name
-    patient = mitdb_patient(name) if db.name == "mitdb" else ptbdb_patient(name)
-    res = RecordResult(name=name, patient=patient)
-    _paper(res, db, path, params if params is not None else PaperParams(), lead, tolerance_s)
+    task = RecordTask(db=db.name, path=str(path), name=name, recipe=r.name,
+                      params=params if params is not None else r.default_params(db),
+                      lead=lead, tolerance_s=tolerance_s, detector=detector or "",
+                      detector_params=detector_params)
+    res = RecordResult(name=name, patient=db.patient(name))
+    _run(task, res)
     return res
 
 
-def _paper(res: RecordResult, db: Database, path: Path, params: Any, lead_name: str | None,
-           tolerance_s: float) -> None:
-    from .labels import aami_label
-    from .recipes.paper import segment_paper
-
-    lead = read_lead(path, db, lead=lead_name, physical=True)
-    if lead.note:
-        res.warnings.append(lead.note)
-    try:
-        seg = segment_paper(lead.signal, lead.fs, params)
-    except InputError as exc:
-        raise InputError(f"record {res.name}: {exc}") from None
-    res.stats.update(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs)
-    windows = seg.stats.get("windows", 0)
-    if windows == 0:
-        res.warnings.append(f"record {res.name} is shorter than one window: no beats")
-    elif seg.stats.get("windows_flat", 0) == windows:
-        res.warnings.append(f"record {res.name}: lead {lead.lead} is flat in every window: "
-                            "no beats")
-    if db.name == "mitdb":
-        ann = read_annotations(path, "atr")
-        if ann is None:
-            res.warnings.append(f"record {res.name} has no atr annotations: its beats are "
-                                "unlabelled (-1)")
-            labels = np.full(len(seg.sample), UNMATCHED, dtype=np.int8)
-            symbols = None
-            res.stats["label_source"] = "none"
-        else:
-            cls = aami_label(ann.symbol)
-            is_beat = cls >= 0
-            ref = ann.sample[is_beat]
-            ref_cls = cls[is_beat]
-            tol = int(round(tolerance_s * lead.fs))
-            idx = nearest_within(seg.sample, ref, tol)
-            labels = np.where(idx >= 0, ref_cls[np.maximum(idx, 0)], UNMATCHED)
-            symbols = np.where(idx >= 0, ann.symbol[is_beat][np.maximum(idx, 0)], "")
-            score = score_detections(seg.sample, ref, tol)
-            res.detector = score
-            res.stats.update(label_source="atr", reference_beats=score.reference,
-                             matched_beats=score.matched,
-                             unmatched_peaks=int((idx < 0).sum()),
-                             sensitivity=score.sensitivity,
-                             positive_predictivity=score.positive_predictivity)
-    else:
-        diagnosis = ptb_diagnosis(lead)
-        res.stats.update(label_source="header", diagnosis=diagnosis)
-        labels = np.full(len(seg.sample), ptb_label(diagnosis), dtype=np.int8)
-        symbols = None
-    _fill(res, seg, labels, symbols)
-
-
-def _kaggle_mitdb(task: RecordTask, db: Database, path: Path, res: RecordResult) -> None:
-    from .labels import aami_label
-    from .recipes.kaggle import segment_kaggle_mitdb
-
-    lead = read_lead(path, db, physical=False, channel=0)
-    ann = read_annotations(path, "atr")
-    if ann is None:
-        raise RecordError(f"record {task.name} has no atr annotations: the Kaggle recipe "
-                          "needs them")
-    seg, symbols = segment_kaggle_mitdb(lead.signal, ann.sample, ann.symbol,
-                                        length=187)
-    res.stats.update(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs,
-                     label_source="atr", annotations=int(len(ann.sample)))
-    _fill(res, seg, aami_label(symbols), symbols)
-
-
-def _kaggle_ptb(task: RecordTask, db: Database, path: Path, res: RecordResult) -> None:
-    from .recipes.kaggle import segment_kaggle_ptb
-
-    lead = read_lead(path, db, lead=task.lead or "ii", physical=False)
-    diagnosis = ptb_diagnosis(lead)
-    seg = segment_kaggle_ptb(lead.signal, task.params)
-    res.stats.update(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs,
-                     label_source="header", diagnosis=diagnosis)
-    _fill(res, seg, np.full(len(seg.sample), ptb_label(diagnosis), dtype=np.int8), None)
-
-
-def select_kaggle_ptb_records(names: Sequence[str], diagnoses: dict[str, str],
-                              choice: str = "last") -> list[str]:
-    """Records the Kaggle PTB recipe uses: HC/MI patients, one record each (or all).
-
-    Parameters
-    ----------
-    names : sequence of str
-        Record names (``patientNNN/sXXXX``) in ``RECORDS`` order.
-    diagnoses : dict
-        Record name -> ``Reason for admission``.
-    choice : {"last", "first", "all"}
-        Which record of each patient.
-    """
-    if choice not in ("last", "first", "all"):
-        raise EcgError(f"unknown record choice {choice!r}: last, first or all")
-    by_patient: dict[str, list[str]] = {}
-    for name in names:
-        if ptb_label(diagnoses.get(name, "")) >= 0:
-            by_patient.setdefault(ptbdb_patient(name), []).append(name)
-    if choice == "all":
-        return [n for recs in by_patient.values() for n in recs]
-    pick = -1 if choice == "last" else 0
-    keep = {recs[pick] for recs in by_patient.values()}
-    return [n for n in names if n in keep]
-
-
-@dataclass
-class SegmentSummary:
-    """What ``segment_database`` produced."""
-
-    out: Path
-    database: str
-    recipe: str
-    records: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    beats: int = 0
-    per_class: dict[str, int] = field(default_factory=dict)
-    unlabelled: int = 0
-    detector: DetectorScore | None = None
-    seconds: float = 0.0
-
-    def lines(self) -> list[str]:
-        """Human summary, a few lines."""
-        classes = ", ".join(f"{k} {v}" for k, v in self.per_class.items())
-        out = [f"{self.database} ({self.recipe} recipe): {len(self.records)} records, "
-               f"{self.beats} beats in {self.seconds:.1f} s -> {self.out}",
-               f"beats per class: {classes}"
-               + (f"; {self.unlabelled} without a class" if self.unlabelled else "")]
-        if self.detector is not None and self.detector.reference:
-            d = self.detector
-            out.append(f"R-peak detector vs reference beats (150 ms): Se {100 * d.sensitivity:.2f} %"
-                       f", +P {100 * d.positive_predictivity:.2f} % ({d.matched} of "
-                       f"{d.reference} beats found, {d.detected} peaks)")
-        if self.recipe == "kaggle" and self.database.startswith("ptbdb"):
-            out.append(PTB_KAGGLE_NOTE)
-        if self.failed:
-            out.append(f"{len(self.failed)} record(s) failed: "
-                       + "; ".join(msg for _, msg in self.failed))
-        return out
-
-
-def warm_up(recipe: str, params: Any = None) -> None:
-    """Load (or compile) the recipe's numba kernels in this process.
+def warm_up(recipe: str, params: Any = None, detector: str | None = None) -> None:
+    """Load (or compile) the recipe's and detector's numba kernels in this process.
 
     Called before the worker pool forks, so that every worker inherits compiled
     kernels instead of each loading them from the cache on its own (the beat
-    matching of the MIT-BIH labels included).
+    matching of the MIT-BIH labels and the annotation decoder included).
     """
+    from .annotation_file import decode_mit_annotations
+    from .matching import nearest_within, score_detections
+
     peaks = np.array([10, 300, 600], dtype=np.int64)
     score_detections(peaks, peaks + 5, 54)
     nearest_within(peaks, peaks + 5, 54)
-    from .annotation_file import decode_mit_annotations
-
     decode_mit_annotations(np.zeros(1, dtype=np.uint16))
-    t = np.arange(4000, dtype=np.float64)
-    sig = np.sin(2 * np.pi * t / 300.0) ** 31  # sharp peaks every 300 samples
-    if recipe == "paper":
-        from .recipes.paper import PaperParams, segment_paper
-        segment_paper(sig, 360.0, params if params is not None else PaperParams())
-    else:
-        from .recipes.kaggle import KagglePtbParams, segment_kaggle_mitdb, segment_kaggle_ptb
-        adc = (sig * 1000).astype(np.int64)
-        segment_kaggle_mitdb(adc, np.arange(10, 3900, 300, dtype=np.int64),
-                             np.array(["N"] * 13))
-        segment_kaggle_ptb(adc, params if isinstance(params, KagglePtbParams)
-                           else KagglePtbParams())
+    get_recipe(recipe).warm_up(params)
+    if detector:
+        from .detectors import get_detector
+
+        get_detector(detector).warm_up()
 
 
-def _fork_context():
-    """``fork`` where it is available and safe (Linux): workers inherit the compiled
-    kernels (:func:`warm_up`). Python 3.14 made ``forkserver`` the default there; elsewhere
-    (macOS, Windows) the platform default, whose workers load the kernels from numba's cache."""
-    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return None
+def _choose_records(db: Database, recipe, names: list[str] | None, data_dir,
+                    mirror) -> tuple[list[str], bool]:
+    """The records to segment, and whether the recipe's record choice still applies."""
+    from .download import record_list
+
+    if names is not None:
+        return names, False
+    return record_list(db, data_dir, mirror), recipe.kaggle_record_choice
 
 
-def _ordered_results(tasks: list[RecordTask], workers: int) -> Iterator[RecordResult]:
-    """Run tasks, yielding results in task order with at most ~2*workers in flight."""
-    if workers <= 1 or len(tasks) <= 1:
-        for t in tasks:
-            yield process_record(t)
+def _ensure_local(db: Database, names: list[str], data_dir, mirror, download: bool,
+                  progress: bool) -> None:
+    from .download import download_database, missing_records
+
+    if download:
+        missing = missing_records(db, names, data_dir)
+        if missing:
+            download_database(db, data_dir=data_dir, records=missing, mirror=mirror,
+                              progress=progress)
         return
-    warm_up(tasks[0].recipe, tasks[0].params)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_fork_context()) as pool:
-        pending: list[Future] = []
-        it = iter(tasks)
-        try:
-            for t in it:
-                pending.append(pool.submit(process_record, t))
-                if len(pending) >= 2 * workers:
-                    break
-            while pending:
-                result = pending.pop(0).result()
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending.append(pool.submit(process_record, nxt))
-                yield result
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    missing = missing_records(db, names, data_dir, extensions=("hea", "dat"))
+    if missing:
+        raise EcgError(f"records missing from {db.local_dir(data_dir)}: "
+                       f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''} "
+                       f"(run ecg download --db {db.name})")
 
 
 def segment_database(
@@ -426,6 +288,8 @@ def segment_database(
     tolerance_s: float = 0.15,
     compression: str = "lzf",
     progress: bool = True,
+    detector: str | None = None,
+    detector_params: Any = None,
 ) -> SegmentSummary:
     """Segment every record of a database into one beats HDF5 file.
 
@@ -437,8 +301,8 @@ def segment_database(
         Data folder (raw records under ``physionet/``).
     out : path, optional
         Output HDF5 (default :func:`default_output`).
-    recipe : {"paper", "kaggle"}
-        See the module docstring.
+    recipe : str
+        A registered recipe: ``"paper"`` or ``"kaggle"`` (see the module docstring).
     params : PaperParams or KagglePtbParams, optional
         Recipe parameters (default :func:`default_params`).
     records : iterable of str, optional
@@ -460,6 +324,11 @@ def segment_database(
         HDF5 compression (see :mod:`ecgseg.store`).
     progress : bool
         Show a progress bar.
+    detector : str, optional
+        R-peak detector (:func:`ecgseg.detectors.detector_names`; default: the
+        recipe's own, which gives the recipe's unchanged output).
+    detector_params : optional
+        The detector's parameters (default: its defaults).
 
     Returns
     -------
@@ -468,63 +337,73 @@ def segment_database(
     Raises
     ------
     EcgError
-        Unknown database or recipe, existing output, missing data, or no record could
-        be segmented. Single bad records are reported in ``summary.failed`` instead.
+        Unknown database, recipe or detector, existing output, missing data, or no
+        record could be segmented. Single bad records are reported in
+        ``summary.failed`` instead.
+
+    Examples
+    --------
+    >>> s = segment_database("mitdb", records=["100"], detector="reference")  # doctest: +SKIP
+    >>> print("\\n".join(s.lines()))                                          # doctest: +SKIP
     """
-    from . import __version__
-    from .download import download_database, missing_records, record_list
+    from .atomic import refuse_existing
+    from .detectors import get_detector
 
     t0 = time.perf_counter()
-    db = get_database(db) if isinstance(db, str) else db
-    if recipe not in RECIPES:
-        raise EcgError(f"unknown recipe {recipe!r}: choose one of {', '.join(RECIPES)}")
-    params = params if params is not None else default_params(db, recipe)
-    out = Path(out) if out is not None else default_output(db, recipe, data_dir)
-    if out.exists() and not overwrite:
-        raise EcgError(f"output {out} exists (use --overwrite to replace it)")
+    db = get_database(db)
+    r = get_recipe(recipe)
+    own_detector = r.default_detector(db)
+    detector = get_detector(detector or own_detector).name
+    if not tolerance_s > 0:
+        raise InputError(f"tolerance_s must be > 0, got {tolerance_s}")
+    params = params if params is not None else r.default_params(db)
+    out = Path(out) if out is not None else default_output(db, r.name, data_dir, detector)
+    refuse_existing(out, overwrite)
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
 
-    names = list(records) if records is not None else None
-    if names is None:
-        names = record_list(db, data_dir, mirror)
-    if download:
-        missing = missing_records(db, names, data_dir)
-        if missing:
-            download_database(db, data_dir=data_dir, records=missing, mirror=mirror,
-                              progress=progress)
-    else:
-        missing = missing_records(db, names, data_dir, extensions=("hea", "dat"))
-        if missing:
-            raise EcgError(f"records missing from {db.local_dir(data_dir)}: "
-                           f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''} "
-                           f"(run ecg download --db {db.name})")
-    if recipe == "kaggle" and db.name == "ptbdb" and records is None:
-        diagnoses = {n: ptb_diagnosis(read_header(record_path(db, n, data_dir)))
-                     for n in names}
-        names = select_kaggle_ptb_records(names, diagnoses,
-                                          getattr(params, "record_choice", "last"))
+    names, choose = _choose_records(db, r, list(records) if records is not None else None,
+                                    data_dir, mirror)
+    _ensure_local(db, names, data_dir, mirror, download, progress)
+    if choose:
+        names = db.kaggle_records(names, data_dir, getattr(params, "record_choice", "last"))
+
+    from .records import record_path
 
     tasks = [RecordTask(db=db.name, path=str(record_path(db, n, data_dir)), name=n,
-                        recipe=recipe, params=params, lead=lead, tolerance_s=tolerance_s)
+                        recipe=r.name, params=params, lead=lead, tolerance_s=tolerance_s,
+                        detector=detector, detector_params=detector_params)
              for n in names]
-    classes = CLASSES[db.name]
-    summary = SegmentSummary(out=out, database=db.pn_dir, recipe=recipe)
+    return _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
+                  own_detector, workers, overwrite, compression, progress, t0)
+
+
+def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
+           own_detector, workers, overwrite, compression, progress, t0) -> SegmentSummary:
+    """Run the tasks and stream their results into the HDF5 file, in record order."""
+    from tqdm.auto import tqdm
+
+    from .labels import BEAT_SAMPLES
+    from .store import BeatWriter
+
+    classes = list(db.class_names)
+    summary = SegmentSummary(out=out, database=db.pn_dir, recipe=r.name,
+                             tolerance_s=tolerance_s, detector_name=detector,
+                             default_detector=detector == own_detector, note=r.note(db))
     counts = np.zeros(len(classes), dtype=np.int64)
     sha: dict[str, str] = {}
-    length = int(getattr(params, "length", 187) or 187)
-    attrs = {
-        "database": db.name, "version": db.version, "recipe": recipe,
-        "params": _params_dict(params) | {"tolerance_s": tolerance_s, "lead": lead},
-        "classes": classes, "length": length,
-        "fs": float(getattr(params, "fs", 0) or _recipe_fs(db, recipe)),
-        "toolkit_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    length = int(getattr(params, "length", BEAT_SAMPLES) or BEAT_SAMPLES)
+    attrs = beats_attrs(db, r, params, fs=r.fs(db, params), length=length, lead=lead,
+                        tolerance_s=tolerance_s, detector=detector,
+                        detector_params=detector_params)
     bar = tqdm(total=len(tasks), desc=f"segment {db.name}", unit="record",
                disable=not progress, leave=False)
+
+    def warm():
+        warm_up(r.name, params, None if detector == own_detector else detector)
+
     with BeatWriter(out, length=length, attrs=attrs, overwrite=overwrite,
                     compression=compression) as writer:
-        for res in _ordered_results(tasks, workers):
+        for res in ordered_map(process_record, tasks, workers, warm):
             bar.update(1)
             for w in res.warnings:
                 summary.warnings.append(w)
@@ -554,27 +433,8 @@ def segment_database(
             raise RecordError("no record could be segmented: "
                               + "; ".join(msg for _, msg in summary.failed[:3]))
         writer.attrs["source_sha256"] = sha
-        if summary.detector is not None:
-            writer.attrs["detector"] = {
-                "reference_beats": summary.detector.reference,
-                "detected": summary.detector.detected,
-                "matched": summary.detector.matched,
-                "sensitivity": summary.detector.sensitivity,
-                "positive_predictivity": summary.detector.positive_predictivity}
+        writer.attrs["detector"] = detector_score_attrs(detector, detector_params,
+                                                        summary.detector)
     summary.per_class = {c: int(n) for c, n in zip(classes, counts)}
     summary.seconds = time.perf_counter() - t0
     return summary
-
-
-def _params_dict(params: Any) -> dict:
-    if params is None:
-        return {}
-    if dataclasses.is_dataclass(params):
-        return dataclasses.asdict(params)
-    return dict(params)
-
-
-def _recipe_fs(db: Database, recipe: str) -> float:
-    if recipe == "kaggle":
-        return 120.0 if db.name == "mitdb" else 125.0
-    return 125.0

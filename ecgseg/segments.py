@@ -53,20 +53,6 @@ class Segments:
         """Row length (values + padding), in samples."""
         return int(self.beats.shape[1])
 
-    @classmethod
-    def empty(cls, length: int, stats: dict | None = None) -> "Segments":
-        """Return a :class:`Segments` with no beats.
-
-        Parameters
-        ----------
-        length : int
-            Row length, in samples.
-        stats : dict, optional
-            Per-record counts to attach.
-        """
-        return cls(np.zeros((0, length), np.float32), np.zeros(0, np.int64),
-                   np.zeros(0, np.int32), np.zeros(0, np.int16), dict(stats or {}))
-
     def validate(self) -> "Segments":
         """Check dtypes, shapes, contiguity and zero padding; return ``self``.
 

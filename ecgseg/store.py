@@ -40,14 +40,13 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
+from .atomic import atomic_path, refuse_existing
 from .errors import EcgError, InputError
+from .labelling import OUT_OF_TASK, UNMATCHED  # noqa: F401  (schema values, defined once)
 from .splits import SPLITS
 
 FORMAT = "ecg-beats/1"
 COMPRESSIONS = ("lzf", "gzip", "none")
-UNMATCHED = -1
-OUT_OF_TASK = -2
 
 _PER_BEAT = {
     "label": np.int8,
@@ -91,9 +90,7 @@ class BeatWriter:
             raise EcgError(f"unknown compression {compression!r}: choose one of "
                            f"{', '.join(COMPRESSIONS)}")
         self.compression = None if compression == "none" else compression
-        self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise EcgError(f"output {self.path} exists (use --overwrite to replace it)")
+        self.path = refuse_existing(path, overwrite)
         self.length = int(length)
         self.attrs = dict(attrs)
         self.overwrite = overwrite

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from benchmarks import reference_numpy as ref
+from ecgseg import kernels_numpy as ref
 from ecgseg.labels import AAMI_CLASSES, aami_label
 from ecgseg.recipes.kaggle import KagglePtbParams, segment_kaggle_mitdb, segment_kaggle_ptb
 

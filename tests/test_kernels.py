@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from benchmarks.reference_numpy import _maxima as reference_maxima
+from ecgseg.kernels_numpy import _maxima as reference_maxima
 from ecgseg import kernels as K
 from ecgseg.errors import RecordError
 from ecgseg.recipes.paper import PaperParams, segment_paper

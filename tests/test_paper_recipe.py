@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import reference_numpy as ref
+from ecgseg import kernels_numpy as ref
 from ecgseg.labels import aami_label
 from ecgseg.matching import nearest_within
 from ecgseg.recipes.paper import PaperParams, segment_paper

@@ -42,17 +42,16 @@ rounding of that copy (not proven bit-exact); the open points are options of
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import kernels as K
 from ..errors import InputError, RecordError
-from ..labels import AAMI_CLASSES, AAMI_MAP, aami_label  # noqa: F401  (re-exported)
+from ..labels import AAMI_CLASSES, AAMI_MAP, BEAT_SAMPLES, aami_label  # noqa: F401  (re-exported)
 from ..segments import Segments
-from ._common import as_signal, window_bounds
+from .params import KagglePtbParams  # noqa: F401  (re-exported)
+from ._common import as_signal, check_backend, peaks_to_windows, window_bounds
 
-KAGGLE_LENGTH = 187
+KAGGLE_LENGTH = BEAT_SAMPLES
 MITDB_DECIMATION = 3
 MITDB_TAIL = 0.2
 
@@ -87,7 +86,8 @@ def kaggle_mitdb_bounds(ann_sample: np.ndarray, is_beat: np.ndarray, n_samples: 
 
 def segment_kaggle_mitdb(signal_adc: np.ndarray, ann_sample: np.ndarray,
                          ann_symbol: Sequence[str],
-                         length: int = KAGGLE_LENGTH) -> tuple[Segments, np.ndarray]:
+                         length: int = KAGGLE_LENGTH, *,
+                         backend: str = "numba") -> tuple[Segments, np.ndarray]:
     """Rows of the Kaggle MIT-BIH files from one record (bit-exact recipe).
 
     Parameters
@@ -101,6 +101,8 @@ def segment_kaggle_mitdb(signal_adc: np.ndarray, ann_sample: np.ndarray,
         Their symbols.
     length : int
         Row length (187).
+    backend : {'numba', 'numpy'}
+        ``'numpy'``: the plain NumPy reference (:mod:`ecgseg.kernels_numpy`), same rows.
 
     Returns
     -------
@@ -117,6 +119,10 @@ def segment_kaggle_mitdb(signal_adc: np.ndarray, ann_sample: np.ndarray,
         On a bad signal (not 1-D, NaN) or annotations that are unsorted, outside the
         signal, or not one symbol per sample.
     """
+    if check_backend(backend) == "numpy":
+        from ..kernels_numpy import segment_kaggle_mitdb as reference
+
+        return reference(signal_adc, ann_sample, ann_symbol, length)
     x = as_signal(signal_adc, "signal_adc")
     ann_sample = np.asarray(ann_sample)
     symbols = np.asarray(list(ann_symbol), dtype=str)
@@ -144,71 +150,47 @@ def segment_kaggle_mitdb(signal_adc: np.ndarray, ann_sample: np.ndarray,
     return segs, symbols[k]
 
 
-@dataclass(frozen=True)
-class KagglePtbParams:
-    """Options of the Kaggle PTB recipe (defaults: the evidence of ``kaggle-recipe.md``).
+def segment_kaggle_peaks(signal_adc: np.ndarray, peaks: np.ndarray,
+                         length: int = KAGGLE_LENGTH) -> Segments:
+    """Kaggle MIT-BIH-style rows cut from a detector's peaks instead of the annotations.
 
-    Attributes
+    Every peak but the last gives a row ``sig[p[k] : p[k+1] + floor(0.2 * (p[k+2] -
+    p[k+1])) : 3]`` (the record's length stands after the last peak), min-max
+    normalised, zero-padded: :func:`segment_kaggle_mitdb` with every peak a beat.
+
+    Parameters
     ----------
-    decimation : int
-        Decimation step (1000 Hz -> 125 Hz: 8), no filter.
-    phase : int
-        First sample kept by the decimation.
-    window : int
-        Window length, samples after decimation (625 = 5 s).
-    threshold : float
-        Threshold on the normalised window.
-    threshold_inclusive : bool
-        ``False``: ``xn > threshold`` (default); ``True``: ``>=``.
-    run_at_window_start : {'keep', 'drop'}
-        Whether a run above threshold holding at a window's first sample gives a peak.
-    crop_factor : float
-        ``L = floor(crop_factor * T)``.
-    skip_last_peak : bool
-        The last peak of each window gives no segment.
-    crop_end : {'window', 'signal'}
-        A segment is cut at its window's end, or runs on in the decimated signal.
-    max_values : int
-        Longest segment kept, values.
-    long_segments : {'drop', 'cut'}
-        Segments longer than ``max_values``: dropped, or cut to ``max_values``.
+    signal_adc : np.ndarray
+        int or float, shape (n,): the lead, 360 Hz (ADC values for the Kaggle rows).
+    peaks : np.ndarray
+        int64, shape (k,): R peaks, samples of ``signal_adc``, ascending.
     length : int
         Row length (187).
-    last_window : {'drop', 'keep'}
-        The last, shorter window.
-    record_choice : {'last', 'first', 'all'}
-        Which record(s) of each patient the pipeline segments (not used here).
+
+    Returns
+    -------
+    Segments
+        ``sample`` the peaks that gave a row; ``window`` -1; ``stats`` as
+        :func:`segment_kaggle_mitdb` with ``detector_peaks`` for ``annotations``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.sin(np.arange(3600) / 20.0)
+    >>> segment_kaggle_peaks(x, np.array([100, 400, 700])).beats.shape
+    (2, 187)
     """
-
-    decimation: int = 8
-    phase: int = 0
-    window: int = 625
-    threshold: float = 0.9
-    threshold_inclusive: bool = False
-    run_at_window_start: str = "keep"
-    crop_factor: float = 1.2
-    skip_last_peak: bool = True
-    crop_end: str = "window"
-    max_values: int = 186
-    long_segments: str = "drop"
-    length: int = KAGGLE_LENGTH
-    last_window: str = "drop"
-    record_choice: str = "last"
-
-    def __post_init__(self):
-        choices = {"run_at_window_start": ("keep", "drop"), "crop_end": ("window", "signal"),
-                   "long_segments": ("drop", "cut"), "last_window": ("drop", "keep"),
-                   "record_choice": ("last", "first", "all")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise InputError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if self.decimation < 1 or not 0 <= self.phase < self.decimation or self.window < 2:
-            raise InputError("need decimation >= 1, 0 <= phase < decimation, window >= 2")
-        if not 1 <= self.max_values <= self.length <= np.iinfo(np.int16).max:
-            raise InputError("need 1 <= max_values <= length <= 32767")
+    peaks = np.asarray(peaks, dtype=np.int64)
+    segs, _ = segment_kaggle_mitdb(signal_adc, peaks, np.full(peaks.shape[0], "N"), length)
+    stats = dict(segs.stats)
+    stats["detector_peaks"] = stats.pop("annotations")
+    stats.pop("beat_annotations")
+    segs.stats = stats
+    return segs
 
 
-def segment_kaggle_ptb(signal_adc: np.ndarray, params: KagglePtbParams = KagglePtbParams()) -> Segments:
+def segment_kaggle_ptb(signal_adc: np.ndarray, params: KagglePtbParams = KagglePtbParams(),
+                       peaks: np.ndarray | None = None) -> Segments:
     """Rows of the Kaggle PTB files from one record's lead ii.
 
     Parameters
@@ -217,6 +199,10 @@ def segment_kaggle_ptb(signal_adc: np.ndarray, params: KagglePtbParams = KaggleP
         int (or float), shape (n,): lead ``ii`` as digital ADC values at 1000 Hz.
     params : KagglePtbParams
         Recipe options.
+    peaks : np.ndarray, optional
+        int64, shape (k,), ascending: R peaks in samples of ``signal_adc`` from a
+        detector, used instead of the recipe's own run starts (step 4); each is mapped
+        to ``rint((p - phase) / decimation)``, and ``Segments.sample`` keeps ``p``.
 
     Returns
     -------
@@ -244,9 +230,16 @@ def segment_kaggle_ptb(signal_adc: np.ndarray, params: KagglePtbParams = KaggleP
     flat = ~(mx > mn)
     xn = np.zeros_like(xd)
     K.normalise_windows(xd, starts, ends, mn, mx, xn)
-    peaks, peak_window = K.run_starts_above(xn, starts, ends, ~flat, float(p.threshold),
-                                            p.threshold_inclusive,
-                                            p.run_at_window_start == "keep")
+    if peaks is None:
+        peaks, peak_window = K.run_starts_above(xn, starts, ends, ~flat, float(p.threshold),
+                                                p.threshold_inclusive,
+                                                p.run_at_window_start == "keep")
+        original = None
+    else:
+        original = np.asarray(peaks, dtype=np.int64)
+        peaks, peak_window, kept = peaks_to_windows(original, 1.0 / p.decimation, p.phase,
+                                                     n, starts, ends, ~flat)
+        original = original[kept]
     period, counts = K.window_median_rr(peaks, peak_window, n_windows)
     limit = ends if p.crop_end == "window" else np.full(n_windows, n, np.int64)
     full, available, keep = K.beat_extents(peaks, peak_window, period, limit,
@@ -264,6 +257,6 @@ def segment_kaggle_ptb(signal_adc: np.ndarray, params: KagglePtbParams = KaggleP
              "segments_long": int(long.sum()),
              "segments_cut_window": int((keep & (available < full)).sum()),
              "segments_flat": int(seg_flat.sum()), "beats": int(start.shape[0])}
-    sample = p.phase + p.decimation * start
+    sample = p.phase + p.decimation * start if original is None else original[rows]
     return Segments(beats, sample.astype(np.int64), peak_window[rows].astype(np.int32),
                     n_values.astype(np.int16), stats)

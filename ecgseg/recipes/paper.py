@@ -57,69 +57,17 @@ peaks above threshold, all windows), ``beats``, ``beats_cut_window``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import kernels as K
-from ..errors import InputError
 from ..resample import resample
 from ..segments import Segments
-from ._common import as_signal, window_bounds
+from .params import PaperParams  # noqa: F401  (re-exported)
+from ._common import as_signal, check_backend, peaks_to_windows, window_bounds
 
 
-@dataclass(frozen=True)
-class PaperParams:
-    """Parameters of the paper recipe (defaults: the paper, plus the documented choices).
-
-    Attributes
-    ----------
-    fs : float
-        Output sampling frequency, Hz.
-    window_s : float
-        Window length, s.
-    threshold : float
-        R-peak threshold on the normalised window (dimensionless).
-    crop_factor : float
-        Beat length as a multiple of the median R-R interval T.
-    length : int
-        Row length, samples at ``fs``.
-    threshold_inclusive : bool
-        ``False``: keep peaks ``> threshold``; ``True``: ``>= threshold``.
-    last_window : {'drop', 'keep'}
-        The last, shorter window.
-    crop_end : {'window', 'signal'}
-        Where a part running past its window's end stops.
-    """
-
-    fs: float = 125.0
-    window_s: float = 10.0
-    threshold: float = 0.9
-    crop_factor: float = 1.2
-    length: int = 187
-    threshold_inclusive: bool = False
-    last_window: str = "drop"
-    crop_end: str = "window"
-
-    def __post_init__(self):
-        if not self.fs > 0 or not self.window_s > 0 or not self.crop_factor > 0:
-            raise InputError("fs, window_s and crop_factor must be > 0")
-        if not 1 <= self.length <= np.iinfo(np.int16).max:
-            raise InputError(f"length must be in [1, 32767], got {self.length}")
-        if self.window_samples < 3:
-            raise InputError("a window must hold at least 3 samples")
-        if self.last_window not in ("drop", "keep"):
-            raise InputError(f"last_window must be 'drop' or 'keep', got {self.last_window!r}")
-        if self.crop_end not in ("window", "signal"):
-            raise InputError(f"crop_end must be 'window' or 'signal', got {self.crop_end!r}")
-
-    @property
-    def window_samples(self) -> int:
-        """Window length, samples at ``fs``."""
-        return int(round(self.window_s * self.fs))
-
-
-def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperParams()) -> Segments:
+def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperParams(),
+                  peaks: np.ndarray | None = None, *, backend: str = "numba") -> Segments:
     """Segment one lead into heartbeats with the paper's method.
 
     Parameters
@@ -130,6 +78,17 @@ def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperP
         Sampling frequency of ``signal``, Hz.
     params : PaperParams
         Recipe parameters.
+    peaks : np.ndarray, optional
+        int64, shape (k,), ascending: R peaks in samples of ``signal`` from a detector
+        (:mod:`ecgseg.detectors`), used instead of steps 4-5. Each is mapped to
+        ``rint(p * fs / fs_in)`` in the resampled signal; peaks in the dropped last
+        window or a flat window are left out, and of two landing on the same sample the
+        first is kept. ``T``, the crops and the normalisation are the recipe's, and
+        ``Segments.sample`` keeps the given ``p``. ``stats`` then has
+        ``detector_peaks`` (len(peaks)) instead of ``local_maxima``.
+    backend : {'numba', 'numpy'}
+        ``'numpy'``: the plain NumPy reference (:mod:`ecgseg.kernels_numpy`), same
+        beats bit for bit, ~16x slower; without ``peaks`` only.
 
     Returns
     -------
@@ -145,6 +104,10 @@ def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperP
     InputError
         If ``fs_in`` and ``params.fs`` have no exact rational ratio.
     """
+    if check_backend(backend, peaks is None) == "numpy":
+        from ..kernels_numpy import segment_paper as reference
+
+        return reference(signal, fs_in, params)
     x = as_signal(signal)
     xr = resample(x, fs_in, params.fs)
     n = xr.shape[0]
@@ -154,9 +117,19 @@ def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperP
              "samples_dropped": int(n - (ends[-1] if n_windows else 0)),
              "windows": int(n_windows)}
 
-    mn, mx, n_maxima, peaks, peak_window = K.window_peaks(
-        xr, starts, ends, float(params.threshold), params.threshold_inclusive)
-    flat = ~(mx > mn)
+    if peaks is None:
+        mn, mx, n_maxima, peaks, peak_window = K.window_peaks(
+            xr, starts, ends, float(params.threshold), params.threshold_inclusive)
+        flat = ~(mx > mn)
+        original = None
+    else:
+        original = np.asarray(peaks, dtype=np.int64)
+        mn, mx = K.window_minmax(xr, starts, ends)
+        flat = ~(mx > mn)
+        peaks, peak_window, kept = peaks_to_windows(original, float(params.fs) / float(fs_in),
+                                                     0.0, n, starts, ends, ~flat)
+        stats["detector_peaks"] = int(original.shape[0])
+        original = original[kept]
     period, counts = K.window_median_rr(peaks, peak_window, n_windows)
     limit = ends if params.crop_end == "window" else np.full(n_windows, n, np.int64)
     full, available, keep = K.beat_extents(peaks, peak_window, period, limit,
@@ -168,12 +141,17 @@ def segment_paper(signal: np.ndarray, fs_in: float, params: PaperParams = PaperP
     beats = np.empty((start.shape[0], params.length), np.float32)
     K.crop_scale_pad(xr, start, n_values, mn[beat_window], (mx - mn)[beat_window], beats)
 
-    sample = np.rint(start * float(fs_in) / float(params.fs)).astype(np.int64)
-    np.clip(sample, 0, max(x.shape[0] - 1, 0), out=sample)
+    if original is None:
+        sample = np.rint(start * float(fs_in) / float(params.fs)).astype(np.int64)
+        np.clip(sample, 0, max(x.shape[0] - 1, 0), out=sample)
+        maxima = {"local_maxima": int(n_maxima.sum())}
+    else:
+        sample = np.ascontiguousarray(original[keep])
+        maxima = {}
     stats.update(
         windows_flat=int(flat.sum()),
         windows_skipped=int(((counts < 2) & ~flat).sum()),
-        local_maxima=int(n_maxima.sum()),
+        **maxima,
         peaks=int(peaks.shape[0]),
         beats=int(start.shape[0]),
         beats_cut_window=int((available[keep] < full[keep]).sum()),

@@ -1,0 +1,166 @@
+"""R-peak detectors: one registry, one entry per detector.
+
+A detector turns one lead into beat positions::
+
+    detect(signal, fs, params, *, annotations=None) -> int64 (k,) sample indices
+
+``signal`` float64 (n,) in mV, ``fs`` in Hz, ``params`` the detector's own frozen
+parameter object (``default_params(fs)`` gives its defaults), ``annotations`` the
+record's reference annotations (:class:`ecgseg.records.Annotations`) for detectors that
+need them. The recipes (:mod:`ecgseg.recipes`) cut beats at these positions.
+
+Built-in entries:
+
+``paper``
+    The paper recipe's own peaks: local maxima above 0.9 of each min-max normalised
+    10 s window at 125 Hz (:func:`ecgseg.detectors.paper.detect_paper`). Inside the
+    recipes it means "the recipe's own windowed 0.9-threshold peaks" (for the Kaggle
+    PTB recipe: the first sample of each run above 0.9 in 5 s windows), so the default
+    output stays bit-identical.
+``reference``
+    The record's reference beat annotations (MIT-BIH ``atr``, AAMI beat symbols);
+    an error for a record without them.
+
+Adding a detector is one module plus one :func:`register_detector` call.
+
+Examples
+--------
+>>> detector_names()[:2]
+('paper', 'reference')
+>>> get_detector("reference").needs_annotations
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import EcgError, RecordError
+from ..recipes.params import PaperParams
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One R-peak detector of the registry.
+
+    Attributes
+    ----------
+    name : str
+        Registry key (``--detector``).
+    description : str
+        One line for ``--help`` and the docs.
+    params_type : type or None
+        Frozen dataclass of its parameters (None: it has none).
+    default_params : callable
+        ``default_params(fs) -> params``: defaults for a signal at ``fs`` Hz.
+    detect : callable
+        ``detect(signal, fs, params, *, annotations=None) -> int64 (k,)``.
+    needs_annotations : bool
+        True when it reads the record's reference annotations.
+    warm_up : callable
+        Compile (or load from numba's cache) its kernels in this process.
+    """
+
+    name: str
+    description: str
+    params_type: Any
+    default_params: Callable[[float], Any]
+    detect: Callable[..., np.ndarray]
+    needs_annotations: bool = False
+    warm_up: Callable[[], None] = field(default=lambda: None, repr=False)
+
+    def find_peaks(self, signal: np.ndarray, fs: float, params: Any = None, *,
+                   annotations=None, record: str = "") -> np.ndarray:
+        """Run :attr:`detect` with defaults filled in; peaks sorted, unique, inside the signal.
+
+        Raises
+        ------
+        RecordError
+            The detector needs annotations and ``annotations`` is None.
+        """
+        if self.needs_annotations and annotations is None:
+            what = f"record {record}" if record else "this record"
+            raise RecordError(f"{what} has no reference beat annotations: detector "
+                              f"{self.name!r} needs them (choose another detector)")
+        if params is None:
+            params = self.default_params(fs)
+        peaks = np.asarray(self.detect(signal, fs, params, annotations=annotations),
+                           dtype=np.int64)
+        n = int(np.shape(signal)[0])
+        peaks = np.unique(peaks)  # sorted, no duplicates
+        return np.ascontiguousarray(peaks[(peaks >= 0) & (peaks < n)])
+
+
+_DETECTORS: dict[str, Detector] = {}
+
+
+def register_detector(detector: Detector) -> Detector:
+    """Add ``detector`` to the registry (replacing one of the same name); returns it."""
+    _DETECTORS[detector.name] = detector
+    return detector
+
+
+def detector_names() -> tuple[str, ...]:
+    """Names of the registered detectors, in registration order."""
+    return tuple(_DETECTORS)
+
+
+def get_detector(name: "str | Detector") -> Detector:
+    """The registered detector called ``name`` (a :class:`Detector` is returned as is).
+
+    Raises
+    ------
+    EcgError
+        Unknown name; the message names ``detector`` and the choices.
+    """
+    if isinstance(name, Detector):
+        return name
+    try:
+        return _DETECTORS[name]
+    except KeyError:
+        raise EcgError(f"detector must be one of {', '.join(_DETECTORS)}; got {name!r}") from None
+
+
+def _lazy(target: str) -> Callable:
+    """A function that imports ``module:attr`` on first call (keeps the registry light)."""
+    module, attr = target.split(":")
+
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), attr)(*args, **kwargs)
+
+    call.__name__ = attr
+    call.__qualname__ = attr
+    return call
+
+
+def _paper_defaults(fs: float) -> PaperParams:
+    return PaperParams()
+
+
+def _no_params(fs: float) -> None:
+    return None
+
+
+register_detector(Detector(
+    name="paper",
+    description="the paper's own peaks: local maxima > 0.9 of each min-max normalised "
+                "10 s window at 125 Hz (the recipe's own windowed peaks)",
+    params_type=PaperParams,
+    default_params=_paper_defaults,
+    detect=_lazy("ecgseg.detectors.paper:detect_paper"),
+    warm_up=_lazy("ecgseg.detectors.paper:warm_up"),
+))
+register_detector(Detector(
+    name="reference",
+    description="the record's reference beat annotations (MIT-BIH atr); none -> error",
+    params_type=None,
+    default_params=_no_params,
+    detect=_lazy("ecgseg.detectors.reference:detect_reference"),
+    needs_annotations=True,
+))
+
+__all__ = ["Detector", "detector_names", "get_detector", "register_detector"]

@@ -1,0 +1,129 @@
+"""Parameter objects of the recipes (frozen dataclasses; light: no numba, no scipy).
+
+:class:`PaperParams` (the paper recipe, and the ``paper`` detector) and
+:class:`KagglePtbParams` (the Kaggle PTB recipe). Errors name the parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..labels import BEAT_SAMPLES
+
+
+@dataclass(frozen=True)
+class PaperParams:
+    """Parameters of the paper recipe (defaults: the paper, plus the documented choices).
+
+    Attributes
+    ----------
+    fs : float
+        Output sampling frequency, Hz.
+    window_s : float
+        Window length, s.
+    threshold : float
+        R-peak threshold on the normalised window (dimensionless).
+    crop_factor : float
+        Beat length as a multiple of the median R-R interval T.
+    length : int
+        Row length, samples at ``fs``.
+    threshold_inclusive : bool
+        ``False``: keep peaks ``> threshold``; ``True``: ``>= threshold``.
+    last_window : {'drop', 'keep'}
+        The last, shorter window.
+    crop_end : {'window', 'signal'}
+        Where a part running past its window's end stops.
+    """
+
+    fs: float = 125.0
+    window_s: float = 10.0
+    threshold: float = 0.9
+    crop_factor: float = 1.2
+    length: int = BEAT_SAMPLES
+    threshold_inclusive: bool = False
+    last_window: str = "drop"
+    crop_end: str = "window"
+
+    def __post_init__(self):
+        if not self.fs > 0 or not self.window_s > 0 or not self.crop_factor > 0:
+            raise InputError("fs, window_s and crop_factor must be > 0")
+        if not 1 <= self.length <= np.iinfo(np.int16).max:
+            raise InputError(f"length must be in [1, 32767], got {self.length}")
+        if self.window_samples < 3:
+            raise InputError("a window must hold at least 3 samples")
+        if self.last_window not in ("drop", "keep"):
+            raise InputError(f"last_window must be 'drop' or 'keep', got {self.last_window!r}")
+        if self.crop_end not in ("window", "signal"):
+            raise InputError(f"crop_end must be 'window' or 'signal', got {self.crop_end!r}")
+
+    @property
+    def window_samples(self) -> int:
+        """Window length, samples at ``fs``."""
+        return int(round(self.window_s * self.fs))
+
+
+@dataclass(frozen=True)
+class KagglePtbParams:
+    """Options of the Kaggle PTB recipe (defaults: the evidence of ``kaggle-recipe.md``).
+
+    Attributes
+    ----------
+    decimation : int
+        Decimation step (1000 Hz -> 125 Hz: 8), no filter.
+    phase : int
+        First sample kept by the decimation.
+    window : int
+        Window length, samples after decimation (625 = 5 s).
+    threshold : float
+        Threshold on the normalised window.
+    threshold_inclusive : bool
+        ``False``: ``xn > threshold`` (default); ``True``: ``>=``.
+    run_at_window_start : {'keep', 'drop'}
+        Whether a run above threshold holding at a window's first sample gives a peak.
+    crop_factor : float
+        ``L = floor(crop_factor * T)``.
+    skip_last_peak : bool
+        The last peak of each window gives no segment.
+    crop_end : {'window', 'signal'}
+        A segment is cut at its window's end, or runs on in the decimated signal.
+    max_values : int
+        Longest segment kept, values.
+    long_segments : {'drop', 'cut'}
+        Segments longer than ``max_values``: dropped, or cut to ``max_values``.
+    length : int
+        Row length (187).
+    last_window : {'drop', 'keep'}
+        The last, shorter window.
+    record_choice : {'last', 'first', 'all'}
+        Which record(s) of each patient the pipeline segments (not used here).
+    """
+
+    decimation: int = 8
+    phase: int = 0
+    window: int = 625
+    threshold: float = 0.9
+    threshold_inclusive: bool = False
+    run_at_window_start: str = "keep"
+    crop_factor: float = 1.2
+    skip_last_peak: bool = True
+    crop_end: str = "window"
+    max_values: int = 186
+    long_segments: str = "drop"
+    length: int = BEAT_SAMPLES
+    last_window: str = "drop"
+    record_choice: str = "last"
+
+    def __post_init__(self):
+        choices = {"run_at_window_start": ("keep", "drop"), "crop_end": ("window", "signal"),
+                   "long_segments": ("drop", "cut"), "last_window": ("drop", "keep"),
+                   "record_choice": ("last", "first", "all")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise InputError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.decimation < 1 or not 0 <= self.phase < self.decimation or self.window < 2:
+            raise InputError("need decimation >= 1, 0 <= phase < decimation, window >= 2")
+        if not 1 <= self.max_values <= self.length <= np.iinfo(np.int16).max:
+            raise InputError("need 1 <= max_values <= length <= 32767")

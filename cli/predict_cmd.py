@@ -57,7 +57,7 @@ def predict(
     """
     from ecgnet.predict import (FORMATS, default_output, format_predictions, plot_predictions,
                                 predict as run_predict, write_predictions)
-    from ecgnet.train import setup_device
+    from ecgnet.device import setup_device
     from ecgseg.errors import InputError
 
     if fmt not in FORMATS:

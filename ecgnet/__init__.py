@@ -17,8 +17,8 @@ Public API::
 
 from __future__ import annotations
 
-from .checkpoint import (load_backbone, load_checkpoint, load_model, predict_proba,
-                         save_checkpoint)
+from .checkpoint import load_backbone, load_checkpoint, load_model, save_checkpoint
+from .inference import predict_proba
 from .data import BeatData, load_data, model_inputs
 from .evaluate import EvalResult, evaluate
 from .models import (MODELS, TRAINABLE, KachueeNet, KachueeRRNet, build_model, freeze,

@@ -7,7 +7,6 @@ On the training data itself it scores the run's test part.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +15,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
 
-from .checkpoint import load_model, predict_proba
+from .checkpoint import load_model
+from .inference import predict_proba
+from .jsonfile import write_json
 from .data import BeatData, beat_hashes, load_data, model_inputs
 from .metrics import classification_report
 from .splits import DS2, make_split
@@ -85,13 +85,6 @@ def evaluate_beats(model: torch.nn.Module, beats: np.ndarray, labels: np.ndarray
     """Classification report of ``model`` on beats ``(n, 187)`` with labels ``(n,)``."""
     proba = predict_proba(model, beats, batch_size=batch_size)
     return classification_report(labels, proba, class_names)
-
-
-def write_json(path: str | os.PathLike, obj) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(obj, indent=2) + "\n")
-    return Path(path)
 
 
 def save_report(report: dict, prefix: str | os.PathLike, title: str = "") -> tuple[Path, Path]:

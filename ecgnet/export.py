@@ -198,7 +198,8 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike | None = 
         Not an ecgnet checkpoint; existing outputs without ``overwrite``; an export
         that disagrees with PyTorch by more than 1e-5.
     """
-    from .checkpoint import load_model, predict_proba
+    from .checkpoint import load_model
+    from .inference import predict_proba
 
     checkpoint = Path(checkpoint)
     model, meta = load_model(checkpoint)

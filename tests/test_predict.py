@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgnet.checkpoint import load_model, predict_proba
+from ecgnet.checkpoint import load_model
+from ecgnet.inference import predict_proba
 from ecgnet.data import load_data
 from ecgnet.predict import predict, recipe_params
 from ecgnet.train import TrainConfig, train

@@ -1,6 +1,7 @@
 """The settings of a training run, :class:`TrainConfig`: one place for each default and help.
 
-Every field carries its help text (and, for the command line, its flag) in the dataclass
+This module imports neither torch nor numpy (the command line reads it to build its
+options at start-up). Every field carries its help text (and, for the command line, its flag) in the dataclass
 field's ``metadata``; ``ecg train`` and ``ecg transfer`` build their options from these
 (:mod:`ecg_cli.train_options`), so a default is written once, here.
 Errors name the *parameter* (``batch_size must be at least 1``); the command line
@@ -17,8 +18,6 @@ from typing import Any, Dict, List, Optional
 
 from ecgseg.errors import InputError
 
-from .augment import CLASS_WEIGHTS
-from .models import parse_trainable
 
 
 class ConfigError(InputError):
@@ -129,6 +128,9 @@ class TrainConfig:
                                   "split, else by patient).")
 
     def __post_init__(self):
+        from .augment import CLASS_WEIGHTS  # here: the CLI builds its options without torch
+        from .models import parse_trainable
+
         if isinstance(self.data, (str, os.PathLike)):
             self.data = [self.data]
         self.data = [str(p) for p in self.data]
@@ -165,6 +167,11 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+TRANSFER_DEFAULTS: Dict[str, Any] = {"split": "auto"}
+"""Where a transfer run's defaults differ from :class:`TrainConfig`'s (``ecg transfer``,
+:func:`ecgnet.transfer.transfer_config`): by patient when the beats have patient ids."""
+
+
 def flag_of(name: str) -> str:
     """Command-line flag of a :class:`TrainConfig` field: ``batch_size`` -> ``--batch-size``.
 
@@ -178,4 +185,4 @@ def flag_of(name: str) -> str:
     return flag or "--" + name.replace("_", "-")
 
 
-__all__ = ["ConfigError", "TrainConfig", "flag_of", "setting"]
+__all__ = ["ConfigError", "TRANSFER_DEFAULTS", "TrainConfig", "flag_of", "setting"]

@@ -33,7 +33,8 @@ from .callbacks import TrainCallback
 from .checkpoint import load_checkpoint
 from .data import load_data
 from .jsonfile import write_json
-from .train import RunResult, TrainConfig, train
+from .train import RunResult, train
+from .train_config import TRANSFER_DEFAULTS, TrainConfig
 
 SWEEP = ("head", "fc", "blocks:1", "blocks:2", "blocks:3", "blocks:4", "all")
 """The ``trainable`` settings of a sweep, from fewest to most weights learnt."""
@@ -63,7 +64,7 @@ def transfer_config(checkpoint: str | os.PathLike, data: Sequence[str | os.PathL
         ``head``, ``fc`` (the paper's), ``blocks:K`` or ``all``.
     **settings
         Any other :class:`TrainConfig` field. Defaults differing from ``ecg train``:
-        ``split="auto"``, ``name="<data stem>-transfer-<trainable>"``; ``model`` is the
+        :data:`~ecgnet.train_config.TRANSFER_DEFAULTS` (``split="auto"``), ``name="<data stem>-transfer-<trainable>"``; ``model`` is the
         checkpoint's.
 
     Raises
@@ -73,7 +74,8 @@ def transfer_config(checkpoint: str | os.PathLike, data: Sequence[str | os.PathL
     """
     if isinstance(data, (str, os.PathLike)):
         data = [data]
-    settings.setdefault("split", "auto")
+    for key, value in TRANSFER_DEFAULTS.items():
+        settings.setdefault(key, value)
     if settings.get("name") is None:
         settings["name"] = f"{Path(data[0]).stem}-transfer-{setting_dirname(trainable)}"
     last = Path(settings.get("out", "runs")) / settings["name"] / "last.pt"

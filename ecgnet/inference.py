@@ -8,7 +8,9 @@ from torch import nn
 
 from ecgseg.errors import InputError
 
-from .models import BEAT_LENGTH, rr_columns
+from ecgseg.labels import BEAT_SAMPLES
+
+from .models import rr_columns
 
 PRECISIONS = ("float32", "bfloat16")
 """Arithmetic of inference (and of the training passes, see :class:`ecgnet.train.TrainConfig`)."""
@@ -51,7 +53,7 @@ def predict_proba(model: nn.Module, beats: np.ndarray, batch_size: int = 512,
     (3, 5)
     """
     beats = np.asarray(beats, dtype=np.float32)
-    width = BEAT_LENGTH + rr_columns(model)
+    width = BEAT_SAMPLES + rr_columns(model)
     if beats.ndim != 2 or beats.shape[1] != width:
         raise InputError(f"beats have shape {beats.shape}, expected (n, {width})")
     if precision not in PRECISIONS:

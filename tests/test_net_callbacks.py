@@ -79,3 +79,4 @@ def test_stop_training_ends_the_run_with_a_valid_best_checkpoint(small_csv, tmp_
     strip = lambda h: [{k: v for k, v in x.items() if k not in ("seconds", "train_beats_per_s")}
                        for x in h]
     assert strip(plain.history) == strip(result.history)
+

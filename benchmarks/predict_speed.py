@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ecgnet.checkpoint import load_model, predict_proba
+from ecgnet.checkpoint import load_model
+from ecgnet.inference import predict_proba
 from ecgnet.models import build_model
 from ecgseg.databases import get_database
 from ecgseg.pipeline import segment_record

@@ -35,10 +35,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ecgnet.checkpoint import predict_proba  # noqa: E402
+from ecgnet.inference import predict_proba  # noqa: E402
 from ecgnet.data import load_data  # noqa: E402
 from ecgnet.models import build_model  # noqa: E402
-from ecgnet.train import TrainConfig, setup_device, train  # noqa: E402
+from ecgnet.device import setup_device  # noqa: E402
+from ecgnet.train import TrainConfig, train  # noqa: E402
 from benchmarks.speed_report import cpu_model  # noqa: E402
 
 DEFAULT_CSV = ROOT.parent / "shared" / "kaggle" / "mitbih_test_known_rows.csv"
@@ -115,7 +116,7 @@ def train_throughput(beats: np.ndarray, labels: np.ndarray, batch_size: int,
 
 def inference_throughput(beats: np.ndarray, batch_size: int, precision: str,
                          seconds: float = 6.0) -> float:
-    """Inference beats/s of :func:`ecgnet.checkpoint.predict_proba` (softmax included)."""
+    """Inference beats/s of :func:`ecgnet.inference.predict_proba` (softmax included)."""
     torch.manual_seed(0)
     model = build_model("kachuee", 5).eval()
     predict_proba(model, beats[:batch_size], batch_size, precision)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from ecgnet.data import load_data  # noqa: E402
 from ecgnet.evaluate import evaluate  # noqa: E402
 from ecgnet.splits import make_split  # noqa: E402
-from ecgnet.train import setup_device  # noqa: E402
+from ecgnet.device import setup_device  # noqa: E402
 from ecgnet.transfer import transfer  # noqa: E402
 from ecgseg.kaggle_csv import write_kaggle_csv  # noqa: E402
 from benchmarks.speed_report import cpu_model  # noqa: E402

@@ -31,7 +31,7 @@ def evaluate(
 ) -> None:
     """Accuracy, per-class precision/recall/F1, ROC AUC, confusion matrix and AAMI Se/+P."""
     from ecgnet.evaluate import evaluate as run_evaluation, format_report
-    from ecgnet.train import setup_device
+    from ecgnet.device import setup_device
 
     dev = setup_device(device, threads)
     if out is None:

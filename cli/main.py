@@ -52,12 +52,27 @@ app.command("bench", context_settings=bench_cmd.CONTEXT, add_help_option=False)(
 app.command("transfer")(transfer_cmd.transfer)
 
 
+def error_line(exc: EcgError) -> str:
+    """The one line a user error prints: a bad setting is named by its flag.
+
+    An error of a :class:`~ecgnet.train_config.TrainConfig` setting names the
+    parameter (``batch_size must be at least 1``); here it names the option
+    (``--batch-size must be at least 1``).
+    """
+    parameter = getattr(exc, "parameter", None)
+    if parameter is not None and hasattr(exc, "detail"):
+        from ecgnet.train_config import flag_of  # loaded already: it raised the error
+
+        return f"error: {flag_of(parameter)} {exc.detail}"
+    return f"error: {exc}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the ``ecg`` command; user errors exit with status 1 and one line on stderr."""
     try:
         app(args=argv, prog_name="ecg")
     except EcgError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(error_line(exc), err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

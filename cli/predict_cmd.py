@@ -55,9 +55,11 @@ def predict(
     probability, reference (class of the matched reference annotation, if any), then
     p_<class> for every class. With reference annotations, prints the AAMI Se/+P summary.
     """
-    from ecgnet.predict import (FORMATS, default_output, format_predictions, plot_predictions,
-                                predict as run_predict, write_predictions)
-    from ecgnet.train import setup_device
+    from ecgnet.device import setup_device
+    from ecgnet.predict import predict as run_predict
+    from ecgnet.predict_output import (FORMATS, default_prediction_path, format_predictions,
+                                       plot_predictions, write_predictions)
+    from ecgseg.atomic import refuse_existing
     from ecgseg.errors import InputError
 
     if fmt not in FORMATS:
@@ -71,13 +73,11 @@ def predict(
                        device=str(dev), progress=not quiet)
     for note in pred.notes:
         typer.echo(f"warning: {note}", err=True)
-    target = None if to_stdout else Path(out) if out else default_output(pred, fmt)
+    target = None if to_stdout else Path(out) if out else default_prediction_path(pred, fmt)
     png = None
     if plot:
-        png = (target.with_suffix(".png") if target is not None
-               else Path(f"{pred.name.replace('/', '_')}.predictions.png"))
-        if png.exists() and not overwrite:
-            raise InputError(f"output {png} exists (use --overwrite to replace it)")
+        png = refuse_existing(target.with_suffix(".png") if target is not None
+                              else default_prediction_path(pred, "png"), overwrite)
     if target is None:
         sys.stdout.write(format_predictions(pred, fmt))
         sys.stdout.flush()
@@ -103,7 +103,7 @@ def export_model(
     overwrite: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
 ) -> None:
     """Write TorchScript and ONNX versions of a model: beats (batch, 187) in, probabilities out."""
-    from ecgnet.export import export_model as run_export
+    from ecgnet.model_export import export_model as run_export
 
     result = run_export(checkpoint, out, onnx=onnx, overwrite=overwrite)
     for line in result.lines():

@@ -1,62 +1,34 @@
-"""``ecg train``: train the paper's CNN (or another registered model) on labelled beats."""
+"""``ecg train``: train the paper's CNN (or another registered model) on labelled beats.
+
+Its training options are generated from :class:`~ecgnet.train_config.TrainConfig`
+(:func:`cli.train_options.config_options`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
 import typer
 from typing_extensions import Annotated
 
 from .options import Quiet, echo_err
-from .train_options import (Augment, BatchSize, Classes, ClassWeights, Device, Ema, Epochs,
-                            Jitter, Lr, LrDecay, LrDecayEvery, MaxIters, Out, Overwrite, Patience,
-                            Precision, Resume, Seed, TestFraction, Threads, ValBy, ValFraction,
-                            training_settings)
+from .train_options import config_options
 
 
+@config_options()
 def train(
     data: Annotated[List[Path], typer.Argument(
         help="Beats: HDF5 from `ecg segment` and/or Kaggle-format CSV (188 values a line, "
              "label last). Several files are concatenated.")],
-    name: Annotated[Optional[str], typer.Option(
-        "--name", help="Run folder name [default: <data stem>-<split>].")] = None,
-    out: Out = Path("runs"),
-    model: Annotated[str, typer.Option("--model", help=(
-        "Registered model name: kachuee (the paper's CNN) or kachuee-rr (the same "
-        "with each beat's RR intervals; needs the HDF5 of ecg segment)."))] = "kachuee",
-    classes: Classes = None,
-    split: Annotated[str, typer.Option(
-        "--split", help="random (stratified by beat) | interpatient (MIT-BIH DS1 -> DS2) | "
-                        "patient (grouped by patient).")] = "random",
-    test_fraction: TestFraction = 0.2,
-    val_fraction: ValFraction = 0.1,
-    val_by: ValBy = "auto",
-    seed: Seed = 0,
-    batch_size: BatchSize = 128,
-    lr: Lr = 1e-3,
-    lr_decay: LrDecay = 0.75,
-    lr_decay_every: LrDecayEvery = 10_000,
-    epochs: Epochs = 50,
-    patience: Patience = 8,
-    max_iters: MaxIters = None,
-    class_weights: ClassWeights = "none",
-    augment: Augment = 0.0,
-    jitter: Jitter = 0.0,
-    ema: Ema = 0.0,
-    device: Device = "auto",
-    threads: Threads = None,
-    resume: Resume = False,
-    overwrite: Overwrite = False,
-    precision: Precision = "float32",
     quiet: Quiet = False,
+    settings: dict = None,
 ) -> None:
     """Train a heartbeat classifier; keep the best model on validation macro-F1 and test it."""
-    options = dict(locals())
     from ecgnet.evaluate import format_report
     from ecgnet.train import TrainConfig, train as run_training
 
-    config = TrainConfig(**training_settings(options))
+    config = TrainConfig(data=[str(p) for p in data], progress=not quiet, **settings)
     try:
         result = run_training(config)
     except KeyboardInterrupt:

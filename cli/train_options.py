@@ -1,73 +1,99 @@
-"""Training options shared by ``ecg train`` and ``ecg transfer``."""
+"""The options of ``ecg train`` and ``ecg transfer``, generated from
+:class:`~ecgnet.train_config.TrainConfig`'s fields (flag, type, default and help: one source).
+
+:func:`config_options` decorates a command: every exposed field (``metadata["cli"]``)
+not among the command's own parameters becomes an option, and the command receives them
+as one ``settings`` dict of TrainConfig keyword arguments.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
-from typing import Any, Dict, List, Optional
+import functools
+import inspect
+import typing
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 import typer
 from typing_extensions import Annotated
 
 from .options import comma_list
 
-Out = Annotated[Path, typer.Option("--out", help="Parent folder of the run folders.")]
-TestFraction = Annotated[float, typer.Option("--test-fraction")]
-ValFraction = Annotated[float, typer.Option(
-    "--val-fraction", help="Share of the training side kept for early stopping.")]
-Seed = Annotated[int, typer.Option("--seed")]
-BatchSize = Annotated[int, typer.Option("--batch-size")]
-Lr = Annotated[float, typer.Option("--lr", help="Adam learning rate.")]
-LrDecay = Annotated[float, typer.Option("--lr-decay")]
-LrDecayEvery = Annotated[int, typer.Option("--lr-decay-every", help="Iterations.")]
-Epochs = Annotated[int, typer.Option("--epochs", help="Most epochs (of every run).")]
-Patience = Annotated[int, typer.Option(
-    "--patience", help="Stop after this many epochs without better validation macro-F1.")]
-MaxIters = Annotated[Optional[int], typer.Option(
-    "--max-iters", help="Stop after this many iterations in all (of every run).")]
-ClassWeights = Annotated[str, typer.Option(
-    "--class-weights", help="none | balanced | sqrt (loss weights from training counts).")]
-Augment = Annotated[float, typer.Option(
-    "--augment", help="Top minority classes up to this share of the largest class with "
-                      "stretched and scaled copies (0 = off; e.g. 0.25).")]
-Jitter = Annotated[float, typer.Option(
-    "--jitter", help="Share of all training beats replaced every epoch by stretched and "
-                     "scaled versions (0 = off; e.g. 0.5).")]
-Ema = Annotated[float, typer.Option(
-    "--ema", help="Moving average of the weights, decay per iteration (0 = off; e.g. 0.999): "
-                  "the averaged weights are validated, tested and saved.")]
-ValBy = Annotated[str, typer.Option(
-    "--val-by", help="auto | beat | patient: how the validation part is carved from the "
-                     "training side (auto: by beat for the random split, else by patient).")]
-Device = Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")]
-Threads = Annotated[Optional[int], typer.Option(
-    "--threads", help="CPU threads [default: the usable cores].")]
-Precision = Annotated[str, typer.Option(
-    "--precision", help="float32 | bfloat16 (autocast; ~1.6x faster training on CPUs with "
-                        "bfloat16 instructions, weights stay float32).")]
-Resume = Annotated[bool, typer.Option("--resume", help="Continue the run(s) from last.pt.")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing runs.")]
-Classes = Annotated[Optional[List[str]], typer.Option(
-    "--classes", help="Class names in label order, comma-separated [default: from the data; "
-                      "N,S,V,F,Q for MIT-BIH, normal,MI for PTB].")]
+SETTINGS = "settings"
+"""Name of the command's parameter that receives the generated options."""
 
 
-def training_settings(options: Dict[str, Any], exclude: tuple = ()) -> Dict[str, Any]:
-    """The :class:`~ecgnet.train.TrainConfig` fields among a command's options.
+def _config_fields():
+    from ecgnet.train_config import TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    return [(f, hints[f.name]) for f in dataclasses.fields(TrainConfig) if f.metadata.get("cli")]
+
+
+def option_parameters(exclude: Iterable[str] = (), defaults: Optional[Mapping[str, Any]] = None,
+                      helps: Optional[Mapping[str, str]] = None) -> list[inspect.Parameter]:
+    """``inspect.Parameter`` objects, one per exposed TrainConfig field, as Typer reads them.
 
     Parameters
     ----------
-    options : dict
-        The command's parameters (``locals()`` on entry): every one named like a
-        TrainConfig field is taken as is, except ``out`` (as str), ``classes``
-        (comma-separated lists split) and ``quiet`` (becomes ``progress``).
-    exclude : tuple of str
-        Fields the command sets otherwise.
+    exclude : iterable of str
+        Fields the command declares itself (or sets otherwise).
+    defaults, helps : mapping, optional
+        A command's own default or help text for some fields (e.g. ``ecg transfer``'s
+        ``split``); everything else comes from the field.
     """
-    from ecgnet.train import TrainConfig
+    from ecgnet.train_config import flag_of
 
-    fields = {f.name for f in dataclasses.fields(TrainConfig)} - set(exclude)
-    settings = {k: v for k, v in options.items() if k in fields}
-    settings.update(out=str(options["out"]), classes=comma_list(options["classes"]),
-                    progress=not options["quiet"])
-    return settings
+    exclude, defaults, helps = set(exclude), dict(defaults or {}), dict(helps or {})
+    params = []
+    for f, hint in _config_fields():
+        if f.name in exclude:
+            continue
+        default = defaults.get(f.name, f.default)
+        info = typer.Option(flag_of(f.name), help=helps.get(f.name, f.metadata.get("help")))
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
+                                        default=default, annotation=Annotated[hint, info]))
+    return params
+
+
+def config_options(exclude: Iterable[str] = (), defaults: Optional[Mapping[str, Any]] = None,
+                   helps: Optional[Mapping[str, str]] = None) -> Callable:
+    """Decorate a command so that it takes every exposed TrainConfig field as an option.
+
+    The command declares a ``settings`` parameter (not shown to Typer); it receives the
+    generated options' values as a dict of TrainConfig keyword arguments (``classes``
+    comma-separated lists flattened).
+
+    Examples
+    --------
+    >>> @config_options(exclude=("data",))
+    ... def cmd(data: str, settings: dict) -> None:
+    ...     print(settings["batch_size"])
+    >>> cmd(data="x.csv", **{p.name: p.default for p in
+    ...                      inspect.signature(cmd).parameters.values() if p.name != "data"})
+    128
+    """
+    def decorate(func: Callable) -> Callable:
+        own = [p for p in inspect.signature(func, eval_str=True).parameters.values()
+               if p.name != SETTINGS]
+        generated = option_parameters({p.name for p in own} | set(exclude), defaults, helps)
+        names = [p.name for p in generated]
+
+        @functools.wraps(func)
+        def command(**kwargs):
+            settings: Dict[str, Any] = {n: kwargs.pop(n) for n in names if n in kwargs}
+            if "classes" in settings:
+                settings["classes"] = comma_list(settings["classes"])
+            return func(**kwargs, **{SETTINGS: settings})
+
+        positional = [p for p in own if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        keyword = [p for p in own if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        signature = inspect.Signature(
+            [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in positional]
+            + generated + keyword)
+        del command.__wrapped__  # Typer reads __signature__, not the wrapped function's
+        command.__signature__ = signature
+        command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+        return command
+
+    return decorate

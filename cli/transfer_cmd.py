@@ -8,13 +8,15 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
+from ecgnet.train_config import TRANSFER_DEFAULTS
+
 from .options import Quiet, echo_err
-from .train_options import (Augment, BatchSize, Classes, ClassWeights, Device, Ema, Epochs,
-                            Jitter, Lr, LrDecay, LrDecayEvery, MaxIters, Out, Overwrite, Patience,
-                            Precision, Resume, Seed, TestFraction, Threads, ValBy, ValFraction,
-                            training_settings)
+from .train_options import config_options
 
 
+@config_options(defaults=TRANSFER_DEFAULTS, helps={
+    "split": "auto (by patient when the data have patient ids, else stratified by beat) | "
+             "patient | random."})
 def transfer(
     checkpoint: Annotated[Path, typer.Argument(
         help="Source checkpoint: best.pt of an `ecg train` run (e.g. on MIT-BIH).")],
@@ -36,37 +38,12 @@ def transfer(
     name: Annotated[Optional[str], typer.Option(
         "--name", help="Run (or sweep) folder name [default: <data stem>-transfer-<trainable>, "
                        "or <data stem>-transfer for --sweep].")] = None,
-    out: Out = Path("runs"),
-    classes: Classes = None,
-    split: Annotated[str, typer.Option(
-        "--split", help="auto (by patient when the data have patient ids, else stratified by "
-                        "beat) | patient | random.")] = "auto",
-    test_fraction: TestFraction = 0.2,
-    val_fraction: ValFraction = 0.1,
-    val_by: ValBy = "auto",
-    seed: Seed = 0,
-    batch_size: BatchSize = 128,
-    lr: Lr = 1e-3,
-    lr_decay: LrDecay = 0.75,
-    lr_decay_every: LrDecayEvery = 10_000,
-    epochs: Epochs = 50,
-    patience: Patience = 8,
-    max_iters: MaxIters = None,
-    class_weights: ClassWeights = "none",
-    augment: Augment = 0.0,
-    jitter: Jitter = 0.0,
-    ema: Ema = 0.0,
-    device: Device = "auto",
-    threads: Threads = None,
-    resume: Resume = False,
-    overwrite: Overwrite = False,
-    precision: Precision = "float32",
     quiet: Quiet = False,
+    settings: dict = None,
 ) -> None:
     """Start from CHECKPOINT, give it a new classifier head for the target classes, and
     train the chosen parts on the target beats (as `ecg train`: run folder, best.pt,
     last.pt, metrics.jsonl, test.json)."""
-    options = dict(locals())
     from ecgnet.evaluate import format_report
     from ecgnet.train import train as run_training
     from ecgnet.transfer import SWEEP, check_target_data, format_sweep, sweep, transfer_config
@@ -80,7 +57,7 @@ def transfer(
     settings_list = settings_list or ["fc"]
 
     data_paths = [str(p) for p in data]
-    settings = training_settings(options, exclude=("data", "trainable"))
+    settings = dict(settings, name=name, progress=not quiet)
     if run_sweep and name is None:
         settings["name"] = f"{Path(data_paths[0]).stem}-transfer"
     config = transfer_config(checkpoint, data_paths, settings_list[0], **settings)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ecgseg.errors import InputError
+from ecgseg.labels import BEAT_SAMPLES
 
-from .models import BEAT_LENGTH
 
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 
@@ -103,9 +103,9 @@ def perturb(beats: np.ndarray, rng: np.random.Generator, scale: float = 0.2,
     """
     factors = rng.uniform(1 - max_stretch, 1 + max_stretch, size=len(beats))
     amps = rng.uniform(1 - scale, 1 + scale, size=(len(beats), 1)).astype(np.float32)
-    out = stretch(beats[:, :BEAT_LENGTH], factors) * amps
-    if beats.shape[1] > BEAT_LENGTH:
-        out = np.concatenate([out, beats[:, BEAT_LENGTH:]], axis=1)
+    out = stretch(beats[:, :BEAT_SAMPLES], factors) * amps
+    if beats.shape[1] > BEAT_SAMPLES:
+        out = np.concatenate([out, beats[:, BEAT_SAMPLES:]], axis=1)
     return out
 
 

@@ -27,14 +27,13 @@ import zipfile
 from pathlib import Path
 from typing import Any, Dict, Sequence, Tuple
 
-import numpy as np
 import torch
 from torch import nn
 
 from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
 
-from .models import BEAT_LENGTH, MODELS, build_model, rr_columns
+from .models import MODELS, build_model
 
 FORMAT = "ecgnet-checkpoint"
 VERSION = 1
@@ -199,52 +198,3 @@ def load_model(checkpoint_path: str | os.PathLike, device: str | torch.device = 
             "class_names": tuple(ckpt["class_names"]), "config": ckpt.get("config", {}),
             "training": training, "path": str(checkpoint_path)}
     return model, meta
-
-
-def predict_proba(model: nn.Module, beats: np.ndarray, batch_size: int = 512,
-                  precision: str = "float32") -> np.ndarray:
-    """Class probabilities of beats, in batches, without autograd.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        From :func:`load_model` (put in eval mode here).
-    beats : np.ndarray
-        ``(n, 187)`` float32; ``(n, 187 + r)`` for a model with ``r`` RR features
-        (``rhythm_features``; see :func:`ecgnet.data.model_inputs`).
-    batch_size : int
-        Beats per forward pass (memory ~ 25 kB a beat in float32; 512 fits the caches
-        of small CPUs best: 2048 measured 1.5-2x slower on 2 Zen 4 cores).
-    precision : {"float32", "bfloat16"}
-        ``bfloat16`` runs the convolutions in bfloat16 autocast: about twice as fast
-        on CPUs with AVX-512 BF16, probabilities within ~1e-2.
-
-    Returns
-    -------
-    np.ndarray
-        ``(n, n_classes)`` float32, rows summing to 1.
-    """
-    beats = np.asarray(beats, dtype=np.float32)
-    width = BEAT_LENGTH + rr_columns(model)
-    if beats.ndim != 2 or beats.shape[1] != width:
-        raise InputError(f"beats have shape {beats.shape}, expected (n, {width})")
-    if precision not in ("float32", "bfloat16"):
-        raise InputError(f"unknown precision {precision!r}; choose float32 or bfloat16")
-    device = next(model.parameters()).device
-    model.eval()
-    out = None
-    use_bf16 = precision == "bfloat16"
-    x_all = torch.from_numpy(np.ascontiguousarray(beats))
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16,
-                                                enabled=use_bf16):
-        for start in range(0, len(beats), batch_size):
-            x = x_all[start:start + batch_size].to(device, non_blocking=True).unsqueeze(1)
-            proba = torch.softmax(model(x).float(), dim=1).cpu().numpy()
-            if out is None:
-                out = np.empty((len(beats), proba.shape[1]), np.float32)
-            out[start:start + len(x)] = proba
-    if out is None:  # no beats: ask the model for its width
-        with torch.inference_mode():
-            n_out = model(torch.zeros(1, 1, width, device=device)).shape[1]
-        out = np.empty((0, n_out), np.float32)
-    return out

@@ -19,15 +19,12 @@ import numpy as np
 
 from ecgseg.errors import InputError
 from ecgseg.kaggle_csv import read_kaggle_csv
+from ecgseg.labels import AAMI_CLASSES, BEAT_SAMPLES, MI_CLASSES
 from ecgseg.rhythm import rr_features
 from ecgseg.store import load_beats
 
-from .models import BEAT_LENGTH, rr_columns
+from .models import rr_columns
 
-AAMI_CLASSES: Tuple[str, ...] = ("N", "S", "V", "F", "Q")
-"""Class names of the MIT-BIH task, in label order (AAMI EC57)."""
-PTB_CLASSES: Tuple[str, ...] = ("normal", "MI")
-"""Class names of the PTB task (label 0 healthy control, 1 myocardial infarction)."""
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 
@@ -93,7 +90,7 @@ class BeatData:
 
 
 _HASH_WEIGHTS = np.random.default_rng(20180502).integers(
-    1, 2**63, size=BEAT_LENGTH, dtype=np.uint64) | np.uint64(1)
+    1, 2**63, size=BEAT_SAMPLES, dtype=np.uint64) | np.uint64(1)
 
 
 def beat_hashes(beats: np.ndarray) -> np.ndarray:
@@ -115,11 +112,27 @@ def beat_hashes(beats: np.ndarray) -> np.ndarray:
         return (mixed.sum(axis=1, dtype=np.uint64)).view(np.int64)
 
 
+def named_task(paths: Sequence[str | os.PathLike]) -> Optional[Tuple[str, ...]]:
+    """The classes the files' names imply (PTB ``normal MI`` for ``ptb*`` files), or None.
+
+    Examples
+    --------
+    >>> named_task(["ptbdb_normal.csv", "ptbdb_abnormal.csv"])
+    ('normal', 'MI')
+    >>> named_task(["rows.csv"]) is None
+    True
+    """
+    if paths and all(Path(p).name.lower().startswith("ptb") for p in paths):
+        return MI_CLASSES
+    return None
+
+
 def default_class_names(paths: Sequence[Path], database: str | None) -> Tuple[str, ...]:
-    """Class names when the input does not state them: PTB names for ``ptb*`` inputs, else AAMI."""
-    is_ptb = (database or "").lower().startswith("ptb") or (
-        database is None and all(p.name.lower().startswith("ptb") for p in paths))
-    return PTB_CLASSES if is_ptb else AAMI_CLASSES
+    """Class names when the input does not state them: PTB names for a ``ptb*`` database or
+    ``ptb*`` files, else AAMI."""
+    if database is not None:
+        return MI_CLASSES if database.lower().startswith("ptb") else AAMI_CLASSES
+    return named_task(paths) or AAMI_CLASSES
 
 
 def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
@@ -160,9 +173,9 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
     for path in paths:
         if path.suffix.lower() in HDF5_SUFFIXES:
             table = _labelled_beats(path, records, rhythm)
-            if table.beats.shape[1] != BEAT_LENGTH:
+            if table.beats.shape[1] != BEAT_SAMPLES:
                 raise InputError(f"{path}: beats of {table.beats.shape[1]} samples, "
-                                 f"expected {BEAT_LENGTH}")
+                                 f"expected {BEAT_SAMPLES}")
             beats.append(table.beats)
             labels.append(table.labels.astype(np.int64))
             recs.append(table.meta["record"].astype(str).to_numpy())

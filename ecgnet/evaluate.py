@@ -7,7 +7,6 @@ On the training data itself it scores the run's test part.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
 
-from .checkpoint import load_model, predict_proba
-from .data import BeatData, beat_hashes, load_data, model_inputs
+from .checkpoint import load_model
+from .data import BeatData, beat_hashes, load_data, model_inputs, named_task
+from .inference import predict_proba
+from .jsonfile import write_json
 from .metrics import classification_report
 from .splits import DS2, make_split
 
@@ -87,13 +87,6 @@ def evaluate_beats(model: torch.nn.Module, beats: np.ndarray, labels: np.ndarray
     return classification_report(labels, proba, class_names)
 
 
-def write_json(path: str | os.PathLike, obj) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(obj, indent=2) + "\n")
-    return Path(path)
-
-
 def save_report(report: dict, prefix: str | os.PathLike, title: str = "") -> tuple[Path, Path]:
     """Write ``<prefix>.json`` (the report) and ``<prefix>.png`` (its confusion matrix)."""
     from .plots import plot_confusion_matrix
@@ -142,6 +135,29 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def load_evaluation_data(data: Sequence[str | os.PathLike] | str, checkpoint_classes: Sequence[str],
+                         class_names: Sequence[str] | None = None,
+                         records: Sequence[str] | None = None) -> BeatData:
+    """Load beats to score a checkpoint on; CSV labels mean the checkpoint's classes when
+    they fit.
+
+    A Kaggle-format CSV does not name its classes. Without ``class_names``, CSV labels
+    that fit the checkpoint's classes (ids ``0 .. k-1``) mean those classes, unless the
+    files' names imply a task with another number of classes (``ptb*``: 2); otherwise, and
+    for HDF5, the classes are those :func:`ecgnet.data.load_data` finds.
+    """
+    if isinstance(data, (str, os.PathLike)):
+        data = [data]
+    csv_only = all(Path(p).suffix.lower() == ".csv" for p in data)
+    hint = named_task(data)
+    if class_names is None and csv_only and (hint is None or len(hint) == len(checkpoint_classes)):
+        try:
+            return load_data(data, class_names=checkpoint_classes, records=records)
+        except InputError:
+            pass  # labels beyond the checkpoint's classes: the default, and its message
+    return load_data(data, class_names=class_names, records=records)
+
+
 def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | str,
              part: str = "auto", out: str | os.PathLike | None = None,
              batch_size: int = 512, device: str = "cpu",
@@ -166,7 +182,7 @@ def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | 
     records : sequence of str, optional
         HDF5 only: score only these records.
     class_names : sequence of str, optional
-        What the data's labels mean (default: from the data, as for training); they
+        What the data's labels mean (default: see :func:`load_evaluation_data`); they
         must be the checkpoint's classes.
 
     Returns
@@ -179,7 +195,7 @@ def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | 
         Unreadable inputs, classes that do not match the checkpoint's, or no beat left.
     """
     model, meta = load_model(checkpoint, device)
-    data_set = load_data(data, class_names=class_names, records=records)
+    data_set = load_evaluation_data(data, meta["class_names"], class_names, records)
     if tuple(data_set.class_names) != tuple(meta["class_names"]):
         raise InputError(f"{', '.join(data_set.sources)}: classes "
                          f"({' '.join(data_set.class_names)}) are not those of checkpoint "

@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from ecgseg.errors import InputError
+from ecgseg.labels import BEAT_SAMPLES
 
-BEAT_LENGTH = 187
+BEAT_LENGTH = BEAT_SAMPLES  # ecgseg.labels.BEAT_SAMPLES, the samples of a beat
 """Samples per beat (1.496 s at 125 Hz) that every model takes."""
 
 MODELS: Dict[str, Callable[..., nn.Module]] = {}

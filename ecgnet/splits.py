@@ -29,7 +29,7 @@ from ecgseg.splits import DS1, DS2, PACED  # noqa: F401  (re-exported)
 
 from .data import BeatData
 
-SPLITS = ("random", "interpatient", "patient", "auto")
+SPLIT_KINDS = ("random", "interpatient", "patient", "auto")
 VAL_BY = ("auto", "beat", "patient")
 MIN_PATIENTS = 3
 """Patients a patient split needs: test, training and validation each get one."""
@@ -168,7 +168,7 @@ def make_split(data: BeatData, kind: str = "random", test_fraction: float = 0.2,
         keep, test = grouped_split(data.patients, test_fraction, rng)
         train_side = everything[keep]
     else:
-        raise InputError(f"unknown split {kind!r}; choose one of: {', '.join(SPLITS)}")
+        raise InputError(f"unknown split {kind!r}; choose one of: {', '.join(SPLIT_KINDS)}")
     by = val_by if val_by != "auto" else ("beat" if kind == "random" else "patient")
     if by == "beat":
         keep, val = stratified_split(data.labels[train_side], val_fraction, rng)

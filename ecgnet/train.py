@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Iterable, Optional, Tuple
 
 import numpy as np
 import torch
@@ -36,15 +35,19 @@ from torch import nn
 
 from ecgseg.errors import InputError
 
-from .augment import CLASS_WEIGHTS, augment_minority, class_weights, jitter
+from .augment import augment_minority, class_weights, jitter
+from .callbacks import EPOCH_METRICS, CallbackList, StopTraining, TrainCallback
 from .checkpoint import (load_backbone, load_checkpoint, make_checkpoint,
-                         model_from_checkpoint, predict_proba, save_checkpoint)
+                         model_from_checkpoint, save_checkpoint)
 from .data import BeatData, beat_hashes, load_data, model_inputs
-from .evaluate import evaluate_beats, save_report, write_json
-from .metrics import confusion_matrix, macro_f1
-from .models import (build_model, count_parameters, freeze, frozen_parts, parse_trainable,
-                     set_train_mode)
+from .device import setup_device
+from .evaluate import evaluate_beats, save_report
+from .inference import PRECISIONS, predict_proba
+from .jsonfile import write_json
+from .metrics import confusion_matrix, macro_f1, precision_recall_f1
+from .models import build_model, count_parameters, freeze, frozen_parts, set_train_mode
 from .splits import make_split
+from .train_config import ConfigError, TrainConfig, flag_of  # noqa: F401  (re-exported)
 
 RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
              "test.json", "test.png")
@@ -53,146 +56,6 @@ _FIXED_ON_RESUME = ("data", "model", "classes", "split", "test_fraction", "val_f
                     "seed", "batch_size", "lr", "beta1", "beta2", "lr_decay",
                     "lr_decay_every", "class_weights", "augment", "init_checkpoint", "precision",
                     "trainable", "ema", "jitter", "val_by")
-
-
-@dataclass
-class TrainConfig:
-    """Settings of a training run (the ``ecg train`` options).
-
-    Attributes
-    ----------
-    data : list of str
-        CSV and/or HDF5 files of labelled beats (concatenated).
-    name : str, optional
-        Run folder name under ``out``; default ``<first data file stem>-<split>``.
-    out : str
-        Parent folder of the run folders.
-    model : str
-        Registered model name.
-    classes : list of str, optional
-        Class names (default from the data, see :func:`ecgnet.data.load_data`).
-    split : {"random", "interpatient", "patient", "auto"}
-        ``auto``: by patient when the data have patient ids (HDF5, at least 3
-        patients), else stratified random (see :func:`ecgnet.splits.make_split`).
-    test_fraction, val_fraction : float
-        Shares held out for testing and, from the training side, for validation.
-    val_by : {"auto", "beat", "patient"}
-        How the validation part is carved (see :func:`ecgnet.splits.make_split`).
-    seed : int
-        Seeds the weights, the split, the shuffling and the augmentation.
-    batch_size : int
-        Beats per training iteration.
-    lr, beta1, beta2 : float
-        Adam settings.
-    lr_decay, lr_decay_every : float, int
-        The learning rate is multiplied by ``lr_decay`` every ``lr_decay_every`` iterations.
-    epochs : int
-        Most epochs to run.
-    patience : int
-        Stop after this many epochs without a better validation macro-F1.
-    max_iters : int, optional
-        Stop after this many iterations in all (quick runs, tests).
-    class_weights : {"none", "balanced", "sqrt"}
-        Loss weights per class, from the training part's counts.
-    augment : float
-        0: off. Otherwise every class smaller than ``augment`` x the largest training class
-        is topped up to that size with stretched and scaled copies, redrawn every epoch.
-    jitter : float
-        Share of all training beats replaced, every epoch, by stretched and scaled
-        versions (0: off).
-    ema : float
-        Decay per iteration of the moving average of the weights (0: off; e.g. 0.999
-        averages over about the last 1 000 iterations). The averaged weights are the
-        ones validated, tested and saved.
-    device : str
-        ``auto`` (GPU when present), ``cpu``, ``cuda``, ``cuda:1``...
-    threads : int, optional
-        CPU threads for torch (default: the cores this process may use).
-    eval_batch_size : int
-        Beats per forward pass for validation and test.
-    resume : bool
-        Continue the run in ``<out>/<name>`` from its ``last.pt``.
-    overwrite : bool
-        Replace an existing run of that name.
-    progress : bool
-        Show a progress bar per epoch.
-    init_checkpoint : str, optional
-        Transfer learning: start from this checkpoint's weights (same model), with a new,
-        freshly initialised ``head`` for the data's classes. None: random initialisation.
-    trainable : str
-        Parts that learn: ``all`` (default), ``head``, ``fc`` (fc1, fc2, head: the paper's
-        MI setting) or ``blocks:K`` (the last K residual blocks and fc); see
-        :data:`ecgnet.models.TRAINABLE`. The rest is frozen.
-    precision : {"float32", "bfloat16"}
-        Arithmetic of the training forward and backward passes: ``bfloat16`` runs them
-        under ``torch.autocast`` (weights, optimizer and loss stay float32); on CPUs with
-        bfloat16 instructions it trains about 1.6x faster (3 700 -> 6 000 beats/s on
-        2 Zen 4 cores). Validation and test always run in float32.
-    """
-
-    data: List[str]
-    name: Optional[str] = None
-    out: str = "runs"
-    model: str = "kachuee"
-    classes: Optional[List[str]] = None
-    split: str = "random"
-    test_fraction: float = 0.2
-    val_fraction: float = 0.1
-    seed: int = 0
-    batch_size: int = 128
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    lr_decay: float = 0.75
-    lr_decay_every: int = 10_000
-    epochs: int = 50
-    patience: int = 8
-    max_iters: Optional[int] = None
-    class_weights: str = "none"
-    augment: float = 0.0
-    device: str = "auto"
-    threads: Optional[int] = None
-    eval_batch_size: int = 512
-    resume: bool = False
-    overwrite: bool = False
-    progress: bool = True
-    precision: str = "float32"
-    init_checkpoint: Optional[str] = None
-    trainable: str = "all"
-    ema: float = 0.0
-    jitter: float = 0.0
-    val_by: str = "auto"
-
-    def __post_init__(self):
-        if isinstance(self.data, (str, os.PathLike)):
-            self.data = [self.data]
-        self.data = [str(p) for p in self.data]
-        if self.init_checkpoint is not None:
-            self.init_checkpoint = str(self.init_checkpoint)
-        kind, k = parse_trainable(self.trainable)
-        self.trainable = kind if kind != "blocks" else f"blocks:{k}"
-        checks = [(self.batch_size >= 1, "--batch-size must be at least 1"),
-                  (self.epochs >= 1, "--epochs must be at least 1"),
-                  (self.patience >= 1, "--patience must be at least 1"),
-                  (0 < self.test_fraction < 1, "--test-fraction must be between 0 and 1"),
-                  (0 < self.val_fraction < 1, "--val-fraction must be between 0 and 1"),
-                  (self.lr > 0, "--lr must be positive"),
-                  (self.lr_decay_every >= 1, "--lr-decay-every must be at least 1"),
-                  (self.augment >= 0, "--augment must be 0 (off) or positive"),
-                  (0 <= self.jitter <= 1, "--jitter must be between 0 (off) and 1"),
-                  (0 <= self.ema < 1, "--ema must be 0 (off) or between 0 and 1, e.g. 0.999"),
-                  (self.class_weights in CLASS_WEIGHTS,
-                   f"--class-weights must be one of: {', '.join(CLASS_WEIGHTS)}"),
-                  (self.max_iters is None or self.max_iters >= 1, "--max-iters must be at least 1")]
-        for ok, message in checks:
-            if not ok:
-                raise InputError(message)
-
-    @property
-    def run_dir(self) -> Path:
-        """``<out>/<name>``."""
-        name = self.name or f"{Path(self.data[0]).stem}-{self.split}"
-        return Path(self.out) / name
 
 
 @dataclass
@@ -220,6 +83,10 @@ class RunResult:
         What split was used (kind, why for ``auto``, beats per part).
     trainable_parameters : int
         Weights that learnt (all of them unless ``trainable`` froze some).
+    best_checkpoint : Path or None
+        ``run_dir / "best.pt"``.
+    stopped_by : str
+        Why a callback ended the run (:class:`~ecgnet.callbacks.StopTraining`), '' if none.
     """
 
     run_dir: Path
@@ -233,42 +100,92 @@ class RunResult:
     train_beats_per_s: float = 0.0
     split: str = ""
     trainable_parameters: int = 0
+    best_checkpoint: Optional[Path] = None
+    stopped_by: str = ""
 
 
-def setup_device(device: str = "auto", threads: int | None = None) -> torch.device:
-    """Pick the device (``auto``: CUDA when available) and, on CPU, the torch threads.
+@dataclass(frozen=True)
+class TrainState:
+    """Where a run stands after an epoch (stored in checkpoints as ``training[...]``)."""
 
-    Parameters
-    ----------
-    device : str
-        ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
-    threads : int, optional
-        CPU threads; default the cores this process may run on.
-    """
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise InputError(f"unknown device {device!r}; use auto, cpu or cuda") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA GPU is available here")
-    if dev.type == "cpu":
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        torch.set_num_threads(max(1, threads or cores or 1))
-    return dev
+    epoch: int = 0
+    iteration: int = 0
+    best_score: float = -1.0
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    history: Tuple[dict, ...] = ()
+
+    def as_dict(self) -> dict:
+        """The checkpoint's ``training`` entries (``history`` as a list)."""
+        return {"epoch": self.epoch, "iteration": self.iteration,
+                "best_score": self.best_score, "best_epoch": self.best_epoch,
+                "bad_epochs": self.bad_epochs, "history": list(self.history)}
+
+    @classmethod
+    def from_checkpoint(cls, training: dict) -> "TrainState":
+        """The state stored in a checkpoint's ``training`` dict."""
+        return cls(epoch=training["epoch"], iteration=training["iteration"],
+                   best_score=training["best_score"], best_epoch=training["best_epoch"],
+                   bad_epochs=training["bad_epochs"], history=tuple(training["history"]))
+
+
+@dataclass
+class Run:
+    """Everything :func:`prepare` builds for a run: data, split, model(s), optimiser."""
+
+    config: TrainConfig
+    device: torch.device
+    data: BeatData
+    split: Any
+    train_set: BeatData
+    val_set: BeatData
+    train_inputs: np.ndarray
+    model: nn.Module
+    averaged: Optional[nn.Module]
+    frozen: list
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    loss_fn: nn.Module
+    class_weights: Optional[np.ndarray]
+    model_kwargs: dict
+    source_info: Optional[dict]
+    run_dir: Path
+    fingerprint: str
+    train_hashes: torch.Tensor
+    resume_from: Optional[dict] = None
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The weights validated, tested and saved (the moving average with ``ema``)."""
+        return self.averaged if self.averaged is not None else self.model
+
+    @property
+    def trainable_parameters(self) -> int:
+        """Weights that learn."""
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """What one pass over the training beats measured."""
+
+    iteration: int
+    loss_sum: float
+    correct: int
+    seen: int
+    seconds: float
 
 
 def _prepare_run_dir(config: TrainConfig) -> Path:
     run_dir = config.run_dir
     if config.resume:
         if not (run_dir / "last.pt").is_file():
-            raise InputError(f"--resume: {run_dir / 'last.pt'} does not exist (nothing to resume)")
+            raise InputError(f"resume: {run_dir / 'last.pt'} does not exist (nothing to resume)")
         return run_dir
     if run_dir.exists() and any((run_dir / f).exists() for f in RUN_FILES):
         if not config.overwrite:
-            raise InputError(f"run folder {run_dir} already holds a run; use --resume to continue "
-                             f"it, --overwrite to replace it, or --name for another one")
+            raise InputError(f"run folder {run_dir} already holds a run; use resume to continue "
+                             f"it, overwrite to replace it, or another name")
         for f in RUN_FILES:
             (run_dir / f).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -280,39 +197,26 @@ def _check_resume(ckpt: dict, config: TrainConfig, data: BeatData, path: Path) -
     old = ckpt.get("config", {})
     changed = [k for k in _FIXED_ON_RESUME if k in old and old[k] != asdict(config)[k]]
     if changed:
-        raise InputError(f"--resume: {', '.join(changed)} differ from the run in {path.parent} "
+        raise InputError(f"resume: {', '.join(changed)} differ from the run in {path.parent} "
                          f"(was {', '.join(f'{k}={old[k]!r}' for k in changed)})")
     if ckpt["training"].get("data_fingerprint") != data.fingerprint():
-        raise InputError(f"--resume: the data differ from those run {path.parent} was trained on")
+        raise InputError(f"resume: the data differ from those run {path.parent} was trained on")
 
 
-def _validate(model: nn.Module, data: BeatData, batch_size: int) -> dict:
-    proba = predict_proba(model, model_inputs(model, data.beats, data.rhythm), batch_size)
-    p_true = proba[np.arange(len(proba)), data.labels]
-    cm = confusion_matrix(data.labels, proba.argmax(axis=1), data.n_classes)
-    return {"val_loss": float(-np.log(np.maximum(p_true, 1e-12)).mean()),
-            "val_accuracy": float(np.trace(cm) / max(1, cm.sum())),
-            "val_macro_f1": macro_f1(cm)}
+def prepare(config: TrainConfig) -> Run:
+    """Load and split the data, build the model and optimiser, make the run folder.
 
-
-def train(config: TrainConfig) -> RunResult:
-    """Train a model, keep the best one on validation macro-F1, and test it.
-
-    Parameters
-    ----------
-    config : TrainConfig
-
-    Returns
-    -------
-    RunResult
+    Everything that can fail is checked before the run folder is touched. With
+    ``config.resume`` the run's ``last.pt`` is read and checked (``Run.resume_from``);
+    :func:`restore` loads it.
 
     Raises
     ------
     InputError
-        Bad data, bad settings, an existing run folder (without ``resume`` or
-        ``overwrite``), or a resume that does not match the run.
+        Bad data or settings, an existing run folder (without ``resume`` or
+        ``overwrite``), a resume that does not match the run.
     """
-    if config.precision not in ("float32", "bfloat16"):
+    if config.precision not in PRECISIONS:
         raise InputError(f"unknown precision {config.precision!r}; choose float32 or bfloat16")
     device = setup_device(config.device, config.threads)
     data = load_data(config.data, class_names=config.classes)
@@ -321,8 +225,7 @@ def train(config: TrainConfig) -> RunResult:
     train_set, val_set = data.subset(split.train), data.subset(split.val)
     if len(train_set) == 0 or len(val_set) == 0 or len(split.test) == 0:
         raise InputError(f"{split.describe()}: too few beats to train, validate and test")
-    # Everything that can fail is checked before the run folder is touched.
-    ckpt, source_info, model_kwargs = None, None, {}
+    ckpt, source, source_info, model_kwargs = None, None, None, {}
     if config.resume:  # the weights come from last.pt: the source checkpoint is not needed
         run_dir = _prepare_run_dir(config)
         ckpt = load_checkpoint(run_dir / "last.pt")
@@ -338,7 +241,7 @@ def train(config: TrainConfig) -> RunResult:
         source_info = _source_info(source, config.init_checkpoint)
     torch.manual_seed(config.seed)
     model = build_model(config.model, data.n_classes, **model_kwargs)
-    if ckpt is None and config.init_checkpoint is not None:  # all weights but the head
+    if source is not None:  # all weights but the head
         load_backbone(model, source, config.init_checkpoint)
     frozen = frozen_parts(model, config.trainable)
     freeze(model, frozen)
@@ -351,145 +254,286 @@ def train(config: TrainConfig) -> RunResult:
         averaged = build_model(config.model, data.n_classes, **model_kwargs).to(device)
         averaged.load_state_dict(model.state_dict())
         averaged.eval().requires_grad_(False)
-    evaluated = averaged if averaged is not None else model
     learning = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(learning, lr=config.lr, betas=(config.beta1, config.beta2))
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_decay_every, config.lr_decay)
     weights = class_weights(train_set.labels, data.n_classes, config.class_weights)
-    use_bf16 = config.precision == "bfloat16"
     loss_fn = nn.CrossEntropyLoss(
         weight=None if weights is None else torch.from_numpy(weights).to(device))
-
-    fingerprint = data.fingerprint()
     train_hashes = torch.from_numpy(np.unique(beat_hashes(
         np.concatenate([train_set.beats, val_set.beats]))))
-    state = {"epoch": 0, "iteration": 0, "best_score": -1.0, "best_epoch": 0,
-             "bad_epochs": 0, "history": []}
-    if ckpt is not None:
-        model.load_state_dict(ckpt["training"].get("raw_state_dict", ckpt["state_dict"]))
-        if averaged is not None:
-            averaged.load_state_dict(ckpt["state_dict"])
-        optimizer.load_state_dict(ckpt["training"]["optimizer"])
-        scheduler.load_state_dict(ckpt["training"]["scheduler"])
-        torch.set_rng_state(ckpt["training"]["torch_rng"])
-        state.update({k: ckpt["training"][k] for k in state})
-    n_params = count_parameters(model)
-    n_learning = sum(p.numel() for p in learning)
-    info = {"config": asdict(config), "run_dir": str(run_dir), "device": str(device),
+    return Run(config=config, device=device, data=data, split=split, train_set=train_set,
+               val_set=val_set, train_inputs=train_inputs, model=model, averaged=averaged,
+               frozen=frozen, optimizer=optimizer, scheduler=scheduler, loss_fn=loss_fn,
+               class_weights=weights, model_kwargs=model_kwargs, source_info=source_info,
+               run_dir=run_dir, fingerprint=data.fingerprint(), train_hashes=train_hashes,
+               resume_from=ckpt)
+
+
+def restore(run: Run) -> TrainState:
+    """Load ``last.pt`` of a resumed run into its model(s), optimiser, scheduler and the
+    torch RNG; the state it ended in (a fresh state for a new run)."""
+    ckpt = run.resume_from
+    if ckpt is None:
+        return TrainState()
+    training = ckpt["training"]
+    run.model.load_state_dict(training.get("raw_state_dict", ckpt["state_dict"]))
+    if run.averaged is not None:
+        run.averaged.load_state_dict(ckpt["state_dict"])
+    run.optimizer.load_state_dict(training["optimizer"])
+    run.scheduler.load_state_dict(training["scheduler"])
+    torch.set_rng_state(training["torch_rng"])
+    return TrainState.from_checkpoint(training)
+
+
+def write_run_start(run: Run, state: TrainState) -> dict:
+    """Write ``config.json`` and ``metrics.jsonl`` (the epochs done so far); the info written."""
+    config, data, split = run.config, run.data, run.split
+    info = {"config": asdict(config), "run_dir": str(run.run_dir), "device": str(run.device),
             "threads": torch.get_num_threads(), "split": split.describe(),
             "class_names": list(data.class_names),
-            "train_counts": train_set.counts().tolist(), "val_counts": val_set.counts().tolist(),
+            "train_counts": run.train_set.counts().tolist(),
+            "val_counts": run.val_set.counts().tolist(),
             "test_counts": np.bincount(data.labels[split.test], minlength=data.n_classes).tolist(),
-            "class_weights": None if weights is None else weights.tolist(),
-            "parameters": n_params, "trainable_parameters": n_learning,
-            "frozen_parts": frozen, "init_checkpoint": source_info,
-            "data_fingerprint": fingerprint, "data_sources": data.source_info,
+            "class_weights": None if run.class_weights is None else run.class_weights.tolist(),
+            "parameters": count_parameters(run.model),
+            "trainable_parameters": run.trainable_parameters,
+            "frozen_parts": run.frozen, "init_checkpoint": run.source_info,
+            "data_fingerprint": run.fingerprint, "data_sources": data.source_info,
             "torch": torch.__version__, "python": platform.python_version()}
-    write_json(run_dir / "config.json", info)
-    with open(run_dir / "metrics.jsonl", "w") as f:  # the epochs up to the checkpoint
-        f.writelines(json.dumps(h) + "\n" for h in state["history"])
+    write_json(run.run_dir / "config.json", info)
+    with open(run.run_dir / "metrics.jsonl", "w") as f:  # the epochs up to the checkpoint
+        f.writelines(json.dumps(h) + "\n" for h in state.history)
+    return info
 
-    x_train = torch.from_numpy(train_inputs).unsqueeze(1)
-    y_train = torch.from_numpy(train_set.labels)
+
+def train_epoch(run: Run, iteration: int, beats: Tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+                batches: Iterable[int]) -> EpochStats:
+    """One pass over an epoch's training beats; stops at ``max_iters`` iterations in all.
+
+    Parameters
+    ----------
+    run : Run
+    iteration : int
+        Iterations done before this epoch.
+    beats : (x, y, order)
+        From :func:`epoch_beats`.
+    batches : iterable of int
+        Batch start indices ``range(0, len(order), batch_size)``, possibly wrapped in a
+        progress bar.
+    """
+    config, model = run.config, run.model
+    x_epoch, y_epoch, order = beats
     max_iters = config.max_iters or float("inf")
-    beats_done, train_seconds = 0, 0.0
-    stopped_early = state["bad_epochs"] >= config.patience
+    use_bf16 = config.precision == "bfloat16"
+    set_train_mode(model, run.frozen)
+    loss_sum, correct, seen = 0.0, 0, 0
+    started = time.perf_counter()
+    for start in batches:
+        if iteration >= max_iters:
+            break
+        idx = order[start:start + config.batch_size]
+        xb, yb = x_epoch[idx].to(run.device), y_epoch[idx].to(run.device)
+        run.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            logits = model(xb)
+        loss = run.loss_fn(logits.float(), yb)
+        loss.backward()
+        run.optimizer.step()
+        run.scheduler.step()
+        iteration += 1
+        if run.averaged is not None:
+            update_average(run.averaged, model, config.ema, iteration)
+        loss_value = loss.item()
+        loss_sum += loss_value * len(idx)
+        correct += int((logits.detach().argmax(dim=1) == yb).sum())
+        seen += len(idx)
+        if hasattr(batches, "set_postfix") and iteration % 20 == 0:
+            batches.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+    return EpochStats(iteration=iteration, loss_sum=loss_sum, correct=correct, seen=seen,
+                      seconds=time.perf_counter() - started)
 
-    def checkpoint_dict() -> dict:
-        training = {k: state[k] for k in state}
-        training.update(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                        torch_rng=torch.get_rng_state(), data_fingerprint=fingerprint,
-                        train_hashes=train_hashes, source=source_info,
-                        data_sources=data.source_info)
-        if averaged is not None:
-            training["raw_state_dict"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        return make_checkpoint(evaluated, config.model, data.class_names, asdict(config), training,
-                               model_kwargs)
 
-    while (state["epoch"] < config.epochs and state["iteration"] < max_iters
-           and not stopped_early):
-        epoch = state["epoch"] + 1
-        rng = np.random.default_rng([config.seed, epoch])
-        x_epoch, y_epoch = x_train, y_train
-        if config.jitter > 0:
-            x_epoch = torch.from_numpy(jitter(train_inputs, config.jitter, rng)).unsqueeze(1)
-        if config.augment > 0:
-            extra_x, extra_y = augment_minority(train_inputs, train_set.labels,
-                                                config.augment, rng)
-            x_epoch = torch.cat([x_epoch, torch.from_numpy(extra_x).unsqueeze(1)])
-            y_epoch = torch.cat([y_train, torch.from_numpy(extra_y)])
-        order = torch.from_numpy(rng.permutation(len(y_epoch)))
-        batches = range(0, len(order), config.batch_size)
-        bar = _progress(batches, config.progress, f"epoch {epoch}/{config.epochs}")
-        set_train_mode(model, frozen)
-        loss_sum, seen = 0.0, 0
-        started = time.perf_counter()
-        for start in bar:
-            if state["iteration"] >= max_iters:
-                break
-            idx = order[start:start + config.batch_size]
-            xb, yb = x_epoch[idx].to(device), y_epoch[idx].to(device)
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                logits = model(xb)
-            loss = loss_fn(logits.float(), yb)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            state["iteration"] += 1
-            if averaged is not None:
-                update_average(averaged, model, config.ema, state["iteration"])
-            loss_value = loss.item()
-            loss_sum += loss_value * len(idx)
-            seen += len(idx)
-            if bar is not batches and state["iteration"] % 20 == 0:
-                bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
-        elapsed = time.perf_counter() - started
-        beats_done += seen
-        train_seconds += elapsed
-        val = _validate(evaluated, val_set, config.eval_batch_size)
-        record = {"epoch": epoch, "iteration": state["iteration"],
-                  "lr": optimizer.param_groups[0]["lr"],
-                  "train_loss": loss_sum / max(1, seen), **val,
-                  "train_beats": seen, "train_beats_per_s": seen / max(elapsed, 1e-9),
-                  "seconds": elapsed}
-        if bar is not batches:
-            bar.set_postfix(loss=f"{record['train_loss']:.4f}", val_f1=f"{val['val_macro_f1']:.4f}",
-                            val_acc=f"{val['val_accuracy']:.4f}")
-            bar.close()
-        state["epoch"] = epoch
-        state["history"].append(record)
-        if val["val_macro_f1"] > state["best_score"]:
-            state.update(best_score=val["val_macro_f1"], best_epoch=epoch, bad_epochs=0)
-            save_checkpoint(checkpoint_dict(), run_dir / "best.pt")
-        else:
-            state["bad_epochs"] += 1
-        stopped_early = state["bad_epochs"] >= config.patience
-        save_checkpoint(checkpoint_dict(), run_dir / "last.pt")
-        with open(run_dir / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
+def epoch_beats(run: Run, epoch: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The training beats of an epoch, and their order.
 
+    One generator seeded with ``(seed, epoch)`` draws, in turn, the jittered beats
+    (``jitter``), the minority top-up (``augment``) and the shuffle.
+
+    Returns
+    -------
+    x : torch.Tensor
+        ``(m, 1, L)`` float32 inputs.
+    y : torch.Tensor
+        ``(m,)`` int64 labels.
+    order : torch.Tensor
+        ``(m,)`` int64 permutation of ``0 .. m-1``.
+    """
+    config, inputs, labels = run.config, run.train_inputs, run.train_set.labels
+    rng = np.random.default_rng([config.seed, epoch])
+    y_train = torch.from_numpy(labels)
+    x_epoch, y_epoch = torch.from_numpy(inputs).unsqueeze(1), y_train
+    if config.jitter > 0:
+        x_epoch = torch.from_numpy(jitter(inputs, config.jitter, rng)).unsqueeze(1)
+    if config.augment > 0:
+        extra_x, extra_y = augment_minority(inputs, labels, config.augment, rng)
+        x_epoch = torch.cat([x_epoch, torch.from_numpy(extra_x).unsqueeze(1)])
+        y_epoch = torch.cat([y_train, torch.from_numpy(extra_y)])
+    order = torch.from_numpy(rng.permutation(len(y_epoch)))
+    return x_epoch, y_epoch, order
+
+
+def validate(model: nn.Module, data: BeatData, batch_size: int) -> dict:
+    """Loss, accuracy, macro-F1 and per-class F1 of ``model`` on validation beats.
+
+    Returns
+    -------
+    dict
+        ``val_loss`` (mean cross-entropy, nats), ``val_accuracy``, ``val_macro_f1``
+        (floats) and ``val_f1`` ({class name: F1}).
+    """
+    proba = predict_proba(model, model_inputs(model, data.beats, data.rhythm), batch_size)
+    p_true = proba[np.arange(len(proba)), data.labels]
+    cm = confusion_matrix(data.labels, proba.argmax(axis=1), data.n_classes)
+    f1 = precision_recall_f1(cm)["f1"]
+    return {"val_loss": float(-np.log(np.maximum(p_true, 1e-12)).mean()),
+            "val_accuracy": float(np.trace(cm) / max(1, cm.sum())),
+            "val_macro_f1": macro_f1(cm),
+            "val_f1": {name: float(v) for name, v in zip(data.class_names, f1)}}
+
+
+
+def checkpoint_dict(run: Run, state: TrainState) -> dict:
+    """The checkpoint of the run as it stands (see :mod:`ecgnet.checkpoint`)."""
+    training = state.as_dict()
+    training.update(optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
+                    torch_rng=torch.get_rng_state(), data_fingerprint=run.fingerprint,
+                    train_hashes=run.train_hashes, source=run.source_info,
+                    data_sources=run.data.source_info)
+    if run.averaged is not None:
+        training["raw_state_dict"] = {k: v.detach().cpu()
+                                      for k, v in run.model.state_dict().items()}
+    return make_checkpoint(run.evaluated, run.config.model, run.data.class_names,
+                           asdict(run.config), training, run.model_kwargs)
+
+
+def end_epoch(run: Run, state: TrainState, record: dict) -> TrainState:
+    """Keep score of an epoch: ``best.pt`` when validation macro-F1 improved, ``last.pt``
+    and a line of ``metrics.jsonl`` always; the new state."""
+    epoch, score = record["epoch"], record["val_macro_f1"]
+    improved = score > state.best_score
+    state = replace(state, epoch=epoch, iteration=record["iteration"],
+                    history=state.history + (record,),
+                    best_score=score if improved else state.best_score,
+                    best_epoch=epoch if improved else state.best_epoch,
+                    bad_epochs=0 if improved else state.bad_epochs + 1)
+    if improved:
+        save_checkpoint(checkpoint_dict(run, state), run.run_dir / "best.pt")
+    save_checkpoint(checkpoint_dict(run, state), run.run_dir / "last.pt")
+    with open(run.run_dir / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(record) + "\n")
+    return state
+
+
+def finish(run: Run, state: TrainState, stopped_early: bool, train_beats_per_s: float,
+           stopped_by: str = "") -> RunResult:
+    """Plot the learning curves, test ``best.pt`` on the test part, write ``test.json``/``.png``."""
     from .plots import plot_learning_curves
 
-    if state["history"]:
-        plot_learning_curves(state["history"], run_dir / "curves.png")
-    best = load_checkpoint(run_dir / "best.pt")
+    config, data, split = run.config, run.data, run.split
+    if state.history:
+        plot_learning_curves(list(state.history), run.run_dir / "curves.png")
+    best_path = run.run_dir / "best.pt"
+    best = load_checkpoint(best_path)
+    model = run.model
     model.load_state_dict(best["state_dict"])
     test_set = data.subset(split.test)
     report = evaluate_beats(model, model_inputs(model, test_set.beats, test_set.rhythm),
-                            test_set.labels, data.class_names,
-                            config.eval_batch_size)
+                            test_set.labels, data.class_names, config.eval_batch_size)
     report.update(part=f"test part of the run's {split.kind} split",
-                  excluded_training_beats=0, checkpoint=str(run_dir / "best.pt"),
-                  data=list(data.sources), best_epoch=state["best_epoch"])
-    save_report(report, run_dir / "test", title=f"best.pt (epoch {state['best_epoch']}), "
-                                                 f"{split.kind} split, test part")
-    return RunResult(run_dir=run_dir, best_epoch=state["best_epoch"],
-                     best_val_macro_f1=state["best_score"], epochs_run=state["epoch"],
-                     iterations=state["iteration"], stopped_early=stopped_early, test=report,
-                     history=list(state["history"]),
-                     train_beats_per_s=beats_done / train_seconds if train_seconds else 0.0,
-                     split=split.describe(), trainable_parameters=n_learning)
+                  excluded_training_beats=0, checkpoint=str(best_path),
+                  data=list(data.sources), best_epoch=state.best_epoch)
+    save_report(report, run.run_dir / "test", title=f"best.pt (epoch {state.best_epoch}), "
+                                                    f"{split.kind} split, test part")
+    return RunResult(run_dir=run.run_dir, best_epoch=state.best_epoch,
+                     best_val_macro_f1=state.best_score, epochs_run=state.epoch,
+                     iterations=state.iteration, stopped_early=stopped_early, test=report,
+                     history=list(state.history), train_beats_per_s=train_beats_per_s,
+                     split=split.describe(), trainable_parameters=run.trainable_parameters,
+                     best_checkpoint=best_path, stopped_by=stopped_by)
+
+
+def train(config: TrainConfig, callbacks: Iterable[TrainCallback] = ()) -> RunResult:
+    """Train a model, keep the best one on validation macro-F1, and test it.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    callbacks : iterable of TrainCallback
+        Told of the run's start, every epoch's metrics and its end (see
+        :mod:`ecgnet.callbacks`); one may end the run by raising
+        :class:`~ecgnet.callbacks.StopTraining`.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    InputError
+        Bad data, bad settings, an existing run folder (without ``resume`` or
+        ``overwrite``), or a resume that does not match the run.
+
+    Examples
+    --------
+    >>> result = train(TrainConfig(data=["mitbih_train.csv"], epochs=2))  # doctest: +SKIP
+    >>> result.best_checkpoint  # doctest: +SKIP
+    PosixPath('runs/mitbih_train-random/best.pt')
+    """
+    hooks = CallbackList(callbacks)
+    run = prepare(config)
+    state = restore(run)
+    write_run_start(run, state)
+    hooks.on_run_start(config, run.run_dir, {
+        "source": run.data.source_info[0] if run.data.source_info else {},
+        "sources": list(run.data.source_info), "class_names": list(run.data.class_names),
+        "n_parameters": count_parameters(run.model), "model": config.model,
+        "start_epoch": state.epoch})
+    max_iters = config.max_iters or float("inf")
+    beats_done, train_seconds, stopped_by = 0, 0.0, ""
+    stopped_early = state.bad_epochs >= config.patience
+    while state.epoch < config.epochs and state.iteration < max_iters and not stopped_early:
+        epoch = state.epoch + 1
+        beats = epoch_beats(run, epoch)
+        batches = range(0, len(beats[2]), config.batch_size)
+        bar = _progress(batches, config.progress, f"epoch {epoch}/{config.epochs}")
+        stats = train_epoch(run, state.iteration, beats, bar)
+        beats_done += stats.seen
+        train_seconds += stats.seconds
+        val = validate(run.evaluated, run.val_set, config.eval_batch_size)
+        record = {"epoch": epoch, "iteration": stats.iteration,
+                  "lr": run.optimizer.param_groups[0]["lr"],
+                  "train_loss": stats.loss_sum / max(1, stats.seen),
+                  "train_accuracy": stats.correct / max(1, stats.seen), **val,
+                  "train_beats": stats.seen,
+                  "train_beats_per_s": stats.seen / max(stats.seconds, 1e-9),
+                  "seconds": stats.seconds}
+        if bar is not batches:
+            bar.set_postfix(loss=f"{record['train_loss']:.4f}",
+                            val_f1=f"{val['val_macro_f1']:.4f}",
+                            val_acc=f"{val['val_accuracy']:.4f}")
+            bar.close()
+        state = end_epoch(run, state, record)
+        stopped_early = state.bad_epochs >= config.patience
+        try:
+            hooks.on_epoch_end(epoch, {k: record[k] for k in EPOCH_METRICS})
+        except StopTraining as exc:
+            stopped_by = str(exc) or type(exc).__name__
+            break
+    result = finish(run, state, stopped_early,
+                    beats_done / train_seconds if train_seconds else 0.0, stopped_by)
+    hooks.on_run_end(result)
+    return result
 
 
 @torch.no_grad()

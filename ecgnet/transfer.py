@@ -21,19 +21,20 @@ reports which.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from ecgseg.errors import InputError
 
+from .callbacks import TrainCallback
 from .checkpoint import load_checkpoint
 from .data import load_data
-from .evaluate import write_json
-from .train import RunResult, TrainConfig, train
+from .jsonfile import write_json
+from .train import RunResult, train
+from .train_config import TRANSFER_DEFAULTS, TrainConfig
 
 SWEEP = ("head", "fc", "blocks:1", "blocks:2", "blocks:3", "blocks:4", "all")
 """The ``trainable`` settings of a sweep, from fewest to most weights learnt."""
@@ -63,7 +64,7 @@ def transfer_config(checkpoint: str | os.PathLike, data: Sequence[str | os.PathL
         ``head``, ``fc`` (the paper's), ``blocks:K`` or ``all``.
     **settings
         Any other :class:`TrainConfig` field. Defaults differing from ``ecg train``:
-        ``split="auto"``, ``name="<data stem>-transfer-<trainable>"``; ``model`` is the
+        :data:`~ecgnet.train_config.TRANSFER_DEFAULTS` (``split="auto"``), ``name="<data stem>-transfer-<trainable>"``; ``model`` is the
         checkpoint's.
 
     Raises
@@ -73,7 +74,8 @@ def transfer_config(checkpoint: str | os.PathLike, data: Sequence[str | os.PathL
     """
     if isinstance(data, (str, os.PathLike)):
         data = [data]
-    settings.setdefault("split", "auto")
+    for key, value in TRANSFER_DEFAULTS.items():
+        settings.setdefault(key, value)
     if settings.get("name") is None:
         settings["name"] = f"{Path(data[0]).stem}-transfer-{setting_dirname(trainable)}"
     last = Path(settings.get("out", "runs")) / settings["name"] / "last.pt"
@@ -100,11 +102,15 @@ def check_target_data(config: TrainConfig) -> None:
 
 
 def transfer(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | str,
-             trainable: str = "fc", **settings) -> RunResult:
-    """Train a model started from ``checkpoint`` on ``data`` (see :func:`transfer_config`)."""
+             trainable: str = "fc", callbacks: Iterable[TrainCallback] = (),
+             **settings) -> RunResult:
+    """Train a model started from ``checkpoint`` on ``data`` (see :func:`transfer_config`).
+
+    ``callbacks`` are those of :func:`ecgnet.train.train` (see :mod:`ecgnet.callbacks`).
+    """
     config = transfer_config(checkpoint, data, trainable, **settings)
     check_target_data(config)
-    return train(config)
+    return train(config, callbacks)
 
 
 def summary(report: dict) -> Dict[str, Optional[float]]:
@@ -144,7 +150,7 @@ class SweepResult:
 
 
 def sweep(base: TrainConfig, settings: Sequence[str] = SWEEP, scratch: bool = True,
-          on_run=None) -> SweepResult:
+          on_run=None, callbacks: Iterable[TrainCallback] = ()) -> SweepResult:
     """Run every ``trainable`` setting from ``base.init_checkpoint``, plus a scratch baseline.
 
     Parameters
@@ -160,6 +166,8 @@ def sweep(base: TrainConfig, settings: Sequence[str] = SWEEP, scratch: bool = Tr
         trainable.
     on_run : callable, optional
         Called as ``on_run(setting, RunResult)`` after each run (progress output).
+    callbacks : iterable of TrainCallback
+        Given to every run (see :mod:`ecgnet.callbacks`).
 
     Returns
     -------
@@ -179,7 +187,7 @@ def sweep(base: TrainConfig, settings: Sequence[str] = SWEEP, scratch: bool = Tr
         if config.resume and not (config.run_dir / "last.pt").is_file():
             config = dataclasses.replace(config, resume=False)  # not started yet
         started = time.perf_counter()
-        result = train(config)
+        result = train(config, callbacks)
         seconds = time.perf_counter() - started
         runs[setting], split = result, result.split
         rows.append({"setting": setting, **summary(result.test),
@@ -222,7 +230,3 @@ def format_sweep(rows: Sequence[dict], split: str = "", positive: str | None = N
                        f"| {r['seconds']:.0f} |")
     return "\n".join(lines)
 
-
-def load_sweep(path: str | os.PathLike) -> dict:
-    """Read a ``sweep.json``."""
-    return json.loads(Path(path).read_text())

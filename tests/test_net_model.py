@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from ecgnet.checkpoint import predict_proba
+from ecgnet.inference import predict_proba
 from ecgnet.models import (MODELS, KachueeNet, build_model, count_parameters, freeze,
                            register_model, replace_head)
 from ecgseg.errors import InputError

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgnet.checkpoint import load_model, predict_proba
+from ecgnet.checkpoint import load_model
+from ecgnet.inference import predict_proba
 from ecgnet.data import load_data
 from ecgnet.predict import predict, recipe_params
 from ecgnet.train import TrainConfig, train
@@ -186,7 +187,7 @@ def test_bad_input_one_line_errors(checkpoint, predicted, mirror_url, mitdb_name
 
 def test_export_model_agrees_with_pytorch(checkpoint, kaggle_rows, tmp_path, capsys,
                                           monkeypatch):
-    from ecgnet.export import onnx_proba, torchscript_proba
+    from ecgnet.model_export import onnx_proba, torchscript_proba
 
     prefix = tmp_path / "model"
     assert run_ecg(["export-model", str(checkpoint), "--out", str(prefix)]) == 0
@@ -200,9 +201,25 @@ def test_export_model_agrees_with_pytorch(checkpoint, kaggle_rows, tmp_path, cap
     assert info["class_names"] == list("NSVFQ") and info["input"]["shape"] == ["batch", 187]
     assert run_ecg(["export-model", str(checkpoint), "--out", str(prefix)]) == 1  # exists
     # Without onnxruntime: TorchScript only, and why ONNX was skipped.
-    monkeypatch.setattr("ecgnet.export.onnxruntime_missing",
+    monkeypatch.setattr("ecgnet.model_export.onnxruntime_missing",
                         lambda: "ONNX skipped: onnxruntime is not installed")
     capsys.readouterr()
     assert run_ecg(["export-model", str(checkpoint), "--out", str(tmp_path / "ts")]) == 0
     assert "ONNX skipped: onnxruntime" in capsys.readouterr().out
     assert (tmp_path / "ts.ts.pt").is_file() and not (tmp_path / "ts.onnx").exists()
+
+
+def test_record_without_lead_ii_uses_the_segment_rule(checkpoint, mirror_url, mirror_dir,
+                                                      tmp_path):
+    """MIT-BIH 102 has no MLII: ecg segment uses signal 0 (V5) with a warning, and so does
+    ecg predict (one channel-choice rule, ecgseg.records.choose_channel), without --lead."""
+    pred = predict(checkpoint, "mitdb/1.0.0/102", data_dir=tmp_path / "data", mirror=mirror_url)
+    seg = segment_record(tmp_path / "data" / "physionet" / "mitdb" / "1.0.0" / "102", "mitdb",
+                         name="102")
+    assert pred.lead == "V5" and len(pred) == len(seg.sample) > 100
+    np.testing.assert_array_equal(pred.sample, seg.sample)
+    assert any("has no MLII; using signal 0 (V5)" in n for n in pred.notes)
+    # The same from the mirror's folder: the database is known from the path.
+    local = predict(checkpoint, mirror_dir / "mitdb" / "1.0.0" / "102")
+    np.testing.assert_array_equal(local.proba, pred.proba)
+    assert (local.reference >= 0).sum() > 100  # MIT-BIH labels from its atr annotations

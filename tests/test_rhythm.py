@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from ecgnet.augment import perturb
-from ecgnet.checkpoint import load_model, predict_proba
+from ecgnet.checkpoint import load_model
+from ecgnet.inference import predict_proba
 from ecgnet.data import load_data, model_inputs
 from ecgnet.evaluate import evaluate
-from ecgnet.export import export_model
+from ecgnet.model_export import export_model
 from ecgnet.models import build_model, count_parameters
 from ecgnet.predict import predict
 from ecgnet.train import TrainConfig, train

@@ -28,11 +28,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ecgseg.atomic import atomic_path
+from ecgseg.atomic import atomic_path, refuse_existing
 from ecgseg.errors import InputError
+from ecgseg.labels import BEAT_SAMPLES
 from ecgseg.rhythm import RR_FEATURES
 
-from .models import BEAT_LENGTH, rr_columns
+from .models import rr_columns
 
 OPSET = 18
 
@@ -110,9 +111,9 @@ def check_beats(rng_seed: int = 0, n: int = 256, n_rr: int = 0) -> np.ndarray:
     are plausible intervals (s) and ratios, uniform in [0.5, 1.5].
     """
     rng = np.random.default_rng(rng_seed)
-    x = rng.random((n, BEAT_LENGTH), dtype=np.float32)
-    cut = rng.integers(60, BEAT_LENGTH, size=n)
-    x[np.arange(BEAT_LENGTH)[None, :] >= cut[:, None]] = 0
+    x = rng.random((n, BEAT_SAMPLES), dtype=np.float32)
+    cut = rng.integers(60, BEAT_SAMPLES, size=n)
+    x[np.arange(BEAT_SAMPLES)[None, :] >= cut[:, None]] = 0
     if n_rr:
         rr = rng.uniform(0.5, 1.5, (n, n_rr)).astype(np.float32)
         x = np.ascontiguousarray(np.concatenate([x, rr], axis=1))
@@ -194,11 +195,14 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike | None = 
 
     Raises
     ------
+    OutputExistsError
+        An output exists and ``overwrite`` is False.
     InputError
-        Not an ecgnet checkpoint; existing outputs without ``overwrite``; an export
+        Not an ecgnet checkpoint; an export
         that disagrees with PyTorch by more than 1e-5.
     """
-    from .checkpoint import load_model, predict_proba
+    from .checkpoint import load_model
+    from .inference import predict_proba
 
     checkpoint = Path(checkpoint)
     model, meta = load_model(checkpoint)
@@ -208,11 +212,10 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike | None = 
     result = ExportResult()
     skip = onnxruntime_missing() if onnx else "ONNX skipped (--no-onnx)"
     wanted = [paths["ts"], paths["json"]] + ([paths["onnx"]] if skip is None else [])
-    existing = [str(p) for p in wanted if p.exists()]
-    if existing and not overwrite:
-        raise InputError(f"output {existing[0]} exists (use --overwrite to replace it)")
+    for path in wanted:
+        refuse_existing(path, overwrite)
     n_rr = rr_columns(model)
-    width = BEAT_LENGTH + n_rr  # the beat's samples, then its RR features (s, ratios)
+    width = BEAT_SAMPLES + n_rr  # the beat's samples, then its RR features (s, ratios)
     info = {"format": "ecgnet-export", "version": 1, "model": meta["model"],
             "class_names": list(meta["class_names"]),
             "input": {"name": "beats", "shape": ["batch", width], "dtype": "float32",

@@ -1,0 +1,236 @@
+"""What ``ecg predict``'s INPUT is: a record (local or ``<db>/<version>/<record>``), a beats
+HDF5 or a Kaggle-format CSV; which database's conventions a record follows; and with which
+recipe parameters a checkpoint's beats were made.
+
+A record's lead is chosen by the one rule :func:`ecgseg.records.choose_channel` (the
+database's lead II, else signal 0 with a note), the rule ``ecg segment`` follows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from ecgseg.errors import InputError, RecordError
+
+HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
+RECORD_SUFFIXES = (".hea", ".dat", ".atr")
+KINDS = ("record", "hdf5", "csv")
+FALLBACK_DATABASE = "mitdb"
+"""Conventions of a local record whose database neither its folder nor its lead II names
+(with an explicit ``lead``): MIT-BIH's, labels from ``atr`` annotations when present."""
+_REMOTE = re.compile(r"^(?P<db>[A-Za-z][\w-]*)/(?P<version>\d[\w.]*)/(?P<record>[^\s]+)$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """What INPUT is: ``kind`` ``"record"``, ``"hdf5"`` or ``"csv"``.
+
+    Attributes
+    ----------
+    kind : str
+    path : Path
+        File, or record path without extension.
+    name : str
+        Record name (e.g. ``"208"``) or file stem.
+    db : Database or None
+        For a record: the database whose conventions apply (default lead, labels).
+    lead : str or None
+        For a record: the signal asked for (None: the database's lead II, by
+        :func:`ecgseg.records.choose_channel`).
+    downloaded : bool
+        Whether the record was fetched in this run.
+    """
+
+    kind: str
+    path: Path
+    name: str
+    db: Any = None
+    lead: Optional[str] = None
+    downloaded: bool = False
+
+
+def resolve_input(spec: str | os.PathLike, *, data_dir=None, mirror: str | None = None,
+                  lead: str | None = None, download: bool = True,
+                  progress: bool = False) -> Source:
+    """Work out what INPUT is; fetch a ``<db>/<version>/<record>`` record if missing.
+
+    Parameters
+    ----------
+    spec : str or path
+        ``path/to/208`` (with or without ``.hea``/``.dat``), ``mitdb/1.0.0/208``,
+        ``beats.h5`` or ``rows.csv``.
+    data_dir, mirror : optional
+        Where ``<db>/<version>/<record>`` records live and where to fetch them from.
+    lead : str, optional
+        Signal to read instead of lead II.
+    download : bool
+        Fetch a missing ``<db>/<version>/<record>`` record (else raise).
+
+    Raises
+    ------
+    InputError
+        A missing HDF5 or CSV file.
+    RecordError
+        No such local record and not a ``<db>/<version>/<record>`` name; ``lead`` not
+        in the record; a local record of no known database without ``lead``.
+    DownloadError
+        The record is not in the database, or cannot be fetched.
+
+    Examples
+    --------
+    >>> resolve_input("no/such/beats.h5")
+    Traceback (most recent call last):
+    ...
+    ecgseg.errors.InputError: no such file: no/such/beats.h5
+    """
+    from ecgseg.databases import DATABASES, get_database
+    from ecgseg.download import download_database, missing_records
+
+    text = str(spec)
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if suffix in HDF5_SUFFIXES or suffix == ".csv":
+        if not path.is_file():
+            raise InputError(f"no such file: {path}")
+        return Source("hdf5" if suffix in HDF5_SUFFIXES else "csv", path, path.stem)
+    if suffix in RECORD_SUFFIXES:
+        path = path.with_suffix("")
+    downloaded = False
+    if Path(f"{path}.hea").is_file():
+        name = path.name
+        db = None
+    else:
+        m = _REMOTE.match(text.strip().rstrip("/"))
+        if m is None or m["db"].lower() not in DATABASES:
+            raise RecordError(
+                f"no record {text}: {path}.hea not found, and it is not <db>/<version>/<record> "
+                f"of a known database ({', '.join(f'{d.pn_dir}/...' for d in DATABASES.values())})")
+        db = get_database(f"{m['db'].lower()}/{m['version']}")
+        name = m["record"]
+        if missing_records(db, [name], data_dir):
+            if not download:
+                raise RecordError(f"record {db.pn_dir}/{name} is not in "
+                                  f"{db.local_dir(data_dir)} (run ecg download --db {db.name})")
+            download_database(db, records=[name], data_dir=data_dir, mirror=mirror,
+                              progress=progress)
+            downloaded = True
+        path = db.local_dir(data_dir) / name
+    db, lead = record_conventions(path, db, lead)
+    return Source("record", path, name, db=db, lead=lead, downloaded=downloaded)
+
+
+def database_of_path(path: str | os.PathLike):
+    """The database a record path lies in (``.../mitdb/1.0.0/102``), or None.
+
+    Examples
+    --------
+    >>> database_of_path("data/physionet/mitdb/1.0.0/102").name
+    'mitdb'
+    >>> database_of_path("elsewhere/102") is None
+    True
+    """
+    from ecgseg.databases import DATABASES
+
+    parts = Path(os.path.abspath(path)).parts[:-1]
+    for db in DATABASES.values():
+        if any(parts[k:k + 2] == (db.name, db.version) for k in range(len(parts) - 1)):
+            return db
+    return None
+
+
+def database_of_leads(names) -> Any:
+    """The database whose lead II a record has (``MLII``: MIT-BIH, ``ii``: PTB; any case),
+    or None."""
+    from ecgseg.databases import DATABASES
+
+    lower = {str(n).lower() for n in names}
+    return next((db for db in DATABASES.values() if db.default_lead.lower() in lower), None)
+
+
+def record_conventions(path: Path, db=None, lead: str | None = None) -> Tuple[Any, Optional[str]]:
+    """The database whose conventions apply to a record, and the lead asked for.
+
+    The database: ``db`` if given, else the one whose folder holds the record
+    (:func:`database_of_path`), else the one whose lead II the record has
+    (:func:`database_of_leads`). The lead is then chosen by
+    :func:`ecgseg.records.choose_channel`, as ``ecg segment`` does: ``lead``, else the
+    database's lead II, else signal 0 with a warning (MIT-BIH 102 and 104 have V5).
+
+    Returns
+    -------
+    (Database, lead)
+        ``lead`` as given (None: the rule above).
+
+    Raises
+    ------
+    RecordError
+        Bad header; ``lead`` not in the record; a record of no known database (neither
+        its folder nor a lead II says) without ``lead``.
+    """
+    from ecgseg.databases import DATABASES, get_database
+    from ecgseg.records import choose_channel, read_header
+
+    header = read_header(path)
+    names = [str(n) for n in header.sig_name]
+    db = db or database_of_path(path) or database_of_leads(names)
+    if db is None:
+        if lead is None:
+            leads = " or ".join(d.default_lead for d in DATABASES.values())
+            raise RecordError(f"record {path.name} has no lead II ({leads}), which the model "
+                              f"was trained on (it has {', '.join(names)}); choose one with --lead")
+        db = get_database(FALLBACK_DATABASE)
+    choose_channel(header, db, lead)  # raises for a lead the record lacks
+    return db, lead
+
+
+def recipe_params(meta: dict, overrides: Optional[Dict[str, Any]] = None):
+    """Paper-recipe parameters for a checkpoint, and a note on where they come from.
+
+    Returns
+    -------
+    (PaperParams, note)
+        ``note`` is '' when the checkpoint's training beats were made with the paper
+        recipe (their parameters are used), else one line saying what was assumed.
+    """
+    from ecgseg.recipes.paper import PaperParams
+
+    sources = (meta.get("training") or {}).get("data_sources")
+    fields = {f.name for f in dataclasses.fields(PaperParams)}
+    base: Dict[str, Any] = {}
+    note = ""
+    if not sources:
+        note = ("the checkpoint does not record how its training beats were made: "
+                "segmenting with the paper recipe's defaults (125 Hz)")
+    else:
+        recipes = {(s.get("recipe") or s.get("format")) for s in sources}
+        if recipes == {"paper"}:
+            params = [s.get("params") or {} for s in sources]
+            base = {k: v for k, v in params[0].items() if k in fields}
+            if any({k: v for k, v in p.items() if k in fields} != base for p in params[1:]):
+                note = "training files differ in recipe parameters: using those of the first"
+        elif "kaggle" in recipes:
+            fs = sorted({float(s["fs"]) for s in sources if s.get("fs")})
+            note = (f"the model was trained on Kaggle-recipe beats ("
+                    f"{', '.join(f'{f:g}' for f in fs) or '?'} Hz, cut at annotations); these "
+                    f"beats come from the paper recipe (125 Hz, own R peaks): expect some mismatch")
+        else:
+            note = ("the model was trained on Kaggle-format CSV beats, whose recipe the "
+                    "checkpoint cannot know: segmenting with the paper recipe's defaults "
+                    "(125 Hz; the published Kaggle beats are 120 Hz, cut at annotations)")
+    base.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    unknown = sorted(set(base) - fields)
+    if unknown:
+        raise InputError(f"unknown paper-recipe parameter(s): {', '.join(unknown)}")
+    try:
+        return PaperParams(**base), note
+    except TypeError as exc:
+        raise InputError(f"bad recipe parameter: {exc}") from None
+
+
+__all__ = ["FALLBACK_DATABASE", "HDF5_SUFFIXES", "Source", "database_of_leads",
+           "database_of_path", "recipe_params", "record_conventions", "resolve_input"]

@@ -88,6 +88,9 @@ class QrsParams:
         Detection threshold = NPK + ``threshold_fraction`` (SPK - NPK), in (0, 1).
     searchback_rr : float
         Search back for a missed beat after this many mean RR intervals (> 1).
+    searchback_fraction : float
+        ... and take the largest candidate since the last QRS if above this fraction of
+        the detection threshold, in (0, 1).
     learning_s : float
         Initial signal and noise levels come from this first stretch, s.
     refine_s : float
@@ -115,8 +118,9 @@ class QrsParams:
     refractory_s: float = 0.2
     twave_s: float = 0.36
     twave_slope_ratio: float = 0.5
-    threshold_fraction: float = 0.25
+    threshold_fraction: float = 0.45
     searchback_rr: float = 1.66
+    searchback_fraction: float = 0.7
     learning_s: float = 2.0
     refine_s: float = 0.075
     peak_s: float = 0.02
@@ -133,6 +137,8 @@ class QrsParams:
             raise QrsInputError(f"low_hz must be below high_hz, got {self.low_hz} >= {self.high_hz}")
         if not 0 < self.threshold_fraction < 1:
             raise QrsInputError(f"threshold_fraction must be in (0, 1), got {self.threshold_fraction}")
+        if not 0 < self.searchback_fraction < 1:
+            raise QrsInputError(f"searchback_fraction must be in (0, 1), got {self.searchback_fraction}")
         if not 0 < self.twave_slope_ratio < 1:
             raise QrsInputError(f"twave_slope_ratio must be in (0, 1), got {self.twave_slope_ratio}")
         if self.searchback_rr <= 1:
@@ -232,23 +238,6 @@ def _bridge_gaps_np(x):
 
 
 @njit(cache=True)
-def _sos_pass_nb(x, sos, zi, out, reverse):
-    """One direct-form-II-transposed pass of the cascade (in place into ``out``)."""
-    n = x.shape[0]
-    ns = sos.shape[0]
-    z = zi.copy()
-    for k in range(n):
-        i = n - 1 - k if reverse else k
-        v = x[i]
-        for s in range(ns):
-            y = sos[s, 0] * v + z[s, 0]
-            z[s, 0] = sos[s, 1] * v - sos[s, 4] * y + z[s, 1]
-            z[s, 1] = sos[s, 2] * v - sos[s, 5] * y
-            v = y
-        out[i] = v
-
-
-@njit(cache=True)
 def _steady_state_nb(sos, u):
     zi = np.zeros((sos.shape[0], 2))
     for s in range(sos.shape[0]):
@@ -260,71 +249,108 @@ def _steady_state_nb(sos, u):
 
 
 @njit(cache=True)
-def _bandpass_nb(x, sos):
-    """Zero-phase band-pass: the cascade forward, then backward, each from its steady state."""
+def _bandpass_energy_nb(x, sos):
+    """Zero-phase band-pass and the suffix sums of its squared central difference.
+
+    The two biquads of ``sos`` (2, 6) run forward, then backward, each pass from its steady
+    state (direct form II transposed, the operation order of ``scipy.signal.sosfilt``).
+    During the backward pass the central difference ``d[i] = bp[i+1] - bp[i-1]``
+    (0 at both ends) is formed and ``suffix[i] = sum(d[i:]**2)`` accumulated from the end.
+
+    Returns (bp float64 (n,), |d| float64 (n,), suffix float64 (n + 1,)).
+    """
     n = x.shape[0]
+    b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    c0, c1, c2, e1, e2 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    zi = _steady_state_nb(sos, x[0])
+    p0, p1, q0, q1 = zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]
     fwd = np.empty(n)
-    _sos_pass_nb(x, sos, _steady_state_nb(sos, x[0]), fwd, False)
-    out = np.empty(n)
-    _sos_pass_nb(fwd, sos, _steady_state_nb(sos, fwd[n - 1]), out, True)
-    return out
+    for i in range(n):
+        v = x[i]
+        y = b0 * v + p0
+        p0 = b1 * v - a1 * y + p1
+        p1 = b2 * v - a2 * y
+        w = c0 * y + q0
+        q0 = c1 * y - e1 * w + q1
+        q1 = c2 * y - e2 * w
+        fwd[i] = w
+    zi = _steady_state_nb(sos, fwd[n - 1])
+    p0, p1, q0, q1 = zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]
+    bp = np.empty(n)
+    slope = np.empty(n)
+    suffix = np.empty(n + 1)
+    suffix[n] = 0.0
+    acc = 0.0
+    for i in range(n - 1, -1, -1):
+        v = fwd[i]
+        y = b0 * v + p0
+        p0 = b1 * v - a1 * y + p1
+        p1 = b2 * v - a2 * y
+        w = c0 * y + q0
+        q0 = c1 * y - e1 * w + q1
+        q1 = c2 * y - e2 * w
+        bp[i] = w
+        # bp[i + 2] and bp[i] are known: difference at i + 1
+        if i + 1 < n - 1:
+            d = bp[i + 2] - w
+            acc += d * d
+            slope[i + 1] = abs(d)
+            suffix[i + 1] = acc
+    slope[n - 1] = 0.0
+    suffix[n - 1] = 0.0
+    slope[0] = 0.0
+    suffix[0] = acc
+    return bp, slope, suffix
 
 
-def _bandpass_np(x, sos):
+def _bandpass_energy_np(x, sos):
     from scipy.signal import sosfilt  # the reference only; the numba path never imports scipy.signal
 
     fwd = sosfilt(sos, x, zi=_steady_state(sos, x[0]))[0]
-    back = sosfilt(sos, fwd[::-1], zi=_steady_state(sos, fwd[-1]))[0]
-    return np.ascontiguousarray(back[::-1])
-
-
-@njit(cache=True)
-def _envelope_nb(bp, valid, half):
-    """(energy envelope, |slope|): squared central difference summed over 2*half+1 samples.
-
-    The envelope is 0 within ``half`` samples of a non-finite input sample.
-    """
-    n = bp.shape[0]
-    slope = np.zeros(n)
-    prefix = np.zeros(n + 1)
-    acc = 0.0
-    prefix[0] = 0.0
-    for i in range(n):
-        d = 0.0
-        if 0 < i < n - 1:
-            d = bp[i + 1] - bp[i - 1]
-        slope[i] = abs(d)
-        acc += d * d
-        prefix[i + 1] = acc
-    env = np.empty(n)
-    bad = 0  # invalid samples inside the window
-    for i in range(min(half, n)):
-        bad += valid[i] == 0
-    for i in range(n):
-        hi = i + half
-        if hi < n:
-            bad += valid[hi] == 0
-        lo = i - half - 1
-        if lo >= 0:
-            bad -= valid[lo] == 0
-        if bad > 0:
-            env[i] = 0.0
-        else:
-            env[i] = prefix[min(n, i + half + 1)] - prefix[max(0, i - half)]
-    return env, slope
-
-
-def _envelope_np(bp, valid, half):
+    bp = np.ascontiguousarray(sosfilt(sos, fwd[::-1], zi=_steady_state(sos, fwd[-1]))[0][::-1])
     n = bp.size
     d = np.zeros(n)
     d[1:-1] = bp[2:] - bp[:-2]
-    prefix = np.concatenate(([0.0], np.cumsum(d * d)))
+    suffix = np.zeros(n + 1)
+    suffix[1:n - 1] = np.cumsum((d * d)[-2:0:-1])[::-1]  # summed from the end, as the kernel does
+    suffix[0] = suffix[1]
+    return bp, np.abs(d), suffix
+
+
+@njit(cache=True)
+def _envelope_nb(suffix, valid, half, has_gaps):
+    """Energy envelope: squared differences summed over the 2*half+1 samples centred on each.
+
+    0 where the window holds a non-finite input sample (``valid == 0``).
+    """
+    n = suffix.shape[0] - 1
+    env = np.empty(n)
+    for i in range(n):
+        env[i] = suffix[max(0, i - half)] - suffix[min(n, i + half + 1)]
+    if has_gaps:
+        bad = 0  # invalid samples inside the window
+        for i in range(min(half, n)):
+            bad += valid[i] == 0
+        for i in range(n):
+            hi = i + half
+            if hi < n:
+                bad += valid[hi] == 0
+            lo = i - half - 1
+            if lo >= 0:
+                bad -= valid[lo] == 0
+            if bad > 0:
+                env[i] = 0.0
+    return env
+
+
+def _envelope_np(suffix, valid, half, has_gaps):
+    n = suffix.size - 1
     i = np.arange(n)
-    env = prefix[np.minimum(n, i + half + 1)] - prefix[np.maximum(0, i - half)]
-    bad = np.concatenate(([0], np.cumsum(valid == 0)))
-    n_bad = bad[np.minimum(n, i + half + 1)] - bad[np.maximum(0, i - half)]
-    env[n_bad > 0] = 0.0
-    return env, np.abs(d)
+    env = suffix[np.maximum(0, i - half)] - suffix[np.minimum(n, i + half + 1)]
+    if has_gaps:
+        bad = np.concatenate(([0], np.cumsum(valid == 0)))
+        env[(bad[np.minimum(n, i + half + 1)] - bad[np.maximum(0, i - half)]) > 0] = 0.0
+    return env
 
 
 @njit(cache=True)
@@ -352,7 +378,7 @@ def _candidates_nb(env, slope, half, qrs_half):
     steep = np.empty(m)
     for k in range(m):
         i = pos[k]
-        amp[k] = env[i]
+        amp[k] = math.sqrt(env[i])
         s = 0.0
         for j in range(max(0, i - qrs_half), min(n, i + qrs_half + 1)):
             if slope[j] > s:
@@ -372,11 +398,11 @@ def _candidates_np(env, slope, half, qrs_half):
     e = env[1:-1]
     pos = np.flatnonzero((e > env[:-2]) & (e >= env[2:]) & (e > 0.0)) + 1
     pos = pos[env[pos] >= _window_max(env, pos, half)].astype(np.int64)
-    return pos, env[pos].copy(), _window_max(slope, pos, qrs_half)
+    return pos, np.sqrt(env[pos]), _window_max(slope, pos, qrs_half)
 
 
 def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio,
-                   fraction, searchback_rr):
+                   fraction, searchback_rr, sb_fraction):
     """Adaptive-threshold decision over the candidates; returns the indices of the QRS ones.
 
     Plain Python (run as is by the NumPy backend, compiled by numba for the other): the
@@ -416,7 +442,7 @@ def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio
         limit = searchback_rr * rr_mean
         # search-back for a missed beat
         if best >= 0 and (p - (last if last >= 0 else 0)) > limit:
-            th_sb = 0.5 * th1 * 0.5 ** failures
+            th_sb = sb_fraction * th1 * 0.8 ** failures
             if th_sb < npk:
                 th_sb = npk
             if amp[best] > th_sb:
@@ -592,22 +618,24 @@ def _check_input(signal, fs, params: QrsParams, backend: str) -> np.ndarray:
     if seconds < MIN_SECONDS:
         raise QrsInputError(f"signal must be at least {MIN_SECONDS:g} s long, got {seconds:.3g} s "
                             f"({x.size} samples at {fs:g} Hz)")
-    finite = np.isfinite(x)
-    n_finite = int(finite.sum())
-    if n_finite == 0:
-        raise QrsInputError("signal has no finite sample (all NaN or infinite)")
-    first = x[finite][0]
-    if not np.any(x[finite] != first):
-        raise QrsInputError(f"signal is flat (every finite sample is {first:g}): no QRS to detect")
     if seconds < SHORT_SECONDS:
         warnings.warn(f"signal is only {seconds:.3g} s long: detection thresholds have little "
                       "to learn from", QrsWarning, stacklevel=3)
-    if n_finite < x.size:
-        warnings.warn(f"signal has {x.size - n_finite} non-finite samples "
-                      f"({(x.size - n_finite) / fs:.3g} s): no detection inside the gaps",
-                      QrsWarning, stacklevel=3)
-        x = np.where(finite, x, np.nan)  # +-inf are gaps too
     return x
+
+
+def _check_finite(bridged: np.ndarray, valid: np.ndarray, fs: float) -> int:
+    """Number of finite samples; refuses a signal without any, or flat; warns about gaps."""
+    n = bridged.size
+    n_finite = int(np.count_nonzero(valid))
+    if n_finite == 0:
+        raise QrsInputError("signal has no finite sample (all NaN or infinite)")
+    if bridged.max() == bridged.min():  # the bridged signal only takes values of finite samples' range
+        raise QrsInputError(f"signal is flat (every finite sample is {bridged[0]:g}): no QRS to detect")
+    if n_finite < n:
+        warnings.warn(f"signal has {n - n_finite} non-finite samples ({(n - n_finite) / fs:.3g} s): "
+                      "no detection inside the gaps", QrsWarning, stacklevel=3)
+    return n_finite
 
 
 def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *,
@@ -664,13 +692,14 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
     qrs_half = max(1, int(round(params.refine_s * fs)))
     peak_half = int(round(params.peak_s * fs))
     x, valid = (_bridge_gaps_nb if numba else _bridge_gaps_np)(x)
-    bp = (_bandpass_nb if numba else _bandpass_np)(x, sos)
-    env, slope = (_envelope_nb if numba else _envelope_np)(bp, valid, half)
+    n_finite = _check_finite(x, valid, fs)
+    bp, slope, suffix = (_bandpass_energy_nb if numba else _bandpass_energy_np)(x, sos)
+    env = (_envelope_nb if numba else _envelope_np)(suffix, valid, half, n_finite < x.size)
     pos, amp, steep = (_candidates_nb if numba else _candidates_np)(env, slope, cand_half, qrs_half)
     chosen = (_thresholds_nb if numba else _thresholds_py)(
         pos, amp, steep, fs, params.learning_s * fs, params.refractory_s * fs,
         params.twave_s * fs, params.twave_slope_ratio, params.threshold_fraction,
-        params.searchback_rr)
+        params.searchback_rr, params.searchback_fraction)
     centres = np.ascontiguousarray(pos[chosen])
     peaks = (_refine_nb if numba else _refine_np)(x, bp, centres, qrs_half, peak_half,
                                                   params.polarity_ratio)

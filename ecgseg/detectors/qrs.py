@@ -44,7 +44,7 @@ from numba import njit
 from ..errors import EcgError
 
 __all__ = ["QrsParams", "QrsInputError", "QrsWarning", "detect_qrs", "warm_up",
-           "MIN_FS", "MAX_FS", "MIN_SECONDS", "SHORT_SECONDS"]
+           "MIN_FS", "MAX_FS", "MIN_RATE_PER_MIN", "MIN_SECONDS", "SHORT_SECONDS"]
 
 MIN_FS = 100.0
 """Lowest supported sampling rate, Hz."""
@@ -52,6 +52,8 @@ MAX_FS = 10_000.0
 """Highest supported sampling rate, Hz."""
 MIN_SECONDS = 1.0
 """Shortest signal accepted, s (shorter: :class:`QrsInputError`)."""
+MIN_RATE_PER_MIN = 10.0
+"""Fewer detections per minute than this get a :class:`QrsWarning` (no QRS in this lead?)."""
 SHORT_SECONDS = 5.0
 """Signals shorter than this get a :class:`QrsWarning` (thresholds have little to learn from)."""
 
@@ -670,7 +672,8 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
     Warns
     -----
     QrsWarning
-        For a signal shorter than 5 s, with non-finite samples, or where no QRS is found.
+        For a signal shorter than 5 s, with non-finite samples, or where no QRS (or fewer
+        than 10 per minute) is found.
 
     Examples
     --------
@@ -705,8 +708,13 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
                                                   params.polarity_ratio)
     min_gap = max(1, int(round(params.refractory_s * fs / 2)))
     peaks = (_dedupe_nb if numba else _dedupe_py)(peaks, np.ascontiguousarray(amp[chosen]), min_gap)
+    minutes = x.size / fs / 60.0
     if peaks.size == 0:
         warnings.warn("no QRS complex found in the signal", QrsWarning, stacklevel=2)
+    elif peaks.size < MIN_RATE_PER_MIN * minutes:
+        warnings.warn(f"only {peaks.size} QRS complexes in {minutes * 60:.3g} s (fewer than "
+                      f"{MIN_RATE_PER_MIN:g} per minute): does this lead show the QRS?",
+                      QrsWarning, stacklevel=2)
     return peaks.astype(np.int64, copy=False)
 
 

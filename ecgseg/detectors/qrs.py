@@ -1,0 +1,734 @@
+"""``qrs``: a robust R-peak detector for one ECG lead of any polarity, 100 Hz to 10 kHz.
+
+The method follows the classic adaptive-threshold design of Pan & Tompkins (1985) and
+Hamilton & Tompkins (1986), re-derived here for any sampling rate and run as numba
+kernels over the whole record (linear in its length, no Python loop per beat):
+
+1. **Gaps.** NaN samples are bridged by linear interpolation and excluded from
+   detection (a gap does not stop detection after it).
+2. **Band-pass.** A 2nd-order Butterworth high-pass (``low_hz``) and low-pass
+   (``high_hz``) biquad, designed for the given ``fs`` by the bilinear transform, run
+   forward then backward (zero phase, no delay; 4th-order slopes). Each pass starts in
+   the steady state of its first input, so an offset causes no start transient.
+3. **Energy envelope.** Central first difference of the band-passed signal, squared,
+   summed over a centred window of ``integration_s`` (a QRS complex becomes one smooth
+   hump centred on it).
+4. **Candidates.** Local maxima of the envelope that are also the largest within
+   ``± candidate_s``.
+5. **Adaptive thresholds** (one pass over the candidates): running signal and noise
+   peak levels ``SPK``/``NPK``; a candidate above ``NPK + threshold_fraction (SPK -
+   NPK)`` is a QRS unless it falls within ``refractory_s`` of the previous one, or within
+   ``twave_s`` and its steepest slope is below ``twave_slope_ratio`` times the previous
+   QRS's (a T wave). When no QRS came for ``searchback_rr`` times the mean of the last
+   8 RR intervals, the largest candidate since the last QRS is taken if it exceeds half
+   the threshold (search-back; repeated with a halved threshold, never below the noise
+   level, while nothing is found).
+6. **R-peak refinement.** Within ``± refine_s`` of the envelope peak, the extreme of the
+   band-passed signal in the record's dominant polarity (the opposite one when it is
+   ``polarity_ratio`` times larger, e.g. an inverted ventricular beat), then the extreme
+   of the signal itself within ``± peak_s`` of that.
+
+Every kernel has a plain NumPy reference of the same algorithm
+(``detect_qrs(..., backend="numpy")``); the tests check that both give identical peaks.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numba import njit
+
+from ..errors import EcgError
+
+__all__ = ["QrsParams", "QrsInputError", "QrsWarning", "detect_qrs", "warm_up",
+           "MIN_FS", "MAX_FS", "MIN_RATE_PER_MIN", "MIN_SECONDS", "SHORT_SECONDS"]
+
+MIN_FS = 100.0
+"""Lowest supported sampling rate, Hz."""
+MAX_FS = 10_000.0
+"""Highest supported sampling rate, Hz."""
+MIN_SECONDS = 1.0
+"""Shortest signal accepted, s (shorter: :class:`QrsInputError`)."""
+MIN_RATE_PER_MIN = 10.0
+"""Fewer detections per minute than this get a :class:`QrsWarning` (no QRS in this lead?)."""
+SHORT_SECONDS = 5.0
+"""Signals shorter than this get a :class:`QrsWarning` (thresholds have little to learn from)."""
+
+
+class QrsInputError(EcgError):
+    """The signal, its sampling rate or the detector parameters cannot be used."""
+
+
+class QrsWarning(UserWarning):
+    """Detection ran, but on input that makes its result doubtful (short, gaps, no QRS)."""
+
+
+@dataclass(frozen=True)
+class QrsParams:
+    """Parameters of the ``qrs`` detector (validated on creation; times in seconds).
+
+    Attributes
+    ----------
+    low_hz, high_hz : float
+        Band-pass corner frequencies, Hz (``0 < low_hz < high_hz``; ``high_hz`` must be
+        below ``fs / 2``, checked at detection).
+    integration_s : float
+        Width of the moving-window integration of the squared derivative, s.
+    candidate_s : float
+        An envelope peak must be the largest within this distance, s.
+    refractory_s : float
+        No second QRS within this time after one, s.
+    twave_s : float
+        A candidate this soon after a QRS is tested for being a T wave, s.
+    twave_slope_ratio : float
+        ... and is a T wave when its steepest slope is below this fraction of the
+        previous QRS's.
+    threshold_fraction : float
+        Detection threshold = NPK + ``threshold_fraction`` (SPK - NPK), in (0, 1).
+    searchback_rr : float
+        Search back for a missed beat after this many mean RR intervals (> 1).
+    searchback_fraction : float
+        ... and take the largest candidate since the last QRS if above this fraction of
+        the detection threshold, in (0, 1).
+    learning_s : float
+        Initial signal and noise levels come from this first stretch, s.
+    refine_s : float
+        Half-width of the window where the R peak is sought around the envelope peak, s.
+    peak_s : float
+        Half-width of the final search on the signal itself, s (0 keeps the band-passed extreme).
+    polarity_ratio : float
+        A beat takes the opposite of the record's dominant polarity when that extreme is
+        this many times larger (>= 1).
+
+    Examples
+    --------
+    >>> QrsParams(low_hz=8.0).low_hz
+    8.0
+    >>> QrsParams(refractory_s=-1)
+    Traceback (most recent call last):
+    ...
+    ecgseg.detectors.qrs.QrsInputError: refractory_s must be positive, got -1
+    """
+
+    low_hz: float = 5.0
+    high_hz: float = 25.0
+    integration_s: float = 0.12
+    candidate_s: float = 0.1
+    refractory_s: float = 0.2
+    twave_s: float = 0.36
+    twave_slope_ratio: float = 0.5
+    threshold_fraction: float = 0.45
+    searchback_rr: float = 1.66
+    searchback_fraction: float = 0.7
+    learning_s: float = 2.0
+    refine_s: float = 0.075
+    peak_s: float = 0.02
+    polarity_ratio: float = 1.5
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise QrsInputError(f"{f.name} must be a finite number, got {value!r}")
+            if value < 0 or (value == 0 and f.name != "peak_s"):
+                raise QrsInputError(f"{f.name} must be positive, got {value!r}")
+        if self.low_hz >= self.high_hz:
+            raise QrsInputError(f"low_hz must be below high_hz, got {self.low_hz} >= {self.high_hz}")
+        if not 0 < self.threshold_fraction < 1:
+            raise QrsInputError(f"threshold_fraction must be in (0, 1), got {self.threshold_fraction}")
+        if not 0 < self.searchback_fraction < 1:
+            raise QrsInputError(f"searchback_fraction must be in (0, 1), got {self.searchback_fraction}")
+        if not 0 < self.twave_slope_ratio < 1:
+            raise QrsInputError(f"twave_slope_ratio must be in (0, 1), got {self.twave_slope_ratio}")
+        if self.searchback_rr <= 1:
+            raise QrsInputError(f"searchback_rr must be above 1, got {self.searchback_rr}")
+        if self.polarity_ratio < 1:
+            raise QrsInputError(f"polarity_ratio must be at least 1, got {self.polarity_ratio}")
+
+
+# --- filter design (pure Python, no scipy import) -----------------------------------------
+
+def butter_biquads(fs: float, low_hz: float, high_hz: float) -> np.ndarray:
+    """2nd-order Butterworth high-pass and low-pass biquads (bilinear transform, prewarped).
+
+    Returns
+    -------
+    ndarray, float64 (2, 6)
+        Second-order sections ``[b0, b1, b2, 1, a1, a2]`` in ``scipy.signal`` ``sos`` layout:
+        row 0 the high-pass at ``low_hz``, row 1 the low-pass at ``high_hz``.
+
+    Examples
+    --------
+    >>> sos = butter_biquads(360.0, 5.0, 25.0)
+    >>> sos.shape, bool(abs(sos[1, :3].sum() / (1 + sos[1, 4:].sum()) - 1) < 1e-12)  # LP: DC gain 1
+    ((2, 6), True)
+    """
+    sos = np.zeros((2, 6))
+    for row, (fc, highpass) in enumerate(((low_hz, True), (high_hz, False))):
+        w0 = 2.0 * math.pi * fc / fs
+        cos_w, alpha = math.cos(w0), math.sin(w0) / math.sqrt(2.0)  # Q = 1/sqrt(2)
+        a0 = 1.0 + alpha
+        if highpass:
+            b = ((1 + cos_w) / 2, -(1 + cos_w), (1 + cos_w) / 2)
+        else:
+            b = ((1 - cos_w) / 2, 1 - cos_w, (1 - cos_w) / 2)
+        sos[row] = [b[0] / a0, b[1] / a0, b[2] / a0, 1.0, -2 * cos_w / a0, (1 - alpha) / a0]
+    return sos
+
+
+def _steady_state(sos: np.ndarray, u: float) -> np.ndarray:
+    """Direct-form-II-transposed states (n_sections, 2) of ``sos`` after a constant input ``u``."""
+    zi = np.zeros((sos.shape[0], 2))
+    for s in range(sos.shape[0]):
+        b0, b1, b2, _, a1, a2 = sos[s]
+        y = u * (b0 + b1 + b2) / (1.0 + a1 + a2)  # DC gain times input
+        zi[s, 1] = b2 * u - a2 * y
+        zi[s, 0] = b1 * u - a1 * y + zi[s, 1]
+        u = y
+    return zi
+
+
+# --- kernels: numba versions and their plain NumPy references --------------------------------
+
+@njit(cache=True)
+def _bridge_gaps_nb(x):
+    """float64 (n,) with NaN -> (copy with NaN linearly bridged, uint8 (n,) 1 where finite)."""
+    n = x.shape[0]
+    y = np.empty(n)
+    valid = np.zeros(n, dtype=np.uint8)
+    last = -1
+    for i in range(n):
+        v = x[i]
+        if math.isfinite(v):
+            valid[i] = 1
+            y[i] = v
+            if last < i - 1:
+                if last < 0:
+                    for j in range(i):
+                        y[j] = v
+                else:
+                    step = (v - y[last]) / (i - last)
+                    for j in range(last + 1, i):
+                        y[j] = y[last] + step * (j - last)
+            last = i
+    for j in range(last + 1, n):
+        y[j] = y[last] if last >= 0 else 0.0
+    return y, valid
+
+
+def _bridge_gaps_np(x):
+    valid = np.isfinite(x)
+    idx = np.flatnonzero(valid)
+    if idx.size == 0:
+        return np.zeros_like(x), valid.astype(np.uint8)
+    y = x.copy()
+    if idx.size < x.size:
+        gaps = np.flatnonzero(~valid)
+        # same arithmetic as the kernel: y[last] + step * (j - last)
+        right = np.clip(np.searchsorted(idx, gaps), 0, idx.size - 1)
+        left = np.clip(right - 1, 0, idx.size - 1)
+        lo, hi = idx[left], idx[right]
+        inner = (lo < gaps) & (gaps < hi)
+        step = (x[hi[inner]] - x[lo[inner]]) / (hi[inner] - lo[inner])
+        y[gaps[inner]] = x[lo[inner]] + step * (gaps[inner] - lo[inner])
+        y[gaps[gaps < idx[0]]] = x[idx[0]]
+        y[gaps[gaps > idx[-1]]] = x[idx[-1]]
+    return y, valid.astype(np.uint8)
+
+
+@njit(cache=True)
+def _steady_state_nb(sos, u):
+    zi = np.zeros((sos.shape[0], 2))
+    for s in range(sos.shape[0]):
+        y = u * (sos[s, 0] + sos[s, 1] + sos[s, 2]) / (1.0 + sos[s, 4] + sos[s, 5])
+        zi[s, 1] = sos[s, 2] * u - sos[s, 5] * y
+        zi[s, 0] = sos[s, 1] * u - sos[s, 4] * y + zi[s, 1]
+        u = y
+    return zi
+
+
+@njit(cache=True)
+def _bandpass_energy_nb(x, sos):
+    """Zero-phase band-pass and the suffix sums of its squared central difference.
+
+    The two biquads of ``sos`` (2, 6) run forward, then backward, each pass from its steady
+    state (direct form II transposed, the operation order of ``scipy.signal.sosfilt``).
+    During the backward pass the central difference ``d[i] = bp[i+1] - bp[i-1]``
+    (0 at both ends) is formed and ``suffix[i] = sum(d[i:]**2)`` accumulated from the end.
+
+    Returns (bp float64 (n,), |d| float64 (n,), suffix float64 (n + 1,)).
+    """
+    n = x.shape[0]
+    b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    c0, c1, c2, e1, e2 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    zi = _steady_state_nb(sos, x[0])
+    p0, p1, q0, q1 = zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]
+    fwd = np.empty(n)
+    for i in range(n):
+        v = x[i]
+        y = b0 * v + p0
+        p0 = b1 * v - a1 * y + p1
+        p1 = b2 * v - a2 * y
+        w = c0 * y + q0
+        q0 = c1 * y - e1 * w + q1
+        q1 = c2 * y - e2 * w
+        fwd[i] = w
+    zi = _steady_state_nb(sos, fwd[n - 1])
+    p0, p1, q0, q1 = zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]
+    bp = np.empty(n)
+    slope = np.empty(n)
+    suffix = np.empty(n + 1)
+    suffix[n] = 0.0
+    acc = 0.0
+    for i in range(n - 1, -1, -1):
+        v = fwd[i]
+        y = b0 * v + p0
+        p0 = b1 * v - a1 * y + p1
+        p1 = b2 * v - a2 * y
+        w = c0 * y + q0
+        q0 = c1 * y - e1 * w + q1
+        q1 = c2 * y - e2 * w
+        bp[i] = w
+        # bp[i + 2] and bp[i] are known: difference at i + 1
+        if i + 1 < n - 1:
+            d = bp[i + 2] - w
+            acc += d * d
+            slope[i + 1] = abs(d)
+            suffix[i + 1] = acc
+    slope[n - 1] = 0.0
+    suffix[n - 1] = 0.0
+    slope[0] = 0.0
+    suffix[0] = acc
+    return bp, slope, suffix
+
+
+def _bandpass_energy_np(x, sos):
+    from scipy.signal import sosfilt  # the reference only; the numba path never imports scipy.signal
+
+    fwd = sosfilt(sos, x, zi=_steady_state(sos, x[0]))[0]
+    bp = np.ascontiguousarray(sosfilt(sos, fwd[::-1], zi=_steady_state(sos, fwd[-1]))[0][::-1])
+    n = bp.size
+    d = np.zeros(n)
+    d[1:-1] = bp[2:] - bp[:-2]
+    suffix = np.zeros(n + 1)
+    suffix[1:n - 1] = np.cumsum((d * d)[-2:0:-1])[::-1]  # summed from the end, as the kernel does
+    suffix[0] = suffix[1]
+    return bp, np.abs(d), suffix
+
+
+@njit(cache=True)
+def _envelope_nb(suffix, valid, half, has_gaps):
+    """Energy envelope: squared differences summed over the 2*half+1 samples centred on each.
+
+    0 where the window holds a non-finite input sample (``valid == 0``).
+    """
+    n = suffix.shape[0] - 1
+    env = np.empty(n)
+    for i in range(n):
+        env[i] = suffix[max(0, i - half)] - suffix[min(n, i + half + 1)]
+    if has_gaps:
+        bad = 0  # invalid samples inside the window
+        for i in range(min(half, n)):
+            bad += valid[i] == 0
+        for i in range(n):
+            hi = i + half
+            if hi < n:
+                bad += valid[hi] == 0
+            lo = i - half - 1
+            if lo >= 0:
+                bad -= valid[lo] == 0
+            if bad > 0:
+                env[i] = 0.0
+    return env
+
+
+def _envelope_np(suffix, valid, half, has_gaps):
+    n = suffix.size - 1
+    i = np.arange(n)
+    env = suffix[np.maximum(0, i - half)] - suffix[np.minimum(n, i + half + 1)]
+    if has_gaps:
+        bad = np.concatenate(([0], np.cumsum(valid == 0)))
+        env[(bad[np.minimum(n, i + half + 1)] - bad[np.maximum(0, i - half)]) > 0] = 0.0
+    return env
+
+
+@njit(cache=True)
+def _candidates_nb(env, slope, half, qrs_half):
+    """Envelope peaks (first sample of a plateau) that are the largest within ``half``.
+
+    Returns (int64 positions, their envelope values, steepest |slope| within ``qrs_half``).
+    """
+    n = env.shape[0]
+    pos = np.empty(n // 2 + 1, dtype=np.int64)
+    m = 0
+    for i in range(1, n - 1):
+        e = env[i]
+        if e > env[i - 1] and e >= env[i + 1] and e > 0.0:
+            ok = True
+            for j in range(max(0, i - half), min(n, i + half + 1)):
+                if env[j] > e:
+                    ok = False
+                    break
+            if ok:
+                pos[m] = i
+                m += 1
+    pos = pos[:m].copy()
+    amp = np.empty(m)
+    steep = np.empty(m)
+    for k in range(m):
+        i = pos[k]
+        amp[k] = math.sqrt(env[i])
+        s = 0.0
+        for j in range(max(0, i - qrs_half), min(n, i + qrs_half + 1)):
+            if slope[j] > s:
+                s = slope[j]
+        steep[k] = s
+    return pos, amp, steep
+
+
+def _window_max(a, centres, half):
+    """max(a[c-half : c+half+1]) for each centre (clipped at the ends)."""
+    padded = np.concatenate((np.full(half, -np.inf), a, np.full(half, -np.inf)))
+    win = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    return win[centres].max(axis=1)
+
+
+def _candidates_np(env, slope, half, qrs_half):
+    e = env[1:-1]
+    pos = np.flatnonzero((e > env[:-2]) & (e >= env[2:]) & (e > 0.0)) + 1
+    pos = pos[env[pos] >= _window_max(env, pos, half)].astype(np.int64)
+    return pos, np.sqrt(env[pos]), _window_max(slope, pos, qrs_half)
+
+
+def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio,
+                   fraction, searchback_rr, sb_fraction):
+    """Adaptive-threshold decision over the candidates; returns the indices of the QRS ones.
+
+    Plain Python (run as is by the NumPy backend, compiled by numba for the other): the
+    decisions are sequential by nature.
+    """
+    m = pos.shape[0]
+    chosen = np.empty(m, dtype=np.int64)
+    n_chosen = 0
+    if m == 0:
+        return chosen[:0]
+    # learning phase: signal level from the largest early candidate, noise from their median
+    k_learn = 0
+    while k_learn < m and pos[k_learn] < learning:
+        k_learn += 1
+    if k_learn == 0:
+        k_learn = 1
+    spk = 0.0
+    for k in range(k_learn):
+        if amp[k] > spk:
+            spk = amp[k]
+    spk *= 0.5
+    npk = np.median(amp[:k_learn]) * 0.5
+    if npk > spk * 0.5:
+        npk = spk * 0.5
+    rr = np.full(8, 0.8 * fs)
+    rr_k = 0
+    rr_mean = 0.8 * fs
+    last = -1           # position of the last QRS
+    last_steep = 0.0
+    best = -1           # largest non-QRS candidate since the last QRS (search-back)
+    failures = 0        # unsuccessful search-backs since the last QRS
+    processed = -1      # highest candidate index whose noise level update is done
+    i = 0
+    while i < m:
+        p = pos[i]
+        th1 = npk + fraction * (spk - npk)
+        limit = searchback_rr * rr_mean
+        # search-back for a missed beat
+        if best >= 0 and (p - (last if last >= 0 else 0)) > limit:
+            th_sb = sb_fraction * th1 * 0.8 ** failures
+            if th_sb < npk:
+                th_sb = npk
+            if amp[best] > th_sb:
+                j = best
+                q = pos[j]
+                if last >= 0:
+                    interval = q - last
+                    if interval < 2.5 * rr_mean:
+                        rr_mean += (interval - rr[rr_k]) / 8.0
+                        rr[rr_k] = interval
+                        rr_k = (rr_k + 1) % 8
+                spk = 0.25 * amp[j] + 0.75 * spk
+                chosen[n_chosen] = j
+                n_chosen += 1
+                last = q
+                last_steep = steep[j]
+                best = -1
+                failures = 0
+                i = j + 1
+                continue
+            failures += 1
+            best = -1 if failures > 30 else best
+        since = p - last if last >= 0 else refractory + 1
+        if since < refractory:
+            i += 1
+            continue
+        is_qrs = amp[i] > th1
+        if is_qrs and last >= 0 and since < twave and steep[i] < twave_ratio * last_steep:
+            is_qrs = False  # a T wave
+        if is_qrs:
+            if last >= 0:
+                interval = p - last
+                if interval < 2.5 * rr_mean:
+                    rr_mean += (interval - rr[rr_k]) / 8.0
+                    rr[rr_k] = interval
+                    rr_k = (rr_k + 1) % 8
+            spk = 0.125 * amp[i] + 0.875 * spk
+            chosen[n_chosen] = i
+            n_chosen += 1
+            last = p
+            last_steep = steep[i]
+            best = -1
+            failures = 0
+        else:
+            if i > processed:
+                npk = 0.125 * amp[i] + 0.875 * npk
+            if best < 0 or amp[i] > amp[best]:
+                best = i
+        if i > processed:
+            processed = i
+        i += 1
+    return chosen[:n_chosen].copy()
+
+
+_thresholds_nb = njit(cache=True)(_thresholds_py)
+
+
+@njit(cache=True)
+def _refine_nb(x, bp, centres, half, peak_half, ratio):
+    """R peak of each QRS: extreme of ``bp`` within ``half`` in the dominant polarity, then of ``x``."""
+    n = x.shape[0]
+    k = centres.shape[0]
+    hi = np.empty(k, dtype=np.int64)
+    lo = np.empty(k, dtype=np.int64)
+    balance = 0.0
+    for b in range(k):
+        c = centres[b]
+        a = max(0, c - half)
+        z = min(n, c + half + 1)
+        ih = a
+        il = a
+        for j in range(a, z):
+            if bp[j] > bp[ih]:
+                ih = j
+            if bp[j] < bp[il]:
+                il = j
+        hi[b] = ih
+        lo[b] = il
+        balance += bp[ih] + bp[il]
+    out = np.empty(k, dtype=np.int64)
+    for b in range(k):
+        up = bp[hi[b]]
+        down = -bp[lo[b]]
+        if balance >= 0.0:
+            positive = not (down > ratio * up)
+        else:
+            positive = up > ratio * down
+        r = hi[b] if positive else lo[b]
+        a = max(0, r - peak_half)
+        z = min(n, r + peak_half + 1)
+        best = r
+        for j in range(a, z):
+            if (positive and x[j] > x[best]) or ((not positive) and x[j] < x[best]):
+                best = j
+        out[b] = best
+    return out
+
+
+def _refine_np(x, bp, centres, half, peak_half, ratio):
+    n = x.size
+    offsets = np.arange(-half, half + 1)
+    idx = centres[:, None] + offsets[None, :]
+    inside = (idx >= 0) & (idx < n)
+    vals = np.where(inside, bp[np.clip(idx, 0, n - 1)], np.nan)
+    hi = idx[np.arange(idx.shape[0]), np.nanargmax(vals, axis=1)] if len(centres) else centres
+    lo = idx[np.arange(idx.shape[0]), np.nanargmin(vals, axis=1)] if len(centres) else centres
+    balance = 0.0
+    for b in range(len(centres)):  # the kernel's summation order
+        balance += bp[hi[b]] + bp[lo[b]]
+    up, down = bp[hi], -bp[lo]
+    positive = ~(down > ratio * up) if balance >= 0 else (up > ratio * down)
+    r = np.where(positive, hi, lo)
+    offsets = np.arange(-peak_half, peak_half + 1)
+    idx = r[:, None] + offsets[None, :]
+    inside = (idx >= 0) & (idx < n)
+    sign = np.where(positive, 1.0, -1.0)[:, None]
+    vals = np.where(inside, sign * x[np.clip(idx, 0, n - 1)], -np.inf)
+    # first maximum from the left, starting at r: the kernel only moves on a strict improvement
+    base = sign[:, 0] * x[r] if len(r) else np.zeros(0)
+    best = idx[np.arange(idx.shape[0]), np.argmax(vals, axis=1)] if len(r) else r
+    better = vals.max(axis=1) > base if len(r) else np.zeros(0, bool)
+    return np.where(better, best, r).astype(np.int64)
+
+
+@njit(cache=True)
+def _dedupe_nb(peaks, score, min_gap):
+    """Sorted peaks with those closer than ``min_gap`` to a kept one removed (larger score kept)."""
+    order = np.argsort(peaks, kind="mergesort")
+    keep = np.empty(peaks.shape[0], dtype=np.int64)
+    kept_score = np.empty(peaks.shape[0])
+    m = 0
+    for o in order:
+        p = peaks[o]
+        if m > 0 and p - keep[m - 1] < min_gap:
+            if score[o] > kept_score[m - 1]:
+                keep[m - 1] = p
+                kept_score[m - 1] = score[o]
+            continue
+        keep[m] = p
+        kept_score[m] = score[o]
+        m += 1
+    return keep[:m].copy()
+
+
+_dedupe_py = _dedupe_nb.py_func
+
+
+# --- public API ------------------------------------------------------------------------------
+
+_BACKENDS = ("numba", "numpy")
+
+
+def _check_input(signal, fs, params: QrsParams, backend: str) -> np.ndarray:
+    if backend not in _BACKENDS:
+        raise QrsInputError(f"backend must be one of {', '.join(_BACKENDS)}, got {backend!r}")
+    if not isinstance(params, QrsParams):
+        raise QrsInputError(f"params must be a QrsParams, got {type(params).__name__}")
+    try:
+        fs = float(fs)
+    except (TypeError, ValueError):
+        raise QrsInputError(f"fs must be a number (Hz), got {fs!r}") from None
+    if not math.isfinite(fs) or not MIN_FS <= fs <= MAX_FS:
+        raise QrsInputError(f"fs must be between {MIN_FS:g} and {MAX_FS:g} Hz, got {fs:g}")
+    if params.high_hz >= fs / 2:
+        raise QrsInputError(f"high_hz must be below fs / 2 = {fs / 2:g} Hz, got {params.high_hz:g}")
+    x = np.asarray(signal)
+    if x.ndim != 1:
+        raise QrsInputError(f"signal must be one lead, a 1-D array, got shape {x.shape}")
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise QrsInputError(f"signal must be numeric, got dtype {x.dtype}")
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    seconds = x.size / fs
+    if seconds < MIN_SECONDS:
+        raise QrsInputError(f"signal must be at least {MIN_SECONDS:g} s long, got {seconds:.3g} s "
+                            f"({x.size} samples at {fs:g} Hz)")
+    if seconds < SHORT_SECONDS:
+        warnings.warn(f"signal is only {seconds:.3g} s long: detection thresholds have little "
+                      "to learn from", QrsWarning, stacklevel=3)
+    return x
+
+
+def _check_finite(bridged: np.ndarray, valid: np.ndarray, fs: float) -> int:
+    """Number of finite samples; refuses a signal without any, or flat; warns about gaps."""
+    n = bridged.size
+    n_finite = int(np.count_nonzero(valid))
+    if n_finite == 0:
+        raise QrsInputError("signal has no finite sample (all NaN or infinite)")
+    if bridged.max() == bridged.min():  # the bridged signal only takes values of finite samples' range
+        raise QrsInputError(f"signal is flat (every finite sample is {bridged[0]:g}): no QRS to detect")
+    if n_finite < n:
+        warnings.warn(f"signal has {n - n_finite} non-finite samples ({(n - n_finite) / fs:.3g} s): "
+                      "no detection inside the gaps", QrsWarning, stacklevel=3)
+    return n_finite
+
+
+def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *,
+               backend: str = "numba") -> np.ndarray:
+    """Detect the R peaks of one ECG lead.
+
+    Parameters
+    ----------
+    signal : ndarray, float (n,)
+        One lead, mV (any unit works: thresholds adapt), any polarity and offset. NaN
+        samples are gaps: bridged, never detected in, and detection resumes after them.
+    fs : float
+        Sampling rate, Hz, from 100 to 10 000.
+    params : QrsParams
+        Detector settings (defaults tuned on MIT-BIH).
+    backend : {"numba", "numpy"}
+        ``"numba"`` (compiled kernels) or ``"numpy"``, the plain NumPy reference of the
+        same algorithm (slower; same peaks).
+
+    Returns
+    -------
+    ndarray, int64 (k,)
+        R-peak sample indices, strictly increasing.
+
+    Raises
+    ------
+    QrsInputError
+        (an :class:`~ecgseg.errors.EcgError`) for a signal that is not 1-D numeric, shorter
+        than 1 s, flat or without finite samples, ``fs`` outside 100-10 000 Hz, an unknown
+        ``backend``, or ``high_hz >= fs / 2``.
+
+    Warns
+    -----
+    QrsWarning
+        For a signal shorter than 5 s, with non-finite samples, or where no QRS (or fewer
+        than 10 per minute) is found.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fs = 250.0
+    >>> t = np.arange(int(20 * fs)) / fs
+    >>> beats = np.arange(0.5, 19.5, 0.8)                      # R peaks, s
+    >>> ecg = sum(np.exp(-0.5 * ((t - b) / 0.01) ** 2) for b in beats)
+    >>> peaks = detect_qrs(ecg, fs)
+    >>> bool(np.all(np.abs(peaks / fs - beats) < 0.02))
+    True
+    """
+    x = _check_input(signal, fs, params, backend)
+    fs = float(fs)
+    numba = backend == "numba"
+    sos = butter_biquads(fs, params.low_hz, params.high_hz)
+    half = max(1, int(round(params.integration_s * fs / 2)))
+    cand_half = max(1, int(round(params.candidate_s * fs)))
+    qrs_half = max(1, int(round(params.refine_s * fs)))
+    peak_half = int(round(params.peak_s * fs))
+    x, valid = (_bridge_gaps_nb if numba else _bridge_gaps_np)(x)
+    n_finite = _check_finite(x, valid, fs)
+    bp, slope, suffix = (_bandpass_energy_nb if numba else _bandpass_energy_np)(x, sos)
+    env = (_envelope_nb if numba else _envelope_np)(suffix, valid, half, n_finite < x.size)
+    pos, amp, steep = (_candidates_nb if numba else _candidates_np)(env, slope, cand_half, qrs_half)
+    chosen = (_thresholds_nb if numba else _thresholds_py)(
+        pos, amp, steep, fs, params.learning_s * fs, params.refractory_s * fs,
+        params.twave_s * fs, params.twave_slope_ratio, params.threshold_fraction,
+        params.searchback_rr, params.searchback_fraction)
+    centres = np.ascontiguousarray(pos[chosen])
+    peaks = (_refine_nb if numba else _refine_np)(x, bp, centres, qrs_half, peak_half,
+                                                  params.polarity_ratio)
+    min_gap = max(1, int(round(params.refractory_s * fs / 2)))
+    peaks = (_dedupe_nb if numba else _dedupe_py)(peaks, np.ascontiguousarray(amp[chosen]), min_gap)
+    minutes = x.size / fs / 60.0
+    if peaks.size == 0:
+        warnings.warn("no QRS complex found in the signal", QrsWarning, stacklevel=2)
+    elif peaks.size < MIN_RATE_PER_MIN * minutes:
+        warnings.warn(f"only {peaks.size} QRS complexes in {minutes * 60:.3g} s (fewer than "
+                      f"{MIN_RATE_PER_MIN:g} per minute): does this lead show the QRS?",
+                      QrsWarning, stacklevel=2)
+    return peaks.astype(np.int64, copy=False)
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel on a tiny synthetic signal.
+
+    Examples
+    --------
+    >>> warm_up()
+    """
+    fs = 250.0
+    t = np.arange(int(6 * fs)) / fs
+    ecg = np.exp(-0.5 * (((t % 0.8) - 0.4) / 0.01) ** 2)
+    ecg[700:720] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QrsWarning)
+        detect_qrs(ecg, fs)

@@ -17,13 +17,15 @@ def explain(
         "--average-by-class", help="Mean beat and mean attribution to its own class, per "
                                    "class (the data must have the model's classes).")] = False,
     method: Annotated[str, typer.Option(
-        "--method", help="integrated-gradients (needs captum) | occlusion.")] = "integrated-gradients",
+        "--method", help="integrated-gradients (needs captum) | occlusion."
+    )] = "integrated-gradients",
     per_class: Annotated[int, typer.Option(
         "--per-class", help="--average-by-class: at most this many beats per class.")] = 100,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="PNG to write (default: CHECKPOINT's folder/explain-DATA "
                             "stem-beatI.png or -by-class.png).")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing PNG.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an existing PNG.")] = False,
     threads: Annotated[Optional[int], typer.Option("--threads")] = None,
 ) -> None:
     """Draw a beat, its feature maps after each block, the attribution over its 187 samples

@@ -9,7 +9,8 @@ from typing_extensions import Annotated
 
 
 def runs(
-    root: Annotated[Path, typer.Argument(help="Folder of the runs (ecg train --out).")] = Path("runs"),
+    root: Annotated[Path, typer.Argument(
+        help="Folder of the runs (ecg train --out).")] = Path("runs"),
     sort: Annotated[str, typer.Option(
         "--sort", help="Column to sort by: macro_f1 (test), accuracy, val_f1, epochs, "
                        "model, run, modified...")] = "modified",

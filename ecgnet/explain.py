@@ -64,7 +64,7 @@ class Explanation:
     extra : np.ndarray
         ``(r,)`` float32, the RR features the model took after the beat (empty for most models).
     feature_maps : dict of str -> np.ndarray
-        Part name (``stem``, ``blocks.0`` ...) -> ``(channels, length)`` float32 output of that part.
+        Part name (``stem``, ``blocks.0`` ...) -> its output, ``(channels, length)`` float32.
     attribution : np.ndarray
         ``(187,)`` float32 attribution of each beat sample to the ``target`` class logit.
     attribution_extra : np.ndarray

@@ -150,3 +150,19 @@ def test_cli_explain(run, kaggle_dir, tmp_path, capsys):
     ptb = str(kaggle_dir / "ptbdb_normal_known_rows.csv")
     assert run_ecg(["explain", str(ckpt), ptb, "--average-by-class", "-o", str(tmp_path / "p.png")]) == 1
     assert "average_by_class: the classes of" in capsys.readouterr().err
+
+
+def test_models_with_rr_features_explain_the_beat_and_keep_the_intervals():
+    torch.manual_seed(0)
+    model = build_model("kachuee-rr", 5).eval()
+    x = np.r_[np.linspace(0, 1, 187), [0.8, 0.9, 0.85, 0.94, 1.06]].astype(np.float32)
+    e = explain_beat(model, x, "NSVFQ")
+    assert e.attribution.shape == (187,) and e.attribution_extra.shape == (5,)
+    np.testing.assert_array_equal(e.extra, x[187:])
+    # The baseline keeps the intervals: only the beat's samples are explained away.
+    np.testing.assert_allclose(e.attribution_extra, 0, atol=1e-6)
+    flat = np.r_[np.zeros(187), x[187:]]
+    change = logit(model, x, e.target) - logit(model, flat, e.target)
+    assert e.attribution.sum() == pytest.approx(change, abs=0.05 * abs(change) + 0.02)
+    with pytest.raises(InputError, match=r"expected \(n, 192\)"):
+        explain_beat(model, x[:187], "NSVFQ")

@@ -6,7 +6,6 @@ import json
 import math
 import shutil
 
-import numpy as np
 import pytest
 
 from ecgnet.data import load_data

@@ -14,6 +14,7 @@ from ecgseg.errors import EcgError
 
 from . import (bench_cmd, download_cmd, evaluate_cmd, kaggle_cmd, predict_cmd, segment_cmd,
                train_cmd, transfer_cmd)
+from . import explain_cmd, runs_cmd
 
 app = typer.Typer(
     name="ecg",
@@ -50,6 +51,8 @@ app.command("predict")(predict_cmd.predict)
 app.command("export-model")(predict_cmd.export_model)
 app.command("bench", context_settings=bench_cmd.CONTEXT, add_help_option=False)(bench_cmd.bench)
 app.command("transfer")(transfer_cmd.transfer)
+app.command("explain")(explain_cmd.explain)
+app.command("runs")(runs_cmd.runs)
 
 
 def error_line(exc: EcgError) -> str:

@@ -311,3 +311,162 @@ def set_train_mode(model: nn.Module, frozen: Iterable[str] = ()) -> nn.Module:
     for name in frozen:
         model.get_submodule(name).eval()
     return model
+
+
+class ConvBlock(nn.Module):
+    """``n_convs`` x [Conv1d(5, same) -> BatchNorm -> ReLU] -> MaxPool(5, stride 2); no shortcut.
+
+    Maps ``(n, c_in, L)`` to ``(n, c_out, (L - 5) // 2 + 1)``.
+    """
+
+    def __init__(self, c_in: int, c_out: int, n_convs: int = 2, kernel: int = 5):
+        super().__init__()
+        layers: List[nn.Module] = []
+        for i in range(n_convs):
+            layers += [nn.Conv1d(c_in if i == 0 else c_out, c_out, kernel, padding="same",
+                                 bias=False),
+                       nn.BatchNorm1d(c_out), nn.ReLU()]
+        self.convs = nn.Sequential(*layers)
+        self.pool = nn.MaxPool1d(5, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return self.pool(self.convs(x))
+
+
+def _pooled_length(length: int, n_blocks: int) -> int:
+    """Length after ``n_blocks`` MaxPool(5, stride 2) layers."""
+    for _ in range(n_blocks):
+        length = (length - 5) // 2 + 1
+    if length < 1:
+        raise ValueError(f"{n_blocks} blocks shrink a {BEAT_LENGTH}-sample beat to nothing")
+    return length
+
+
+@register_model("deep-cnn")
+class DeepCNN(nn.Module):
+    """A plain deep CNN (no residual connections): 10 convolutions, batch norm, 55 333
+    parameters for 5 classes.
+
+    Parts, named like :class:`KachueeNet`'s so that ``--trainable`` works the same way:
+
+    - ``stem``: Conv1d(1, 32, 5), no padding: ``(n, 1, 187) -> (n, 32, 183)``;
+    - ``blocks``: 5 :class:`ConvBlock` (two Conv-BN-ReLU, MaxPool(5, 2)), 32 channels:
+      lengths 183 -> 90 -> 43 -> 20 -> 8 -> 2;
+    - flatten to 64 features; ``fc1``: Linear(64, 32) + ReLU; ``fc2``: Linear(32, 32);
+    - ``head``: Linear(32, n_classes).
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of output classes.
+    channels : int
+        Filters of every convolution.
+    n_blocks : int
+        Convolutional blocks (at most 5 for 187 samples).
+
+    Examples
+    --------
+    >>> build_model("deep-cnn", 5)(torch.zeros(2, 187)).shape
+    torch.Size([2, 5])
+    """
+
+    def __init__(self, n_classes: int = 5, channels: int = 32, n_blocks: int = 5):
+        super().__init__()
+        self.n_classes = n_classes
+        self.stem = nn.Conv1d(1, channels, 5)
+        self.blocks = nn.ModuleList(ConvBlock(channels, channels, 2) for _ in range(n_blocks))
+        self.n_features = channels * _pooled_length(BEAT_LENGTH - 4, n_blocks)
+        self.fc1 = nn.Linear(self.n_features, 32)
+        self.fc2 = nn.Linear(32, 32)
+        self.head = nn.Linear(32, n_classes)
+        self.relu = nn.ReLU()
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Convolutional features: beats ``(n, 187)`` or ``(n, 1, 187)`` -> ``(n, 64)``."""
+        if x.dim() == 2:
+            x = x.unsqueeze(1)
+        x = self.relu(self.stem(x))
+        for block in self.blocks:
+            x = block(x)
+        return x.flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)`` of beats ``(n, 187)`` or ``(n, 1, 187)``."""
+        return self.head(self.fc2(self.relu(self.fc1(self.features(x)))))
+
+
+class LSTMBlock(nn.Module):
+    """A one-layer LSTM over the time axis, channels first in and out.
+
+    Maps ``(n, c_in, L)`` to the hidden states ``(n, hidden, L)`` (every time step, so
+    that it can be looked at like a feature map; the classifier uses the last one).
+    """
+
+    def __init__(self, c_in: int, hidden: int):
+        super().__init__()
+        self.lstm = nn.LSTM(c_in, hidden, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        out, _ = self.lstm(x.transpose(1, 2))
+        return out.transpose(1, 2)
+
+
+@register_model("cnn-lstm")
+class CnnLstm(nn.Module):
+    """Convolutional feature extractor, an LSTM over its time axis, dense layers:
+    26 469 parameters for 5 classes.
+
+    Parts (the LSTM is the last of ``blocks``, so ``--trainable blocks:1`` trains it and
+    the dense layers on top of frozen convolutions):
+
+    - ``stem``: Conv1d(1, 32, 5), no padding: ``(n, 1, 187) -> (n, 32, 183)``;
+    - ``blocks.0`` .. ``blocks.2``: :class:`ConvBlock` (one Conv-BN-ReLU, MaxPool(5, 2)):
+      lengths 183 -> 90 -> 43 -> 20;
+    - ``blocks.3``: :class:`LSTMBlock`, 32 hidden units over the 20 steps (80 ms each at
+      125 Hz / 8); the last hidden state, 32 features, goes on;
+    - ``fc1``: Linear(32, 32) + ReLU; ``fc2``: Linear(32, 32); ``head``: Linear(32, n_classes).
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of output classes.
+    channels : int
+        Filters of every convolution.
+    hidden : int
+        LSTM units.
+    n_conv_blocks : int
+        Convolutional blocks before the LSTM (1 .. 5).
+
+    Examples
+    --------
+    >>> build_model("cnn-lstm", 2)(torch.zeros(3, 1, 187)).shape
+    torch.Size([3, 2])
+    """
+
+    def __init__(self, n_classes: int = 5, channels: int = 32, hidden: int = 32,
+                 n_conv_blocks: int = 3):
+        super().__init__()
+        self.n_classes = n_classes
+        _pooled_length(BEAT_LENGTH - 4, n_conv_blocks)
+        self.stem = nn.Conv1d(1, channels, 5)
+        self.blocks = nn.ModuleList([*(ConvBlock(channels, channels, 1)
+                                       for _ in range(n_conv_blocks)),
+                                     LSTMBlock(channels, hidden)])
+        self.n_features = hidden
+        self.fc1 = nn.Linear(hidden, 32)
+        self.fc2 = nn.Linear(32, 32)
+        self.head = nn.Linear(32, n_classes)
+        self.relu = nn.ReLU()
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The LSTM's last hidden state: beats ``(n, 187)`` or ``(n, 1, 187)`` -> ``(n, 32)``."""
+        if x.dim() == 2:
+            x = x.unsqueeze(1)
+        x = self.relu(self.stem(x))
+        for block in self.blocks:
+            x = block(x)
+        return x[:, :, -1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)`` of beats ``(n, 187)`` or ``(n, 1, 187)``."""
+        return self.head(self.fc2(self.relu(self.fc1(self.features(x)))))

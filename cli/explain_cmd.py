@@ -32,7 +32,7 @@ def explain(
     for the predicted class, and the class probabilities (or, with --average-by-class,
     the mean attribution per class over the data)."""
     from ecgnet import explain as ex
-    from ecgnet.train import setup_device
+    from ecgnet.device import setup_device
     from ecgseg.atomic import refuse_existing
 
     setup_device("cpu", threads)

@@ -16,7 +16,7 @@ and :func:`write_config` leaves ``None`` values out (as a comment line).
 Example
 -------
 >>> import tempfile, pathlib
->>> from ecgnet.train import TrainConfig
+>>> from ecgnet.train_config import TrainConfig
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
 >>> _ = write_config(TrainConfig(data=["beats.h5"], lr=0.0005), path)
 >>> read_config(path)["lr"]

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 
 from ecgnet.config_file import ConfigFileError, dumps_config, read_config, write_config
-from ecgnet.train import TrainConfig
+from ecgnet.train_config import TrainConfig
 from ecgseg.errors import OutputExistsError
 
 

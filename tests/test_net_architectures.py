@@ -12,7 +12,7 @@ from torch import nn
 
 from ecgnet.checkpoint import load_checkpoint, load_model
 from ecgnet.data import load_data
-from ecgnet.export import export_model, onnx_proba, torchscript_proba
+from ecgnet.model_export import export_model, onnx_proba, torchscript_proba
 from ecgnet.models import (MODELS, CnnLstm, ConvBlock, DeepCNN, LSTMBlock, build_model,
                            count_parameters, frozen_parts)
 from ecgnet.transfer import transfer

@@ -11,6 +11,7 @@ import numpy as np
 
 from ecgseg.atomic import atomic_path, refuse_existing
 from ecgseg.errors import InputError
+from ecgseg.oserrors import writing
 
 from .prediction import Prediction
 
@@ -66,7 +67,7 @@ def write_predictions(pred: Prediction, out: str | os.PathLike, fmt: str = "csv"
     """
     out = refuse_existing(out, overwrite)
     text = format_predictions(pred, fmt)
-    with atomic_path(out) as tmp:
+    with writing(out), atomic_path(out) as tmp:
         tmp.write_text(text)
     return out
 

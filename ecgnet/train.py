@@ -179,15 +179,17 @@ class EpochStats:
 
 
 def _started_only(run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a run stopped before its first epoch ended (no checkpoint)."""
-    return (run_dir / "config.json").exists() and not any(
-        (run_dir / f).exists() for f in ("last.pt", "best.pt"))
+    """Whether ``run_dir`` holds a run stopped before its first epoch ended (no ``last.pt``).
+
+    ``best.pt`` alone is such a run too: each epoch writes ``best.pt`` before ``last.pt``.
+    """
+    return (run_dir / "config.json").exists() and not (run_dir / "last.pt").exists()
 
 
 def _prepare_run_dir(config: TrainConfig) -> Path:
     """Make the run folder; refuse an existing run unless resumed or overwritten.
 
-    A run stopped before its first epoch ended (``config.json`` but no checkpoint) has
+    A run stopped before its first epoch ended (``config.json`` but no ``last.pt``) has
     nothing to keep: a new run, or a resume, starts it again from the beginning.
     """
     run_dir = config.run_dir

@@ -183,13 +183,13 @@ def _started_only(run_dir: Path) -> bool:
 
     ``best.pt`` alone is such a run too: each epoch writes ``best.pt`` before ``last.pt``.
     """
-    return (run_dir / "config.json").exists() and not (run_dir / "last.pt").exists()
+    return run_dir.is_dir() and not (run_dir / "last.pt").exists()
 
 
 def _prepare_run_dir(config: TrainConfig) -> Path:
     """Make the run folder; refuse an existing run unless resumed or overwritten.
 
-    A run stopped before its first epoch ended (``config.json`` but no ``last.pt``) has
+    A run stopped before its first epoch ended (a run folder without ``last.pt``) has
     nothing to keep: a new run, or a resume, starts it again from the beginning.
     """
     run_dir = config.run_dir

@@ -29,6 +29,16 @@ from .net_helpers import small_rows, write_csv
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def ecg_here(capsys, *args) -> subprocess.CompletedProcess:
+    """Run ``ecg ARGS`` in this process (faster); the same result as :func:`ecg`."""
+    from .conftest import run_ecg
+
+    capsys.readouterr()
+    code = run_ecg([str(a) for a in args])
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+
 def ecg(*args, cwd=None) -> subprocess.CompletedProcess:
     """Run ``ecg ARGS`` of this worktree in a new process; its exit status and output."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -142,39 +152,40 @@ def test_export_model_on_a_full_disk_writes_nothing(checkpoint, full_disk):
     assert sorted(p.name for p in full_disk.iterdir()) == ["earlier.txt", "filler"]
 
 
-def test_predict_on_a_full_disk(checkpoint, record, full_disk):
-    proc = ecg("predict", checkpoint, record, "-o", full_disk / "p.csv", "-q", "--threads", "1")
+def test_predict_on_a_full_disk(checkpoint, record, full_disk, capsys):
+    proc = ecg_here(capsys, "predict", checkpoint, record, "-o", full_disk / "p.csv", "-q", "--threads", "1")
     one_line_error(proc, "disk is full", str(full_disk / "p.csv"))
     assert not (full_disk / "p.csv").exists()
 
 
-def test_evaluate_on_a_full_disk(checkpoint, small_csv, full_disk):
-    proc = ecg("evaluate", checkpoint, small_csv, "--out", full_disk / "eval", "--threads", "1")
+def test_evaluate_on_a_full_disk(checkpoint, small_csv, full_disk, capsys):
+    proc = ecg_here(capsys, "evaluate", checkpoint, small_csv, "--out", full_disk / "eval", "--threads", "1")
     one_line_error(proc, "disk is full", str(full_disk))
 
 
 # --- read-only places and existing outputs -------------------------------------------------
 
-def test_every_output_option_in_a_read_only_place(checkpoint, small_csv, record, read_only):
+def test_every_output_option_in_a_read_only_place(checkpoint, small_csv, record, read_only, capsys):
     for args in (["train", small_csv, "--out", read_only / "runs", "--epochs", "1"],
                  ["predict", checkpoint, record, "-o", read_only / "p.csv", "-q"],
                  ["export-model", checkpoint, "-o", read_only / "m"],
                  ["evaluate", checkpoint, small_csv, "--out", read_only / "sub" / "eval"]):
-        one_line_error(ecg(*args, "--threads", "1") if args[0] != "export-model" else ecg(*args),
-                       "read-only", str(read_only))
+        threads = ["--threads", "1"] if args[0] != "export-model" else []
+        one_line_error(ecg_here(capsys, *args, *threads), "read-only", str(read_only))
 
 
-def test_existing_outputs_are_refused_or_named(checkpoint, record, tmp_path):
+def test_existing_outputs_are_refused_or_named(checkpoint, record, tmp_path, capsys):
     csv = tmp_path / "p.csv"
     csv.write_text("mine\n")
-    one_line_error(ecg("predict", checkpoint, record, "-o", csv, "-q"), "exists", "--overwrite")
+    one_line_error(ecg_here(capsys, "predict", checkpoint, record, "-o", csv, "-q"),
+                   "exists", "--overwrite")
     assert csv.read_text() == "mine\n"
     folder = tmp_path / "adir"
     folder.mkdir()
-    one_line_error(ecg("predict", checkpoint, record, "-o", folder, "--overwrite", "-q"),
+    one_line_error(ecg_here(capsys, "predict", checkpoint, record, "-o", folder, "--overwrite", "-q"),
                    "is a directory", str(folder))
     (tmp_path / "m.onnx").write_text("mine\n")
-    one_line_error(ecg("export-model", checkpoint, "-o", tmp_path / "m"), "exists")
+    one_line_error(ecg_here(capsys, "export-model", checkpoint, "-o", tmp_path / "m"), "exists")
     assert not (tmp_path / "m.ts.pt").exists() and (tmp_path / "m.onnx").read_text() == "mine\n"
 
 
@@ -186,8 +197,10 @@ def test_existing_outputs_are_refused_or_named(checkpoint, record, tmp_path):
     (["--batch-size", "0"], "--batch-size must be at least 1"),
     (["--threads", "0"], "--threads must be at least 1"),
 ])
-def test_predict_checks_every_option_before_writing(checkpoint, record, tmp_path, option, words):
-    proc = ecg("predict", checkpoint, record, "-q", *option, cwd=tmp_path)
+def test_predict_checks_every_option_before_writing(checkpoint, record, tmp_path, option, words,
+                                                    capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    proc = ecg_here(capsys, "predict", checkpoint, record, "-q", *option)
     one_line_error(proc, words)
     assert list(tmp_path.iterdir()) == []  # no CSV, no PNG: the corrected run is not refused
 

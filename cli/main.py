@@ -70,16 +70,48 @@ def error_line(exc: EcgError) -> str:
     return f"error: {exc}"
 
 
+def expected_error(exc: BaseException) -> EcgError | None:
+    """The toolkit error ``exc`` stands for, or ``None`` if it is unexpected (a bug).
+
+    :class:`EcgError` is expected; so is a failure of the file system that a user can
+    fix (disk full, permission denied, read-only, a folder where a file should be, an
+    existing output), which :func:`ecgseg.oserrors.from_os_error` words with its path.
+
+    Examples
+    --------
+    >>> import errno
+    >>> print(expected_error(OSError(errno.ENOSPC, "No space left on device", "a.csv")))
+    cannot write a.csv: the disk is full (free some space or write somewhere else)
+    >>> expected_error(ZeroDivisionError()) is None
+    True
+    """
+    if isinstance(exc, EcgError):
+        return exc
+    if isinstance(exc, (OSError, RuntimeError)):
+        from ecgseg.oserrors import from_os_error
+
+        return from_os_error(exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the ``ecg`` command; user errors exit with status 1 and one line on stderr."""
+    """Run the ``ecg`` command: the one place that turns errors into exit statuses.
+
+    An expected error (:func:`expected_error`) prints one line on stderr and exits
+    with status 1; Ctrl-C (``KeyboardInterrupt``) prints ``interrupted`` and exits
+    with 130; anything else is a bug and shows its traceback.
+    """
     try:
         app(args=argv, prog_name="ecg")
-    except EcgError as exc:
-        typer.echo(error_line(exc), err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        err = expected_error(exc)
+        if err is None:
+            raise
+        typer.echo(error_line(err), err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

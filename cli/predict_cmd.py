@@ -57,13 +57,18 @@ def predict(
     """
     from ecgnet.device import setup_device
     from ecgnet.predict import predict as run_predict
-    from ecgnet.predict_output import (FORMATS, default_prediction_path, format_predictions,
+    from ecgnet.predict_output import (FORMATS, check_plot, check_plot_window,
+                                       default_prediction_path, format_predictions,
                                        plot_predictions, write_predictions)
     from ecgseg.atomic import refuse_existing
     from ecgseg.errors import InputError
 
     if fmt not in FORMATS:
         raise InputError(f"unknown --format {fmt!r}: choose csv or jsonl")
+    if plot:
+        check_plot_window(start, seconds)  # every option is checked before any output
+    if out is not None and out != "-":
+        refuse_existing(out, overwrite)
     to_stdout = out == "-"
     say = (lambda m: typer.echo(m, err=True)) if to_stdout else typer.echo
     dev = setup_device(device, threads)
@@ -75,9 +80,12 @@ def predict(
         typer.echo(f"warning: {note}", err=True)
     target = None if to_stdout else Path(out) if out else default_prediction_path(pred, fmt)
     png = None
+    if target is not None:
+        refuse_existing(target, overwrite)
     if plot:
         png = refuse_existing(target.with_suffix(".png") if target is not None
                               else default_prediction_path(pred, "png"), overwrite)
+        check_plot(pred, start, seconds)
     if target is None:
         sys.stdout.write(format_predictions(pred, fmt))
         sys.stdout.flush()

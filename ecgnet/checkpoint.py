@@ -21,6 +21,7 @@ A checkpoint is a plain dict of tensors and JSON-like values:
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import zipfile
@@ -32,6 +33,7 @@ from torch import nn
 
 from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
+from ecgseg.oserrors import writing
 
 from .models import MODELS, build_model
 
@@ -60,11 +62,35 @@ def make_checkpoint(model: nn.Module, model_name: str, class_names: Sequence[str
 def save_checkpoint(checkpoint: Dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``checkpoint`` to ``path`` atomically (temporary file, then ``os.replace``).
 
-    An interruption leaves either the old file or the new one, never half a file.
+    An interruption leaves either the old file or the new one, never half a file. The
+    checkpoint is serialised in memory first, so a full disk is an ordinary ``ENOSPC``
+    (PyTorch's own file writer reports it as ``unexpected pos ...``).
+
+    Raises
+    ------
+    ecgseg.oserrors.PathError
+        The file cannot be written (disk full, permission, read-only...).
     """
-    with atomic_path(path) as tmp:
-        torch.save(checkpoint, tmp)
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    with writing(path), atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getbuffer())
     return Path(path)
+
+
+def _first_words(exc: BaseException, limit: int = 120) -> str:
+    """The first line of an error's message, cut at a word boundary to ``limit`` characters.
+
+    Examples
+    --------
+    >>> _first_words(ValueError("a long message here"), limit=12)
+    'a long ...'
+    """
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if len(first) <= limit:
+        return first
+    return first[:limit - 3].rsplit(" ", 1)[0] + " ..."
 
 
 def load_checkpoint(path: str | os.PathLike) -> Dict[str, Any]:
@@ -83,9 +109,12 @@ def load_checkpoint(path: str | os.PathLike) -> Dict[str, Any]:
         raise InputError(f"{path}: not a readable checkpoint (not a PyTorch file)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: not a readable checkpoint ({first[:120]})") from None
+    except pickle.UnpicklingError:
+        raise InputError(f"{path}: refused: it holds Python objects other than weights and "
+                         f"plain values, which could run code when loaded; use a checkpoint "
+                         f"written by ecg train") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+        raise InputError(f"{path}: not a readable checkpoint ({_first_words(exc)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise InputError(f"{path}: not an ecgnet checkpoint (a bare state_dict or another "
                          f"program's file?)")

@@ -194,7 +194,7 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
         else:
             if records is not None:
                 raise InputError(f"{path}: a CSV file has no record ids; --records needs HDF5 input")
-            rows = read_kaggle_csv(path, n_classes=None)
+            rows = read_kaggle_csv(path, check_labels=False)  # checked below, against the classes
             beats.append(rows.beats)
             labels.append(rows.labels)
             recs.append(None)
@@ -209,11 +209,12 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
         class_names = attr_classes or default_class_names(paths, database)
     class_names = tuple(class_names)
     for y, locate in zip(labels, where):
-        bad = np.flatnonzero(y >= len(class_names))
+        bad = np.flatnonzero((y != np.round(y)) | (y < 0) | (y >= len(class_names)))
         if bad.size:
-            raise InputError(f"{locate(int(bad[0]))}: label {y[bad[0]]} is not a class id "
+            raise InputError(f"{locate(int(bad[0]))}: label {y[bad[0]]:g} is not a class id "
                              f"0..{len(class_names) - 1} ({' '.join(class_names)}; other "
                              f"classes: name them with --classes)")
+    all_labels = all_labels.astype(np.int64)
     records_all = patients_all = rhythm_all = None
     if all(r is not None for r in recs):
         records_all = np.concatenate(recs)

@@ -39,13 +39,17 @@ def setup_device(device: str = "auto", threads: int | None = None) -> torch.devi
     Raises
     ------
     InputError
-        An unknown device name, or ``cuda`` without a GPU.
+        An unknown device name, ``cuda`` without a GPU, or ``threads`` below 1.
 
     Examples
     --------
     >>> setup_device("cpu", threads=1)
     device(type='cpu')
     """
+    if threads is not None and threads < 1:
+        from .train_config import ConfigError
+
+        raise ConfigError("threads", "must be at least 1")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:

@@ -89,10 +89,13 @@ def evaluate_beats(model: torch.nn.Module, beats: np.ndarray, labels: np.ndarray
 
 def save_report(report: dict, prefix: str | os.PathLike, title: str = "") -> tuple[Path, Path]:
     """Write ``<prefix>.json`` (the report) and ``<prefix>.png`` (its confusion matrix)."""
+    from ecgseg.oserrors import writing
+
     from .plots import plot_confusion_matrix
 
     prefix = Path(prefix)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
+    with writing(prefix.parent):
+        prefix.parent.mkdir(parents=True, exist_ok=True)
     json_path = write_json(prefix.with_name(prefix.name + ".json"), report)
     png_path = plot_confusion_matrix(np.array(report["confusion_matrix"]), report["class_names"],
                                      prefix.with_name(prefix.name + ".png"), title=title)

@@ -42,7 +42,8 @@ def predict_proba(model: nn.Module, beats: np.ndarray, batch_size: int = 512,
     Raises
     ------
     InputError
-        Beats of another shape than the model takes, or an unknown ``precision``.
+        Beats of another shape than the model takes, an unknown ``precision``, or a
+        ``batch_size`` below 1.
 
     Examples
     --------
@@ -58,6 +59,10 @@ def predict_proba(model: nn.Module, beats: np.ndarray, batch_size: int = 512,
         raise InputError(f"beats have shape {beats.shape}, expected (n, {width})")
     if precision not in PRECISIONS:
         raise InputError(f"unknown precision {precision!r}; choose float32 or bfloat16")
+    if not batch_size >= 1:
+        from .train_config import ConfigError
+
+        raise ConfigError("batch_size", "must be at least 1")
     device = next(model.parameters()).device
     model.eval()
     out = None

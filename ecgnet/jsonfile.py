@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ecgseg.atomic import atomic_path
+from ecgseg.oserrors import writing
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
@@ -30,7 +31,7 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     >>> json.loads(p.read_text())
     {'n': 1}
     """
-    with atomic_path(path) as tmp:
+    with writing(path), atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(obj, indent=2) + "\n")
     return Path(path)
 

@@ -16,6 +16,7 @@ the beats the model expects.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from torch import nn
 
 from ecgseg.atomic import atomic_path, refuse_existing
 from ecgseg.errors import InputError
+from ecgseg.oserrors import writing
 from ecgseg.labels import BEAT_SAMPLES
 from ecgseg.rhythm import RR_FEATURES
 
@@ -121,12 +123,19 @@ def check_beats(rng_seed: int = 0, n: int = 256, n_rr: int = 0) -> np.ndarray:
 
 
 def export_torchscript(wrapper: nn.Module, path: Path, meta_json: str) -> Path:
-    """Trace ``wrapper`` and save it (atomically) with ``meta.json`` inside."""
+    """Trace ``wrapper`` and save it (atomically) with ``meta.json`` inside.
+
+    The file is made in memory and written by Python: PyTorch's own file writer aborts
+    the process (C++ ``abort``) on a full disk, where this raises
+    :class:`~ecgseg.oserrors.DiskFullError`.
+    """
     with _quiet():
         example = torch.from_numpy(check_beats(1, 8, wrapper.rhythm_features))
         traced = torch.jit.trace(wrapper, example)
-        with atomic_path(path) as tmp:
-            traced.save(str(tmp), _extra_files={"meta.json": meta_json})
+        buffer = io.BytesIO()
+        torch.jit.save(traced, buffer, _extra_files={"meta.json": meta_json})
+    with writing(path), atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getbuffer())
     return path
 
 
@@ -135,7 +144,7 @@ def export_onnx(wrapper: nn.Module, path: Path, meta_json: str) -> Path:
     import onnx
 
     example = (torch.from_numpy(check_beats(1, 8, wrapper.rhythm_features)),)
-    with _quiet(), atomic_path(path) as tmp:
+    with _quiet(), writing(path), atomic_path(path) as tmp:
         try:
             import onnxscript  # noqa: F401
             program = torch.onnx.export(
@@ -235,14 +244,22 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike | None = 
         if not diff <= 1e-5:
             raise InputError(f"the {kind} export differs from the PyTorch model by {diff:.1e}")
 
-    result.torchscript = export_torchscript(wrapper, paths["ts"], meta_json)
-    check("TorchScript", torchscript_proba(result.torchscript, beats))
-    if skip is None:
-        result.onnx = export_onnx(wrapper, paths["onnx"], meta_json)
-        check("ONNX", onnx_proba(result.onnx, beats))
-    else:
-        result.notes.append(skip)
-    with atomic_path(paths["json"]) as tmp:
-        tmp.write_text(meta_json + "\n")
+    written: list[Path] = []  # removed again if a later step fails: all files or none
+    try:
+        result.torchscript = export_torchscript(wrapper, paths["ts"], meta_json)
+        written.append(result.torchscript)
+        check("TorchScript", torchscript_proba(result.torchscript, beats))
+        if skip is None:
+            result.onnx = export_onnx(wrapper, paths["onnx"], meta_json)
+            written.append(result.onnx)
+            check("ONNX", onnx_proba(result.onnx, beats))
+        else:
+            result.notes.append(skip)
+        with writing(paths["json"]), atomic_path(paths["json"]) as tmp:
+            tmp.write_text(meta_json + "\n")
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     result.meta = paths["json"]
     return result

@@ -13,11 +13,14 @@ import numpy as np
 def _save(plt, fig, path: str | os.PathLike) -> Path:
     """Lay out, write atomically as PNG (100 dpi) and close a figure."""
     from ecgseg.atomic import atomic_path
+    from ecgseg.oserrors import writing
 
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    try:
+        with writing(path), atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    finally:
+        plt.close(fig)
     return Path(path)
 
 
@@ -225,8 +228,11 @@ def plot_beat_classes(signal: np.ndarray, fs: float, sample: np.ndarray, predict
     ax.grid(alpha=0.3)
     fig.tight_layout()
     from ecgseg.atomic import atomic_path
+    from ecgseg.oserrors import writing
 
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    try:
+        with writing(path), atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)
     return Path(path)

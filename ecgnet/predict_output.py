@@ -11,6 +11,7 @@ import numpy as np
 
 from ecgseg.atomic import atomic_path, refuse_existing
 from ecgseg.errors import InputError
+from ecgseg.oserrors import writing
 
 from .prediction import Prediction
 
@@ -66,9 +67,66 @@ def write_predictions(pred: Prediction, out: str | os.PathLike, fmt: str = "csv"
     """
     out = refuse_existing(out, overwrite)
     text = format_predictions(pred, fmt)
-    with atomic_path(out) as tmp:
+    with writing(out), atomic_path(out) as tmp:
         tmp.write_text(text)
     return out
+
+
+def check_plot_window(start_s: float, seconds: float, duration_s: float | None = None) -> None:
+    """Check a plot window (s) before anything is written.
+
+    Parameters
+    ----------
+    start_s, seconds : float
+        Window start and length, s.
+    duration_s : float, optional
+        Length of the record, s (the window must start inside it).
+
+    Raises
+    ------
+    ecgnet.train_config.ConfigError
+        ``seconds`` not > 0, ``start_s`` negative or not before ``duration_s``; the
+        error names the parameter (``start``, ``seconds``).
+
+    Examples
+    --------
+    >>> check_plot_window(0.0, 10.0, duration_s=1805.6)
+    >>> check_plot_window(0.0, -1.0)
+    Traceback (most recent call last):
+    ...
+    ecgnet.train_config.ConfigError: seconds must be > 0, got -1
+    """
+    from .train_config import ConfigError
+
+    if not seconds > 0:
+        raise ConfigError("seconds", f"must be > 0, got {seconds:g}")
+    if not start_s >= 0:
+        raise ConfigError("start", f"must be 0 or more, got {start_s:g}")
+    if duration_s is not None and not start_s < duration_s:
+        raise ConfigError("start", f"{start_s:g} s is outside the record (0 to {duration_s:.1f} s)")
+
+
+def _plot_signal(pred: Prediction, start_s: float, seconds: float) -> np.ndarray:
+    """The lead to plot, once the input and the window are checked."""
+    from ecgseg.records import read_lead
+
+    if pred.source is None or pred.fs is None:
+        raise InputError("plot needs a raw record (HDF5 and CSV beats have no signal)")
+    check_plot_window(start_s, seconds)
+    signal = read_lead(pred.source.path, pred.source.db, lead=pred.source.lead).signal
+    check_plot_window(start_s, seconds, len(signal) / pred.fs)
+    return signal
+
+
+def check_plot(pred: Prediction, start_s: float = 0.0, seconds: float = 10.0) -> None:
+    """Raise the error :func:`plot_predictions` would raise for its input or window.
+
+    Raises
+    ------
+    InputError
+        Not a raw record, or a window outside it (see :func:`check_plot_window`).
+    """
+    _plot_signal(pred, start_s, seconds)
 
 
 def plot_predictions(pred: Prediction, path: str | os.PathLike, start_s: float = 0.0,
@@ -83,18 +141,11 @@ def plot_predictions(pred: Prediction, path: str | os.PathLike, start_s: float =
         Not a raw record (HDF5 and CSV beats have no signal), or a window outside it.
     """
     from ecgseg.labels import AAMI_MAP
-    from ecgseg.records import read_annotations, read_lead
+    from ecgseg.records import read_annotations
 
     from .plots import plot_beat_classes
 
-    if pred.source is None or pred.fs is None:
-        raise InputError("plot needs a raw record (HDF5 and CSV beats have no signal)")
-    if not seconds > 0:
-        raise InputError(f"seconds must be > 0, got {seconds}")
-    signal = read_lead(pred.source.path, pred.source.db, lead=pred.source.lead).signal
-    duration = len(signal) / pred.fs
-    if not 0 <= start_s < duration:
-        raise InputError(f"start {start_s:g} s is outside the record (0 to {duration:.1f} s)")
+    signal = _plot_signal(pred, start_s, seconds)
     ann = read_annotations(pred.source.path, "atr")
     annotations = None
     if ann is not None:
@@ -105,5 +156,5 @@ def plot_predictions(pred: Prediction, path: str | os.PathLike, start_s: float =
                              record=pred.name, annotations=annotations)
 
 
-__all__ = ["FORMATS", "default_prediction_path", "format_predictions", "plot_predictions",
+__all__ = ["FORMATS", "check_plot", "check_plot_window", "default_prediction_path", "format_predictions", "plot_predictions",
            "write_predictions"]

@@ -33,7 +33,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
+from ecgseg.oserrors import writing
 
 from .augment import augment_minority, class_weights, jitter
 from .callbacks import EPOCH_METRICS, CallbackList, StopTraining, TrainCallback
@@ -176,19 +178,34 @@ class EpochStats:
     seconds: float
 
 
+def _started_only(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a run stopped before its first epoch ended (no ``last.pt``).
+
+    ``best.pt`` alone is such a run too: each epoch writes ``best.pt`` before ``last.pt``.
+    """
+    return run_dir.is_dir() and not (run_dir / "last.pt").exists()
+
+
 def _prepare_run_dir(config: TrainConfig) -> Path:
+    """Make the run folder; refuse an existing run unless resumed or overwritten.
+
+    A run stopped before its first epoch ended (a run folder without ``last.pt``) has
+    nothing to keep: a new run, or a resume, starts it again from the beginning.
+    """
     run_dir = config.run_dir
     if config.resume:
         if not (run_dir / "last.pt").is_file():
             raise InputError(f"resume: {run_dir / 'last.pt'} does not exist (nothing to resume)")
         return run_dir
     if run_dir.exists() and any((run_dir / f).exists() for f in RUN_FILES):
-        if not config.overwrite:
+        if not config.overwrite and not _started_only(run_dir):
             raise InputError(f"run folder {run_dir} already holds a run; use resume to continue "
                              f"it, overwrite to replace it, or another name")
         for f in RUN_FILES:
-            (run_dir / f).unlink(missing_ok=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
+            with writing(run_dir / f):
+                (run_dir / f).unlink(missing_ok=True)
+    with writing(run_dir):
+        run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
 
 
@@ -226,6 +243,8 @@ def prepare(config: TrainConfig) -> Run:
     if len(train_set) == 0 or len(val_set) == 0 or len(split.test) == 0:
         raise InputError(f"{split.describe()}: too few beats to train, validate and test")
     ckpt, source, source_info, model_kwargs = None, None, None, {}
+    if config.resume and _started_only(config.run_dir):
+        config = replace(config, resume=False)  # stopped before its first epoch: start again
     if config.resume:  # the weights come from last.pt: the source checkpoint is not needed
         run_dir = _prepare_run_dir(config)
         ckpt = load_checkpoint(run_dir / "last.pt")
@@ -302,8 +321,9 @@ def write_run_start(run: Run, state: TrainState) -> dict:
             "data_fingerprint": run.fingerprint, "data_sources": data.source_info,
             "torch": torch.__version__, "python": platform.python_version()}
     write_json(run.run_dir / "config.json", info)
-    with open(run.run_dir / "metrics.jsonl", "w") as f:  # the epochs up to the checkpoint
-        f.writelines(json.dumps(h) + "\n" for h in state.history)
+    metrics = run.run_dir / "metrics.jsonl"
+    with writing(metrics), atomic_path(metrics) as tmp:  # the epochs up to the checkpoint
+        tmp.write_text("".join(json.dumps(h) + "\n" for h in state.history))
     return info
 
 
@@ -430,7 +450,7 @@ def end_epoch(run: Run, state: TrainState, record: dict) -> TrainState:
     if improved:
         save_checkpoint(checkpoint_dict(run, state), run.run_dir / "best.pt")
     save_checkpoint(checkpoint_dict(run, state), run.run_dir / "last.pt")
-    with open(run.run_dir / "metrics.jsonl", "a") as f:
+    with writing(run.run_dir / "metrics.jsonl"), open(run.run_dir / "metrics.jsonl", "a") as f:
         f.write(json.dumps(record) + "\n")
     return state
 

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
+from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
+from ecgseg.oserrors import writing
 
 from .callbacks import TrainCallback
 from .checkpoint import load_checkpoint
@@ -204,7 +206,8 @@ def sweep(base: TrainConfig, settings: Sequence[str] = SWEEP, scratch: bool = Tr
     header = {"split": split, "source": base.init_checkpoint, "data": list(base.data),
               "positive_class": positive, "config": dataclasses.asdict(base)}
     write_json(folder / "sweep.json", {**header, "rows": rows})
-    (folder / "sweep.md").write_text(format_sweep(rows, split, positive) + "\n")
+    with writing(folder / "sweep.md"), atomic_path(folder / "sweep.md") as tmp:
+        tmp.write_text(format_sweep(rows, split, positive) + "\n")
     src = Path(base.init_checkpoint)
     plot_sweep(rows, folder / "sweep.png", title=f"{src.parent.name}/{src.name} -> "
                                                  f"{', '.join(Path(d).stem for d in base.data)}")

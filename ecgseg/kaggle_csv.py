@@ -8,6 +8,7 @@ LF line endings; 4 700 bytes a line.
 from __future__ import annotations
 
 import io
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,16 +84,20 @@ def _first_bad_line(path: Path, n_columns: int) -> str:
                 return f"{path}:{lineno}: {len(fields)} columns, expected {n_columns}"
             for col, value in enumerate(fields, 1):
                 try:
-                    float(value)
+                    finite = math.isfinite(float(value))
+                    what = "not a finite number"
                 except ValueError:
+                    finite = False
                     what = "a header line" if lineno == 1 else "not a number"
+                if not finite:
                     return (f"{path}:{lineno}: column {col} is {value[:20].decode(errors='replace')!r}"
                             f" ({what})")
     return f"{path}: cannot parse"
 
 
 def read_kaggle_csv(path: str | os.PathLike, n_classes: int | None = 5,
-                    keep_lines: bool = False, require_label: bool = True) -> KaggleRows:
+                    keep_lines: bool = False, require_label: bool = True,
+                    check_labels: bool = True) -> KaggleRows:
     """Read and validate a Kaggle-format CSV.
 
     Parameters
@@ -105,6 +110,9 @@ def read_kaggle_csv(path: str | os.PathLike, n_classes: int | None = 5,
         Also return each raw text line (for byte-level comparison).
     require_label : bool
         If False, 187-column files (no label) are accepted; labels are then -1.
+    check_labels : bool
+        If False, the labels are returned as read (float64), for a caller that checks
+        them against its own classes.
 
     Raises
     ------
@@ -131,18 +139,20 @@ def read_kaggle_csv(path: str | os.PathLike, n_classes: int | None = 5,
                             float_precision="round_trip")
     except (ValueError, pd.errors.ParserError):
         raise InputError(_first_bad_line(path, n_columns)) from None
-    if frame.shape[1] != n_columns or frame.isna().any().any():
+    if frame.shape[1] != n_columns or not np.isfinite(frame.to_numpy()).all():
         raise InputError(_first_bad_line(path, n_columns))
     values = frame.to_numpy()
     beats = np.ascontiguousarray(values[:, :BEAT_LENGTH], dtype=np.float32)
-    if n_columns == BEAT_LENGTH + 1:
+    if n_columns == BEAT_LENGTH + 1 and not check_labels:
+        labels = values[:, BEAT_LENGTH].copy()
+    elif n_columns == BEAT_LENGTH + 1:
         raw = values[:, BEAT_LENGTH]
         bad = np.flatnonzero((raw != np.round(raw)) | (raw < 0)
                              | ((raw >= n_classes) if n_classes else False))
         if bad.size:
             i = int(bad[0])
-            raise InputError(f"{path}:{i + 1}: label {raw[i]:g} is not a class id "
-                             f"0..{(n_classes or 1) - 1}")
+            which = f"0..{n_classes - 1}" if n_classes else "(a whole number, 0 or more)"
+            raise InputError(f"{path}:{i + 1}: label {raw[i]:g} is not a class id {which}")
         labels = raw.astype(np.int64)
     else:
         labels = np.full(len(beats), -1, dtype=np.int64)

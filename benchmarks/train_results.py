@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/train_results.py --kaggle-h5 data/beats/mitdb-kaggle.h5 \
+    PYTHONPATH=. python benchmarks/train_results.py --kaggle-h5 data/beats/mitdb-kaggle.h5 \
         [--interpatient-h5 data/beats/mitdb-kaggle.h5] [--threads 2] [--only speed|accuracy]
 
 Speed figures go to ``benchmarks/TRAIN_SPEED.md`` and accuracy figures to
@@ -33,14 +33,13 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from ecgnet.inference import predict_proba  # noqa: E402
 from ecgnet.data import load_data  # noqa: E402
 from ecgnet.models import build_model  # noqa: E402
 from ecgnet.device import setup_device  # noqa: E402
 from ecgnet.train import TrainConfig, train  # noqa: E402
-from benchmarks.speed_report import cpu_model  # noqa: E402
+from ecgseg.bench.report import cpu_model  # noqa: E402
 
 DEFAULT_CSV = ROOT.parent / "shared" / "kaggle" / "mitbih_test_known_rows.csv"
 

@@ -29,7 +29,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from ecgnet.data import load_data  # noqa: E402
 from ecgnet.evaluate import evaluate  # noqa: E402
@@ -37,7 +36,7 @@ from ecgnet.splits import make_split  # noqa: E402
 from ecgnet.device import setup_device  # noqa: E402
 from ecgnet.transfer import transfer  # noqa: E402
 from ecgseg.kaggle_csv import write_kaggle_csv  # noqa: E402
-from benchmarks.speed_report import cpu_model  # noqa: E402
+from ecgseg.bench.report import cpu_model  # noqa: E402
 
 KAGGLE = ROOT.parent / "shared" / "kaggle"
 INNER_TEST = 0.05  # the part each transfer run sets aside for its own test (not reported)

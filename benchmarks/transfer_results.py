@@ -36,14 +36,13 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from ecgnet.checkpoint import load_checkpoint  # noqa: E402
 from ecgnet.data import beat_hashes, load_data  # noqa: E402
 from ecgnet.splits import make_split  # noqa: E402
 from ecgnet.device import setup_device  # noqa: E402
 from ecgnet.transfer import METRICS, SWEEP, format_sweep, sweep, transfer_config  # noqa: E402
-from benchmarks.speed_report import cpu_model  # noqa: E402
+from ecgseg.bench.report import cpu_model  # noqa: E402
 
 KAGGLE = ROOT.parent / "shared" / "kaggle"
 GOALS = {"head": 0.96, "all": 0.985}

@@ -1,37 +1,27 @@
-"""``ecg bench``: run ``benchmarks/segment_speed.py`` of the source checkout.
+"""``ecg bench``: the segmentation speed benchmark (:mod:`ecgseg.bench.segment_speed`).
 
-The benchmark is not part of the installed package (it needs the NumPy reference and
-the peers of the ``bench`` extra), so this command only works from a source checkout
-installed in editable mode; every option is passed through to the script
-(``ecg bench --help`` shows them).
+Part of the installed package; every option is passed through to the benchmark's own
+parser (``ecg bench --help`` shows them). Writes ``<data-dir>/bench/RESULTS.md`` and
+``segment_speed.png`` unless ``--out``; the tracked ``benchmarks/RESULTS.md`` is only
+replaced when asked (``--out benchmarks`` or ``python benchmarks/segment_speed.py``).
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
 import typer
 
-from ecgseg.errors import EcgError
-
-CHECKOUT = Path(__file__).resolve().parents[1]
-SCRIPT = CHECKOUT / "benchmarks" / "segment_speed.py"
+#: The module that is ``ecg`` (fresh ``ecg segment`` processes run ``python -m`` of it).
+CLI_MODULE = f"{__package__}.main"
 
 
 def bench(ctx: typer.Context) -> None:
     """Segmentation speed benchmark (options: see --help; writes <data-dir>/bench/RESULTS.md unless --out)."""
-    if not SCRIPT.is_file():
-        raise EcgError(f"ecg bench needs the source checkout: {SCRIPT} not found (clone "
-                       "the repository and pip install -e '.[bench]')")
-    if str(CHECKOUT) not in sys.path:
-        sys.path.insert(0, str(CHECKOUT))
-    module = importlib.import_module("benchmarks.segment_speed")
-    code = module.main(list(ctx.args), prog="ecg bench")
+    from ecgseg.bench.segment_speed import main
+
+    code = main(list(ctx.args), prog="ecg bench", cli_module=CLI_MODULE)
     if code:
         raise typer.Exit(code)
 
 
-#: Typer settings: unknown options and --help go to the script's own parser.
+#: Typer settings: unknown options and --help go to the benchmark's own parser.
 CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-import requests
 from tqdm.auto import tqdm
 from wfdb.io import download as wfdb_download
 # wfdb's public downloader (``dl_full_file``) raises these exceptions, and wfdb 4.x
@@ -122,6 +121,15 @@ def parse_sha256sums(text: str) -> dict[str, str]:
     return sums
 
 
+def _request_exception() -> type[Exception]:
+    """``requests.RequestException``, imported only when an error is being handled
+    (``requests`` costs ~0.1 s of every ``ecg segment`` start-up; wfdb imports it when
+    it downloads)."""
+    import requests
+
+    return requests.RequestException
+
+
 def _url_of(db: Database, rel: str) -> str:
     return f"{wfdb_download.config.db_index_url}{db.pn_dir}/{rel}"
 
@@ -134,7 +142,7 @@ def _fetch(db: Database, rel: str, dest: Path) -> int:
             wfdb_download.dl_full_file(url, str(tmp))
     except NetFileNotFoundError:
         raise DownloadError(f"not found on the server: {url}") from None
-    except (NetFileError, requests.RequestException) as exc:
+    except (NetFileError, _request_exception()) as exc:
         raise DownloadError(f"cannot download {url}: {_short(exc)}") from None
     except OSError as exc:
         raise _disk_error(exc, dest) from None
@@ -180,7 +188,7 @@ def record_list(db: str | Database, data_dir: str | os.PathLike | None = None,
     with use_physionet_url(physionet_url(mirror)) as url:
         try:
             return list(wfdb_download.get_record_list(db.pn_dir))
-        except (NetFileError, requests.RequestException, ValueError) as exc:
+        except (NetFileError, _request_exception(), ValueError) as exc:
             raise DownloadError(
                 f"cannot read the record list {url}{db.pn_dir}/RECORDS: {_short(exc)}"
             ) from None

@@ -8,6 +8,13 @@ cut-off at the lower Nyquist frequency, scaled by ``up``; the signal is padded w
 zeros beyond its ends (``padtype='constant'``), so the first and last few output
 samples see that padding.
 
+The filter's taps for the ratios of the registered databases (MIT-BIH 25/72, PTB 1/8)
+ship with the package (``resample_taps.npz``, written by :func:`write_tap_table` from
+``firwin`` itself and compared with it by ``tests/test_resample.py``), so that
+resampling does not import :mod:`scipy.signal` (0.5-1 s of start-up for every
+``ecg segment`` process); any other ratio designs its filter with ``firwin`` on first
+use.
+
 The filter is applied by :func:`polyphase`, a numba kernel that computes only the
 output samples ``resample_poly`` keeps, each as the same sum in the same order as
 SciPy's ``upfirdn`` (taps in ascending input order, from 0.0, no fused multiply-add),
@@ -21,14 +28,20 @@ from __future__ import annotations
 
 import functools
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 from numba import njit
-from scipy.signal import firwin
 
 from .errors import InputError
 
 MAX_FACTOR = 10_000
+#: Kaiser window parameter of ``resample_poly``'s default filter.
+KAISER_BETA = 5.0
+#: The shipped taps: ``kaiser_lowpass(up, down)`` under the key ``"<up>/<down>"``.
+TAP_TABLE = Path(__file__).with_name("resample_taps.npz")
+#: Ratios whose taps ship in :data:`TAP_TABLE` (MIT-BIH 360 -> 125 Hz, PTB 1000 -> 125 Hz).
+TABLE_RATIOS = ((25, 72), (1, 8))
 
 
 def rational_ratio(fs_in: float, fs_out: float) -> tuple[int, int]:
@@ -86,12 +99,88 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
     return polyphase(x, phases, up, down, first, n_out)
 
 
+def design_kaiser_lowpass(up: int, down: int) -> np.ndarray:
+    """``resample_poly``'s default anti-aliasing filter, designed by SciPy (imports it).
+
+    ``firwin(2 * 10 * max(up, down) + 1, 1 / max(up, down), window=("kaiser", 5.0))``.
+
+    Parameters
+    ----------
+    up, down : int
+        Resampling ratio, lowest terms.
+
+    Returns
+    -------
+    np.ndarray
+        float64, shape (20 * max(up, down) + 1,): the taps (unit DC gain, not yet
+        scaled by ``up``).
+
+    Examples
+    --------
+    >>> design_kaiser_lowpass(1, 8).shape
+    (161,)
+    """
+    from scipy.signal import firwin
+
+    half_len = 10 * max(up, down)
+    return firwin(2 * half_len + 1, 1.0 / max(up, down), window=("kaiser", KAISER_BETA))
+
+
+@functools.lru_cache(maxsize=1)
+def _tap_table() -> dict[str, np.ndarray]:
+    try:
+        with np.load(TAP_TABLE) as z:
+            return {k: z[k] for k in z.files}
+    except OSError:  # not shipped (e.g. a partial copy): design every filter with scipy
+        return {}
+
+
+@functools.lru_cache(maxsize=16)
+def kaiser_lowpass(up: int, down: int) -> np.ndarray:
+    """The taps of :func:`design_kaiser_lowpass`, from the shipped table when it has them.
+
+    Bit for bit the same array (``tests/test_resample.py``); without SciPy's import
+    for :data:`TABLE_RATIOS`. Read-only.
+
+    Examples
+    --------
+    >>> kaiser_lowpass(25, 72).shape
+    (1441,)
+    """
+    h = _tap_table().get(f"{up}/{down}")
+    if h is None:
+        h = design_kaiser_lowpass(up, down)
+    h = np.array(h, dtype=np.float64)
+    h.flags.writeable = False
+    return h
+
+
+def write_tap_table(path: str | Path = TAP_TABLE,
+                    ratios: tuple[tuple[int, int], ...] = TABLE_RATIOS) -> Path:
+    """Design the filters of ``ratios`` with SciPy and save them as the shipped table.
+
+    Run after a SciPy upgrade changes ``firwin`` (``tests/test_resample.py`` fails then):
+    ``python -c "from ecgseg.resample import write_tap_table; write_tap_table()"``.
+
+    Returns
+    -------
+    Path
+        The ``.npz`` file written.
+    """
+    from .atomic import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **{f"{u}/{d}": design_kaiser_lowpass(u, d) for u, d in ratios})
+    return path
+
+
 @functools.lru_cache(maxsize=16)
 def _lowpass(up: int, down: int) -> tuple[np.ndarray, int]:
     """``resample_poly``'s filter (times ``up``) with its leading zeros, and ``half_len``."""
     half_len = 10 * max(up, down)
-    h = firwin(2 * half_len + 1, 1.0 / max(up, down), window=("kaiser", 5.0))
-    h = h * up
+    h = kaiser_lowpass(up, down) * up
     h = np.concatenate([np.zeros(down - half_len % down), h])
     h.flags.writeable = False
     return h, half_len

@@ -1,4 +1,5 @@
-"""Keep ``benchmarks/segment_speed.py`` (``ecg bench``) working: 2 records, 1 round.
+"""Keep ``ecg bench`` (:mod:`ecgseg.bench`, also ``benchmarks/segment_speed.py``) working:
+2 records, 1 round.
 
 No timing is asserted: only that every part ran and the report has its rows.
 """
@@ -35,19 +36,62 @@ def test_benchmark_runs_on_two_records_and_writes_its_report(session_data_dir, t
     assert "peak RSS" in text
     assert "ecg bench --records 2 --repeat 1" in text
     assert "| end to end, all cores, <= 1.5 x the I/O floor |" in text
+    assert "workers, fresh process (interpreter + imports)" in text
+    assert "fresh `ecg segment` process <= 1.5 x wfdb reading the records" in text
 
 
-def test_bench_without_checkout_is_a_clear_error(monkeypatch, tmp_path, capsys):
+def test_bench_without_its_extras_is_a_clear_error(monkeypatch, capsys):
+    from ecgseg.bench import segment_speed
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(segment_speed.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "psutil" else real(name, *a))
+    assert run_ecg(["bench", "--quick", "--skip-peers"]) == 1
+    err = capsys.readouterr().err
+    assert "the benchmark needs psutil" in err and "ecg-toolkit[bench]" in err
+
+
+def test_fresh_processes_import_the_same_code_as_this_process(tmp_path):
+    """The launcher puts the folders holding ``ecgseg`` and the CLI first on the
+    child's PYTHONPATH, so a fresh ``ecg segment`` runs this copy, not another install."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import ecgseg
     from cli import bench_cmd
+    from ecgseg.bench.cases import Launcher
 
-    monkeypatch.setattr(bench_cmd, "SCRIPT", tmp_path / "segment_speed.py")
-    assert run_ecg(["bench", "--quick"]) == 1
-    assert "needs the source checkout" in capsys.readouterr().err
+    launcher = Launcher.for_module(bench_cmd.CLI_MODULE)
+    assert launcher.module == "cli.main"
+    code = "import ecgseg, cli.main; print(ecgseg.__file__); print(cli.main.__file__)"
+    out = subprocess.run([sys.executable, "-c", code], env=launcher.env(), cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert Path(out[0]).resolve() == Path(ecgseg.__file__).resolve()
+    assert Path(out[1]).resolve() == Path(bench_cmd.__file__).resolve().with_name("main.py")
+
+
+def test_the_package_never_edits_sys_path():
+    from pathlib import Path
+
+    import ecgseg
+
+    root = Path(ecgseg.__file__).resolve().parents[1]
+    offenders = [str(f.relative_to(root)) for pkg in ("ecgseg", "ecgnet", "cli", "benchmarks")
+                 for f in (root / pkg).rglob("*.py") if "sys.path" in f.read_text()]
+    assert offenders == []
 
 
 @pytest.mark.parametrize("argv", [["--repeat", "0"]])
 def test_bad_options_exit_with_usage(argv):
-    from benchmarks.segment_speed import parse_args
+    from ecgseg.bench.segment_speed import parse_args
 
     with pytest.raises(SystemExit):
         parse_args(argv)
+
+
+def test_default_output_is_the_data_dir_not_the_tracked_results(tmp_path):
+    from ecgseg.bench.segment_speed import parse_args
+
+    assert parse_args(["--data-dir", str(tmp_path)]).out == tmp_path / "bench"
+    assert parse_args([], default_out=tmp_path / "x").out == tmp_path / "x"

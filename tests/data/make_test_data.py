@@ -2,7 +2,7 @@
 
 Run from the checkout root, with ``../shared`` beside it (or ``ECG_SHARED_DIR``)::
 
-    python tests/data/make_test_data.py
+    PYTHONPATH=. python tests/data/make_test_data.py
 
 What it writes (see ``tests/data/README.md``):
 
@@ -181,7 +181,6 @@ def main() -> int:
     if not MIRROR.is_dir() or not KAGGLE.is_dir():
         print(f"error: the full mirror is needed: {MIRROR} and {KAGGLE}", file=sys.stderr)
         return 1
-    sys.path.insert(0, str(ROOT))
     for part in ("physionet", "kaggle"):
         shutil.rmtree(HERE / part, ignore_errors=True)
     make_mitdb(HERE / "physionet")

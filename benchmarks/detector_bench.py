@@ -182,7 +182,6 @@ def main(argv=None):
     args = parse_args(argv)
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
-    sys.path.insert(0, str(ROOT))
     names, data, rows = run(args)
     write(args, names, data, rows)
 

@@ -33,12 +33,29 @@ def _detector_peaks(job: RecordJob, channel: int | None, annotations,
     return peaks
 
 
+KAGGLE_MITDB_FS = 360.0
+"""Sampling rate the Kaggle MIT-BIH recipe takes (decimated by 3 to 120 Hz), Hz."""
+
+
+def _signal_names(job: RecordJob) -> list:
+    from ..records import read_header
+
+    return [str(n) for n in read_header(job.path).sig_name]
+
+
 def run_mitdb(job: RecordJob) -> RecipeOutput:
     """Kaggle MIT-BIH rows of one record (cut at annotations, decimated by 3)."""
     lead = read_lead(job.path, job.db, physical=False, channel=0)
     annotations = job.db.read_reference(job.path)
     stats = dict(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs)
     notes: list = []
+    if (not job.own_detector and lead.lead != job.db.default_lead
+            and job.db.default_lead not in _signal_names(job)):
+        notes.append(f"record {job.name} has no {job.db.default_lead}; using signal 0 "
+                     f"({lead.lead})")
+    if not job.own_detector and lead.fs != KAGGLE_MITDB_FS:
+        raise RecordError(f"record {job.name} is sampled at {lead.fs:g} Hz: the Kaggle MIT-BIH "
+                          f"recipe decimates {KAGGLE_MITDB_FS:g} Hz by 3 (resample it first)")
     if job.own_detector:
         if annotations is None:
             raise RecordError(f"record {job.name} has no atr annotations: the Kaggle recipe "

@@ -18,17 +18,25 @@ from ecgseg.errors import EcgError
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 SCRIPT = CHECKOUT / "benchmarks" / "segment_speed.py"
+#: ``ecg bench detectors [options]``: the R-peak detector table instead
+#: (``benchmarks/detector_bench.py``, writes ``benchmarks/DETECTOR_RESULTS.md`` unless --out).
+DETECTORS = "detectors"
 
 
 def bench(ctx: typer.Context) -> None:
-    """Segmentation speed benchmark (options: see --help; writes <data-dir>/bench/RESULTS.md unless --out)."""
+    """Segmentation speed benchmark (options: see --help; writes <data-dir>/bench/RESULTS.md unless --out); `ecg bench detectors` for the R-peak detector table."""
     if not SCRIPT.is_file():
         raise EcgError(f"ecg bench needs the source checkout: {SCRIPT} not found (clone "
                        "the repository and pip install -e '.[bench]')")
     if str(CHECKOUT) not in sys.path:
         sys.path.insert(0, str(CHECKOUT))
+    args = list(ctx.args)
+    if args[:1] == [DETECTORS]:
+        module = importlib.import_module("benchmarks.detector_bench")
+        module.main(args[1:])
+        return
     module = importlib.import_module("benchmarks.segment_speed")
-    code = module.main(list(ctx.args), prog="ecg bench")
+    code = module.main(args, prog="ecg bench")
     if code:
         raise typer.Exit(code)
 

@@ -12,13 +12,22 @@ import typer
 
 #: The module that is ``ecg`` (fresh ``ecg segment`` processes run ``python -m`` of it).
 CLI_MODULE = f"{__package__}.main"
+#: ``ecg bench detectors [options]``: the R-peak detector table instead
+#: (:mod:`ecgseg.bench.detectors`; writes <data-dir>/bench/DETECTOR_RESULTS.md unless --out).
+DETECTORS = "detectors"
 
 
 def bench(ctx: typer.Context) -> None:
-    """Segmentation speed benchmark (options: see --help; writes <data-dir>/bench/RESULTS.md unless --out)."""
+    """Segmentation speed benchmark (options: see --help; writes <data-dir>/bench/RESULTS.md unless --out); `ecg bench detectors` for the R-peak detector table."""
+    args = list(ctx.args)
+    if args[:1] == [DETECTORS]:
+        from ecgseg.bench.detectors import main as detectors_main
+
+        detectors_main(args[1:], prog="ecg bench detectors")
+        return
     from ecgseg.bench.segment_speed import main
 
-    code = main(list(ctx.args), prog="ecg bench", cli_module=CLI_MODULE)
+    code = main(args, prog="ecg bench", cli_module=CLI_MODULE)
     if code:
         raise typer.Exit(code)
 

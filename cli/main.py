@@ -15,6 +15,7 @@ from ecgseg.errors import EcgError
 from . import (bench_cmd, download_cmd, evaluate_cmd, kaggle_cmd, predict_cmd, segment_cmd,
                train_cmd, transfer_cmd)
 from . import explain_cmd, runs_cmd
+from .evaluate_records_cmd import evaluate_records
 
 app = typer.Typer(
     name="ecg",
@@ -48,6 +49,7 @@ app.command("verify-kaggle")(kaggle_cmd.verify_kaggle)
 app.command("train")(train_cmd.train)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("predict")(predict_cmd.predict)
+app.command("evaluate-records")(evaluate_records)
 app.command("export-model")(predict_cmd.export_model)
 app.command("bench", context_settings=bench_cmd.CONTEXT, add_help_option=False)(bench_cmd.bench)
 app.command("transfer")(transfer_cmd.transfer)

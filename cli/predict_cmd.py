@@ -9,6 +9,8 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
+from ecgseg.detectors import detectors_help
+
 from .options import DataDir, Mirror, Quiet
 
 
@@ -29,6 +31,11 @@ def predict(
     seconds: Annotated[float, typer.Option("--seconds", help="Plot window length, s.")] = 10.0,
     lead: Annotated[Optional[str], typer.Option(
         help="Signal name to use [default: lead II: MLII or ii].")] = None,
+    detector: Annotated[str, typer.Option(
+        help=f"R-peak detector for a raw record: {detectors_help()}.")] = "qrs",
+    recipe: Annotated[Optional[str], typer.Option(
+        help="Cut a raw record's beats with this recipe (paper or kaggle) [default: the one "
+             "the checkpoint's training beats were made with].")] = None,
     fs: Annotated[Optional[float], typer.Option(
         help="Paper recipe: sampling rate of the beats, Hz [default: the checkpoint's "
              "training recipe, else 125].")] = None,
@@ -75,7 +82,7 @@ def predict(
     pred = run_predict(checkpoint, input, data_dir=data_dir, mirror=mirror, lead=lead,
                        overrides={"fs": fs, "threshold": threshold, "window_s": window},
                        tolerance_s=tolerance, batch_size=batch_size, precision=precision,
-                       device=str(dev), progress=not quiet)
+                       device=str(dev), progress=not quiet, detector=detector, recipe=recipe)
     for note in pred.notes:
         typer.echo(f"warning: {note}", err=True)
     target = None if to_stdout else Path(out) if out else default_prediction_path(pred, fmt)

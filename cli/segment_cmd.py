@@ -9,6 +9,8 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
+from ecgseg.detectors import detectors_help
+
 from .options import DataDir, Mirror, Quiet, comma_list
 
 
@@ -18,8 +20,7 @@ def segment(
         help="paper: the paper's method (10 s windows, R peaks > 0.9, 1.2 T crops). "
              "kaggle: how the published Kaggle CSVs were made.")] = "paper",
     detector: Annotated[Optional[str], typer.Option(
-        help="R-peak detector the recipe cuts beats from: paper (the recipe's own windowed "
-             "0.9-threshold peaks) or reference (the record's beat annotations) "
+        help=f"R-peak detector the recipe cuts beats from: {detectors_help()} "
              "[default: the recipe's own: paper; kaggle on mitdb: reference].")] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Output HDF5 [default: <data-dir>/beats/<db>.h5, "

@@ -5,14 +5,16 @@
 1. input (:mod:`ecgnet.predict_input`): what INPUT is (a record path or
    ``<db>/<version>/<record>``, fetched when missing; a beats HDF5; a Kaggle-format CSV),
    the record's database and lead, the recipe parameters of the checkpoint's beats;
-2. the core (here): the input's beats (a raw record is segmented with the paper recipe,
-   :func:`ecgseg.pipeline.segment_record`), the model's probabilities
+2. the core (here): the input's beats (a raw record: R peaks from a detector of
+   :mod:`ecgseg.detectors`, ``qrs`` by default, and beats cut by the recipe the checkpoint
+   was trained on, :func:`ecgseg.pipeline.segment_record`), the model's probabilities
    (:func:`ecgnet.inference.predict_proba`), one :class:`~ecgnet.prediction.Prediction`;
 3. output (:mod:`ecgnet.predict_output`): CSV or JSON lines, and the PNG.
 
-Recipe parameters: those the checkpoint's training beats were made with, when its
-``data_sources`` record them (HDF5 training data of the paper recipe), else
-:class:`~ecgseg.recipes.paper.PaperParams` defaults with a warning; explicit overrides win.
+Recipe: the one the checkpoint's training beats were made with, from its ``data_sources``
+(:func:`ecgnet.predict_input.choose_recipe`: a paper-recipe HDF5 gives its parameters,
+a Kaggle-recipe HDF5 or a Kaggle-format CSV the Kaggle recipe, nothing the paper recipe's
+defaults with a note); explicit overrides win.
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ from ecgseg.rhythm import rr_features
 from .data import default_class_names, model_inputs
 from .models import rr_columns
 from .prediction import Prediction
-from .predict_input import Source, recipe_params, resolve_input
+from .predict_input import Source, choose_recipe, recipe_params, resolve_input
+
+#: Detectors whose peaks sit on the R waves as accurately as the annotations the
+#: RR-interval models were trained with: no warning about their intervals.
+ACCURATE_DETECTORS = ("qrs", "reference")
+DEFAULT_DETECTOR = "qrs"
+"""The detector of raw records when none is named."""
 
 RR_NOTE = ("this model's RR intervals are measured here between the detected peaks, not "
            "between annotated beats as in training: every beat the detector misses "
@@ -57,7 +65,8 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
             mirror: str | None = None, lead: str | None = None,
             overrides: Optional[Dict[str, Any]] = None, tolerance_s: float = 0.15,
             batch_size: int = 512, precision: str = "float32", device: str = "cpu",
-            download: bool = True, progress: bool = False) -> Prediction:
+            download: bool = True, progress: bool = False, detector: str = DEFAULT_DETECTOR,
+            recipe: Optional[str] = None, model=None) -> Prediction:
     """Classify every beat of INPUT.
 
     Parameters
@@ -77,6 +86,13 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
         Peak-to-annotation match tolerance (reference classes, detector Se/+P), s.
     batch_size, precision, device :
         See :func:`ecgnet.inference.predict_proba`.
+    detector : str
+        R-peak detector for raw records (:func:`ecgseg.detectors.detector_names`).
+    recipe : str, optional
+        Cut a raw record's beats with this recipe instead of the checkpoint's.
+    model : (Module, dict), optional
+        The checkpoint already loaded (:func:`ecgnet.checkpoint.load_model`), to score
+        many records without reading it again.
 
     Returns
     -------
@@ -97,7 +113,10 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
     from .checkpoint import load_model
     from .inference import predict_proba
 
-    model, meta = load_model(checkpoint, device=device)
+    from ecgseg.detectors import get_detector
+
+    get_detector(detector)  # an unknown name fails before any download
+    model, meta = model if model is not None else load_model(checkpoint, device=device)
     class_names = tuple(meta["class_names"])
     t0 = time.perf_counter()
     source = resolve_input(spec, data_dir=data_dir, mirror=mirror, lead=lead,
@@ -107,7 +126,8 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
         raise InputError("recipe options apply to raw records only, not to "
                          f"{source.kind.upper()} beats")
     read = {"record": lambda: beats_of_record(source, meta, overrides, tolerance_s,
-                                              class_names, t_download),
+                                              class_names, t_download, detector=detector,
+                                              recipe=recipe),
             "hdf5": lambda: beats_of_hdf5(source.path, class_names),
             "csv": lambda: beats_of_csv(source.path, class_names)}[source.kind]
     got = read()
@@ -118,12 +138,13 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
     rhythm = None  # RR features, for the models that use them
     if rr_columns(model) and fields.get("time_s") is not None:
         rhythm = rr_features(fields["time_s"], fields["record"])
-        if source.kind == "record":
+        if source.kind == "record" and fields.get("detector_name") not in ACCURATE_DETECTORS:
             fields["notes"] = (*fields.get("notes", ()), RR_NOTE)
     inputs = model_inputs(model, got.beats, rhythm, str(source.path))
     t1 = time.perf_counter()
     proba = predict_proba(model, inputs, batch_size=batch_size, precision=precision)
     seconds = {**fields.pop("seconds", {}), "model": time.perf_counter() - t1}
+    fields.pop("detector_name", None)
     if proba.shape[1] != len(class_names):
         raise InputError(f"{checkpoint}: the model gives {proba.shape[1]} classes, its "
                          f"checkpoint names {len(class_names)}")
@@ -132,18 +153,21 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
 
 def beats_of_record(source: Source, meta: dict, overrides: Optional[Dict[str, Any]],
                     tolerance_s: float, class_names: Sequence[str],
-                    download_seconds: float = 0.0) -> InputBeats:
-    """Segment a raw record with the checkpoint's paper-recipe parameters and label its beats.
+                    download_seconds: float = 0.0, *, detector: str = DEFAULT_DETECTOR,
+                    recipe: Optional[str] = None) -> InputBeats:
+    """Detect a raw record's R peaks, cut beats with the checkpoint's recipe, label them.
 
-    Reference classes are the database's labels (:func:`ecgseg.pipeline.segment_record`)
-    when the model's classes are that database's task, else unknown (-1).
+    Reference classes are the database's labels (:func:`ecgseg.pipeline.segment_record`:
+    the nearest reference beat within ``tolerance_s``, its AAMI class) when the model's
+    classes are that database's task, else unknown (-1).
     """
     from ecgseg.pipeline import segment_record
 
-    params, note = recipe_params(meta, overrides)
+    choice = choose_recipe(meta, source.db, overrides, recipe)
+    params, note = choice.params, choice.note
     t0 = time.perf_counter()
     res = segment_record(source.path, source.db, params, name=source.name, lead=source.lead,
-                         tolerance_s=tolerance_s)
+                         tolerance_s=tolerance_s, recipe=choice.recipe, detector=detector)
     seconds = time.perf_counter() - t0
     fs = float(res.stats["fs_in"])
     n = len(res.sample)
@@ -157,7 +181,7 @@ def beats_of_record(source: Source, meta: dict, overrides: Optional[Dict[str, An
         source=source, fs=fs, lead=str(res.stats["lead"]),
         stats=dict(res.stats, tolerance_s=tolerance_s),
         notes=tuple(([note] if note else []) + list(res.warnings)),
-        seconds={"download": download_seconds, "segment": seconds}))
+        seconds={"download": download_seconds, "segment": seconds}, detector_name=detector))
 
 
 def beats_of_hdf5(path: Path, class_names: Sequence[str]) -> InputBeats:
@@ -198,5 +222,5 @@ def beats_of_csv(path: Path, class_names: Sequence[str]) -> InputBeats:
                                        sample=None, time_s=None, reference=labels, notes=notes))
 
 
-__all__ = ["InputBeats", "Prediction", "beats_of_csv", "beats_of_hdf5", "beats_of_record",
+__all__ = ["ACCURATE_DETECTORS", "DEFAULT_DETECTOR", "InputBeats", "Prediction", "beats_of_csv", "beats_of_hdf5", "beats_of_record",
            "predict", "recipe_params", "resolve_input"]

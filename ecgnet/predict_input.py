@@ -188,6 +188,122 @@ def record_conventions(path: Path, db=None, lead: str | None = None) -> Tuple[An
     return db, lead
 
 
+@dataclass(frozen=True)
+class RecipeChoice:
+    """How ``ecg predict`` cuts a raw record's beats for a checkpoint.
+
+    Attributes
+    ----------
+    recipe : str
+        A registered recipe (:func:`ecgseg.recipes.recipe_names`).
+    params : Any
+        Its parameters for the record's database.
+    note : str
+        '' when the recipe is the one the checkpoint's training beats were made with,
+        else one line saying what was assumed.
+    """
+
+    recipe: str
+    params: Any
+    note: str = ""
+
+
+def trained_recipe(meta: dict) -> Tuple[Optional[str], str]:
+    """The recipe a checkpoint's training beats were made with, from its data provenance.
+
+    Returns
+    -------
+    (recipe or None, how)
+        ``how``: ``"hdf5"`` (recorded by ``ecg segment``), ``"csv"`` (Kaggle-format CSV:
+        the Kaggle recipe is assumed, as the published files were made), or ``"unknown"``
+        (no provenance; None is returned).
+
+    Examples
+    --------
+    >>> trained_recipe({"training": {"data_sources": [{"format": "hdf5", "recipe": "kaggle"}]}})
+    ('kaggle', 'hdf5')
+    >>> trained_recipe({"training": {"data_sources": [{"format": "csv"}]}})
+    ('kaggle', 'csv')
+    >>> trained_recipe({})
+    (None, 'unknown')
+    """
+    sources = (meta.get("training") or {}).get("data_sources")
+    if not sources:
+        return None, "unknown"
+    recipes = {s.get("recipe") for s in sources if s.get("format") == "hdf5"}
+    if recipes == {"paper"} and all(s.get("format") == "hdf5" for s in sources):
+        return "paper", "hdf5"
+    if "kaggle" in recipes:
+        return "kaggle", "hdf5"
+    if recipes - {None}:
+        return sorted(recipes - {None})[0], "hdf5"
+    return "kaggle", "csv"
+
+
+def choose_recipe(meta: dict, db, overrides: Optional[Dict[str, Any]] = None,
+                  recipe: Optional[str] = None) -> RecipeChoice:
+    """The recipe (and its parameters) to cut a raw record's beats with for a checkpoint.
+
+    The recipe the checkpoint's training beats were made with (:func:`trained_recipe`),
+    unless ``recipe`` names another (then the note says the beats differ from training).
+    A checkpoint without provenance gets the paper recipe's defaults, with a note.
+
+    Parameters
+    ----------
+    meta : dict
+        The checkpoint's metadata (:func:`ecgnet.checkpoint.load_model`).
+    db : str or Database
+        The record's database (the Kaggle recipe differs per database).
+    overrides : dict, optional
+        Paper-recipe parameters (``fs``, ``threshold``, ``window_s``, ``length``); None values
+        are ignored.
+    recipe : str, optional
+        Force a recipe.
+
+    Raises
+    ------
+    InputError
+        An override for a recipe that does not take it (the message names it), an unknown
+        recipe.
+
+    Examples
+    --------
+    >>> kaggle = {"training": {"data_sources": [{"format": "hdf5", "recipe": "kaggle", "fs": 120.0}]}}
+    >>> choose_recipe(kaggle, "mitdb")
+    RecipeChoice(recipe='kaggle', params=None, note='')
+    """
+    from ecgseg.errors import EcgError
+    from ecgseg.recipes import get_recipe
+
+    trained, how = trained_recipe(meta)
+    try:
+        chosen = get_recipe(recipe or trained or "paper").name
+    except EcgError as exc:
+        raise InputError(str(exc)) from None
+    if chosen == "paper":
+        params, note = recipe_params(meta, overrides)
+        if trained != "paper" and trained is not None and recipe is not None:
+            note = (f"the model was trained on {trained}-recipe beats; these are cut with the "
+                    "paper recipe as asked: expect some mismatch")
+        return RecipeChoice("paper", params, note)
+    given = sorted(k for k, v in (overrides or {}).items() if v is not None)
+    if given:
+        raise InputError(f"{', '.join(given)} applies to the paper recipe only; this "
+                         f"checkpoint's beats are cut with the {chosen} recipe")
+    note = ""
+    if how == "csv" and recipe is None:
+        note = ("the model was trained on Kaggle-format CSV beats, whose recipe the checkpoint "
+                "cannot know: cutting beats the Kaggle way (120 Hz, this R peak to the next, "
+                "per-beat min-max), as the published files were made")
+    elif trained is not None and trained != chosen:
+        note = (f"the model was trained on {trained}-recipe beats; these are cut with the "
+                f"{chosen} recipe as asked: expect some mismatch")
+    elif trained is None:
+        note = (f"the checkpoint does not record how its training beats were made: cutting "
+                f"them with the {chosen} recipe as asked")
+    return RecipeChoice(chosen, get_recipe(chosen).default_params(db), note)
+
+
 def recipe_params(meta: dict, overrides: Optional[Dict[str, Any]] = None):
     """Paper-recipe parameters for a checkpoint, and a note on where they come from.
 
@@ -232,5 +348,6 @@ def recipe_params(meta: dict, overrides: Optional[Dict[str, Any]] = None):
         raise InputError(f"bad recipe parameter: {exc}") from None
 
 
-__all__ = ["FALLBACK_DATABASE", "HDF5_SUFFIXES", "Source", "database_of_leads",
+__all__ = ["FALLBACK_DATABASE", "HDF5_SUFFIXES", "RecipeChoice", "Source", "choose_recipe",
+           "trained_recipe", "database_of_leads",
            "database_of_path", "recipe_params", "record_conventions", "resolve_input"]

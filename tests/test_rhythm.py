@@ -109,10 +109,15 @@ def test_the_rr_model_trains_evaluates_predicts_and_exports_from_hdf5(mitbih, tm
     model, _ = load_model(ckpt)
     np.testing.assert_allclose(pred.proba, predict_proba(model, model_inputs(
         model, data.beats, data.rhythm)), atol=1e-6)
-    # On a raw record the intervals come from the detector's peaks, and the output says so.
-    pred = predict(ckpt, "mitdb/1.0.0/100", data_dir=tmp_path / "data", mirror=mirror_url)
+    # On a raw record the intervals come from the detector's peaks: the output says so for
+    # the paper's detector (it misses beats), not for qrs (the default) or reference.
+    pred = predict(ckpt, "mitdb/1.0.0/100", data_dir=tmp_path / "data", mirror=mirror_url,
+                   detector="paper")
     assert pred.proba.shape == (len(pred.sample), 5) and len(pred.sample) > 100
     assert any("RR intervals are measured here between the detected peaks" in n
                for n in pred.notes)
+    pred = predict(ckpt, "mitdb/1.0.0/100", data_dir=tmp_path / "data", mirror=mirror_url)
+    assert pred.proba.shape == (len(pred.sample), 5) and len(pred.sample) > 2000
+    assert not any("RR intervals are measured" in n for n in pred.notes)
     exported = export_model(ckpt, tmp_path / "rr")
     assert max(exported.max_abs_diff.values()) <= 1e-5

@@ -20,13 +20,21 @@ Built-in entries:
 ``reference``
     The record's reference beat annotations (MIT-BIH ``atr``, AAMI beat symbols);
     an error for a record without them.
+``qrs``
+    The toolkit's own QRS detector (:mod:`ecgseg.detectors.qrs`): band-pass, energy
+    envelope, adaptive thresholds with search-back, R-peak refinement; any lead, 100 Hz
+    to 10 kHz. The default for raw records in ``ecg predict``.
+``sleepecg``, ``neurokit2``, ``xqrs``
+    Open-source detectors (:mod:`ecgseg.detectors.external`), available when their
+    library is installed (the ``bench`` extra); otherwise
+    :class:`~ecgseg.detectors.errors.DetectorUnavailableError` says so.
 
 Adding a detector is one module plus one :func:`register_detector` call.
 
 Examples
 --------
->>> detector_names()[:2]
-('paper', 'reference')
+>>> detector_names()
+('paper', 'reference', 'qrs', 'sleepecg', 'neurokit2', 'xqrs')
 >>> get_detector("reference").needs_annotations
 True
 """
@@ -34,6 +42,7 @@ True
 from __future__ import annotations
 
 import importlib
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -41,6 +50,8 @@ import numpy as np
 
 from ..errors import EcgError, RecordError
 from ..recipes.params import PaperParams
+from .errors import DetectorInputError, DetectorUnavailableError, DetectorWarning
+from .qrs import QrsParams
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,8 @@ class Detector:
         True when it reads the record's reference annotations.
     warm_up : callable
         Compile (or load from numba's cache) its kernels in this process.
+    available : callable
+        ``available() -> bool``: whether it can run here (its library is installed).
     """
 
     name: str
@@ -72,6 +85,7 @@ class Detector:
     detect: Callable[..., np.ndarray]
     needs_annotations: bool = False
     warm_up: Callable[[], None] = field(default=lambda: None, repr=False)
+    available: Callable[[], bool] = field(default=lambda: True, repr=False)
 
     def find_peaks(self, signal: np.ndarray, fs: float, params: Any = None, *,
                    annotations=None, record: str = "") -> np.ndarray:
@@ -81,18 +95,53 @@ class Detector:
         ------
         RecordError
             The detector needs annotations and ``annotations`` is None.
+        DetectorUnavailableError
+            Its library is not installed.
+        DetectorInputError
+            The signal or ``fs`` cannot be used (the message names the record).
         """
+        if not self.available():
+            raise DetectorUnavailableError(
+                f"detector {self.name!r} needs a library that is not installed: install the "
+                f"bench extra (pip install \"ecg-toolkit[bench]\")")
         if self.needs_annotations and annotations is None:
             what = f"record {record}" if record else "this record"
             raise RecordError(f"{what} has no reference beat annotations: detector "
                               f"{self.name!r} needs them (choose another detector)")
         if params is None:
             params = self.default_params(fs)
-        peaks = np.asarray(self.detect(signal, fs, params, annotations=annotations),
-                           dtype=np.int64)
+        try:
+            found = self.detect(signal, fs, params, annotations=annotations)
+        except DetectorInputError as exc:
+            if not record:
+                raise
+            raise DetectorInputError(f"record {record}: {exc}") from None
+        peaks = np.asarray(found, dtype=np.int64)
         n = int(np.shape(signal)[0])
         peaks = np.unique(peaks)  # sorted, no duplicates
         return np.ascontiguousarray(peaks[(peaks >= 0) & (peaks < n)])
+
+
+    def find_peaks_noting(self, signal: np.ndarray, fs: float, params: Any = None, *,
+                          annotations=None, record: str = "") -> tuple[np.ndarray, list[str]]:
+        """:meth:`find_peaks`, with its :class:`DetectorWarning` s returned as notes.
+
+        Returns
+        -------
+        (peaks, notes)
+            int64 (k,) sorted peaks; one line per warning, naming ``record``.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DetectorWarning)
+            peaks = self.find_peaks(signal, fs, params, annotations=annotations, record=record)
+        notes = []
+        for w in caught:
+            if issubclass(w.category, DetectorWarning):
+                text = str(w.message)
+                notes.append(f"record {record}: {text}" if record else text)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return peaks, notes
 
 
 _DETECTORS: dict[str, Detector] = {}
@@ -147,8 +196,7 @@ def _no_params(fs: float) -> None:
 
 register_detector(Detector(
     name="paper",
-    description="the paper's own peaks: local maxima > 0.9 of each min-max normalised "
-                "10 s window at 125 Hz (the recipe's own windowed peaks)",
+    description="the paper's peaks, local maxima > 0.9 of normalised 10 s windows",
     params_type=PaperParams,
     default_params=_paper_defaults,
     detect=_lazy("ecgseg.detectors.paper:detect_paper"),
@@ -156,11 +204,53 @@ register_detector(Detector(
 ))
 register_detector(Detector(
     name="reference",
-    description="the record's reference beat annotations (MIT-BIH atr); none -> error",
+    description="the record's reference beat annotations",
     params_type=None,
     default_params=_no_params,
     detect=_lazy("ecgseg.detectors.reference:detect_reference"),
     needs_annotations=True,
 ))
 
-__all__ = ["Detector", "detector_names", "get_detector", "register_detector"]
+def _qrs_defaults(fs: float) -> QrsParams:
+    return QrsParams()
+
+
+def _available(name: str) -> Callable[[], bool]:
+    def check() -> bool:
+        from .external import available
+
+        return available(name)
+
+    return check
+
+
+register_detector(Detector(
+    name="qrs",
+    description="the toolkit's QRS detector, any lead, 100 Hz to 10 kHz",
+    params_type=QrsParams,
+    default_params=_qrs_defaults,
+    detect=_lazy("ecgseg.detectors.qrs:detect"),
+    warm_up=_lazy("ecgseg.detectors.qrs:warm_up"),
+))
+for _name, _what in (("sleepecg", "sleepecg's detect_heartbeats"),
+                     ("neurokit2", "neurokit2's pantompkins1985"),
+                     ("xqrs", "wfdb's xqrs_detect, slow")):
+    register_detector(Detector(
+        name=_name, description=f"{_what}, bench extra", params_type=None,
+        default_params=_no_params, detect=_lazy(f"ecgseg.detectors.external:detect_{_name}"),
+        available=_available(_name)))
+
+
+def detectors_help() -> str:
+    """Every registered detector with its one-line description, for ``--detector`` help.
+
+    Examples
+    --------
+    >>> detectors_help().split(" (")[0]
+    'paper'
+    """
+    return "; ".join(f"{d.name} ({d.description})" for d in _DETECTORS.values())
+
+
+__all__ = ["DetectorInputError", "DetectorUnavailableError", "DetectorWarning", "detectors_help",
+           "Detector", "detector_names", "get_detector", "register_detector"]

@@ -22,16 +22,21 @@ True
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 import numpy as np
 
-from ..errors import EcgError
+from .errors import DetectorUnavailableError
 
-__all__ = ["ExternalDetectorError", "sleepecg_peaks", "neurokit2_peaks", "xqrs_peaks"]
+__all__ = ["ExternalDetectorError", "LIBRARIES", "available", "detect_neurokit2",
+           "detect_sleepecg", "detect_xqrs", "neurokit2_peaks", "sleepecg_peaks", "xqrs_peaks"]
+
+LIBRARIES = {"sleepecg": "sleepecg", "neurokit2": "neurokit2", "xqrs": "wfdb.processing"}
+"""The module each external detector needs, by detector name."""
 
 
-class ExternalDetectorError(EcgError):
-    """An external detector's library is not installed."""
+ExternalDetectorError = DetectorUnavailableError
+"""An external detector's library is not installed (the shared error class)."""
 
 
 def _require(module: str, detector: str):
@@ -41,6 +46,17 @@ def _require(module: str, detector: str):
         raise ExternalDetectorError(
             f"detector {detector} needs the {module.split('.')[0]} package: install the bench "
             f"extra (pip install \"ecg-toolkit[bench]\")") from None
+
+
+def available(detector: str) -> bool:
+    """Whether the library of the external ``detector`` can be imported.
+
+    Examples
+    --------
+    >>> available("xqrs")   # wfdb is a dependency of the toolkit
+    True
+    """
+    return importlib.util.find_spec(LIBRARIES[detector].split(".")[0]) is not None
 
 
 def _as_peaks(peaks) -> np.ndarray:
@@ -90,3 +106,18 @@ def xqrs_peaks(signal: np.ndarray, fs: float) -> np.ndarray:
     """
     processing = _require("wfdb.processing", "xqrs")
     return _as_peaks(processing.xqrs_detect(_as_signal(signal), fs=float(fs), verbose=False))
+
+
+def detect_sleepecg(signal: np.ndarray, fs: float, params=None, *, annotations=None) -> np.ndarray:
+    """:func:`sleepecg_peaks` with the registry's signature (no parameters)."""
+    return sleepecg_peaks(signal, fs)
+
+
+def detect_neurokit2(signal: np.ndarray, fs: float, params=None, *, annotations=None) -> np.ndarray:
+    """:func:`neurokit2_peaks` with the registry's signature (no parameters)."""
+    return neurokit2_peaks(signal, fs)
+
+
+def detect_xqrs(signal: np.ndarray, fs: float, params=None, *, annotations=None) -> np.ndarray:
+    """:func:`xqrs_peaks` with the registry's signature (no parameters)."""
+    return xqrs_peaks(signal, fs)

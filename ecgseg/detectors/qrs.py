@@ -41,9 +41,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit
 
-from ..errors import EcgError
+from .errors import DetectorInputError, DetectorWarning
 
-__all__ = ["QrsParams", "QrsInputError", "QrsWarning", "detect_qrs", "warm_up",
+__all__ = ["QrsParams", "QrsInputError", "QrsWarning", "default_params", "detect",
+           "detect_qrs", "warm_up",
            "MIN_FS", "MAX_FS", "MIN_RATE_PER_MIN", "MIN_SECONDS", "SHORT_SECONDS"]
 
 MIN_FS = 100.0
@@ -58,12 +59,11 @@ SHORT_SECONDS = 5.0
 """Signals shorter than this get a :class:`QrsWarning` (thresholds have little to learn from)."""
 
 
-class QrsInputError(EcgError):
-    """The signal, its sampling rate or the detector parameters cannot be used."""
-
-
-class QrsWarning(UserWarning):
-    """Detection ran, but on input that makes its result doubtful (short, gaps, no QRS)."""
+QrsInputError = DetectorInputError
+"""The signal, its sampling rate or the detector parameters cannot be used (the shared
+:class:`~ecgseg.detectors.errors.DetectorInputError`)."""
+QrsWarning = DetectorWarning
+"""Doubtful input (short, gaps, no QRS): the shared :class:`~ecgseg.detectors.errors.DetectorWarning`."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class QrsParams:
     >>> QrsParams(refractory_s=-1)
     Traceback (most recent call last):
     ...
-    ecgseg.detectors.qrs.QrsInputError: refractory_s must be positive, got -1
+    ecgseg.detectors.errors.DetectorInputError: refractory_s must be positive, got -1
     """
 
     low_hz: float = 5.0
@@ -716,6 +716,34 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
                       f"{MIN_RATE_PER_MIN:g} per minute): does this lead show the QRS?",
                       QrsWarning, stacklevel=2)
     return peaks.astype(np.int64, copy=False)
+
+
+def default_params(fs: float) -> QrsParams:
+    """Defaults of the ``qrs`` detector for a signal at ``fs`` Hz.
+
+    The defaults are times in seconds and corner frequencies in Hz, so they hold for
+    every supported rate (100 Hz to 10 kHz: ``high_hz`` = 25 Hz < fs / 2).
+
+    Examples
+    --------
+    >>> default_params(360.0) == QrsParams()
+    True
+    """
+    return QrsParams()
+
+
+def detect(signal: np.ndarray, fs: float, params: QrsParams | None = None, *,
+           annotations=None) -> np.ndarray:
+    """:func:`detect_qrs` with the registry's signature (``annotations`` are not read).
+
+    Examples
+    --------
+    >>> t = np.arange(int(20 * 250)) / 250
+    >>> ecg = sum(np.exp(-0.5 * ((t - b) / 0.01) ** 2) for b in np.arange(0.5, 19.5, 0.8))
+    >>> len(detect(ecg, 250.0))
+    24
+    """
+    return detect_qrs(signal, fs, params if params is not None else default_params(fs))
 
 
 def warm_up() -> None:

@@ -22,11 +22,25 @@ from .kaggle import KagglePtbParams, segment_kaggle_mitdb, segment_kaggle_peaks,
 from .registry import RecipeOutput, RecordJob
 
 
-def _detector_peaks(job: RecordJob, channel: int | None, annotations) -> np.ndarray:
+def _detector_peaks(job: RecordJob, channel: int | None, annotations,
+                    notes: list) -> np.ndarray:
+    """The detector's peaks on the lead in mV; its warnings are appended to ``notes``."""
     phys = read_lead(job.path, job.db, lead=job.lead if channel is None else None,
                      channel=channel, physical=True)
-    return get_detector(job.detector).find_peaks(phys.signal, phys.fs, job.detector_params,
-                                                 annotations=annotations, record=job.name)
+    peaks, found = get_detector(job.detector).find_peaks_noting(
+        phys.signal, phys.fs, job.detector_params, annotations=annotations, record=job.name)
+    notes.extend(found)
+    return peaks
+
+
+KAGGLE_MITDB_FS = 360.0
+"""Sampling rate the Kaggle MIT-BIH recipe takes (decimated by 3 to 120 Hz), Hz."""
+
+
+def _signal_names(job: RecordJob) -> list:
+    from ..records import read_header
+
+    return [str(n) for n in read_header(job.path).sig_name]
 
 
 def run_mitdb(job: RecordJob) -> RecipeOutput:
@@ -34,6 +48,14 @@ def run_mitdb(job: RecordJob) -> RecipeOutput:
     lead = read_lead(job.path, job.db, physical=False, channel=0)
     annotations = job.db.read_reference(job.path)
     stats = dict(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs)
+    notes: list = []
+    if (not job.own_detector and lead.lead != job.db.default_lead
+            and job.db.default_lead not in _signal_names(job)):
+        notes.append(f"record {job.name} has no {job.db.default_lead}; using signal 0 "
+                     f"({lead.lead})")
+    if not job.own_detector and lead.fs != KAGGLE_MITDB_FS:
+        raise RecordError(f"record {job.name} is sampled at {lead.fs:g} Hz: the Kaggle MIT-BIH "
+                          f"recipe decimates {KAGGLE_MITDB_FS:g} Hz by 3 (resample it first)")
     if job.own_detector:
         if annotations is None:
             raise RecordError(f"record {job.name} has no atr annotations: the Kaggle recipe "
@@ -43,10 +65,10 @@ def run_mitdb(job: RecordJob) -> RecipeOutput:
         labelling = label_by_symbols(symbols)
         stats["annotations"] = int(len(annotations.sample))
     else:
-        seg = segment_kaggle_peaks(lead.signal, _detector_peaks(job, 0, annotations),
+        seg = segment_kaggle_peaks(lead.signal, _detector_peaks(job, 0, annotations, notes),
                                    length=BEAT_SAMPLES)
         labelling = job.db.label(job.name, seg.sample, lead, annotations, job.tolerance_s)
-    return RecipeOutput(seg, labelling, stats, [])
+    return RecipeOutput(seg, labelling, stats, notes)
 
 
 def run_ptb(job: RecordJob) -> RecipeOutput:
@@ -55,12 +77,13 @@ def run_ptb(job: RecordJob) -> RecipeOutput:
     lead = read_lead(job.path, job.db, lead=job.lead or job.db.default_lead, physical=False)
     annotations = job.db.read_reference(job.path)
     peaks = None
+    notes: list = []
     if not job.own_detector:
-        peaks = _detector_peaks(job, lead.channel, annotations)
+        peaks = _detector_peaks(job, lead.channel, annotations, notes)
     seg = segment_kaggle_ptb(lead.signal, params, peaks)
     labelling = job.db.label(job.name, seg.sample, lead, annotations, job.tolerance_s)
     stats = dict(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs)
-    return RecipeOutput(seg, labelling, stats, [])
+    return RecipeOutput(seg, labelling, stats, notes)
 
 
 #: The recipe's variant per database: the Kaggle files were made differently for each.

@@ -31,9 +31,10 @@ def run(job: RecordJob) -> RecipeOutput:
     annotations = db.read_reference(job.path)
     peaks = None
     if not job.own_detector:
-        peaks = get_detector(job.detector).find_peaks(
+        peaks, notes = get_detector(job.detector).find_peaks_noting(
             lead.signal, lead.fs, job.detector_params, annotations=annotations,
             record=job.name)
+        warnings.extend(notes)
     try:
         seg = segment_paper(lead.signal, lead.fs, params, peaks)
     except InputError as exc:

@@ -1,0 +1,88 @@
+"""The detector registry's ``qrs`` and external entries, and recipes cutting from their peaks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgseg.detectors import (DetectorInputError, DetectorUnavailableError, Detector,
+                              detector_names, detectors_help, get_detector)
+from ecgseg.detectors.qrs import QrsInputError, QrsParams, QrsWarning
+from ecgseg.pipeline import segment_database, segment_record
+from ecgseg.store import load_beats, read_attrs
+
+
+def _ecg(fs: float = 360.0, seconds: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(int(seconds * fs)) / fs
+    beats = np.arange(0.5, seconds - 0.5, 0.8)
+    return sum(np.exp(-0.5 * ((t - b) / 0.01) ** 2) for b in beats), np.rint(beats * fs)
+
+
+def test_registry_lists_qrs_and_external_detectors():
+    assert detector_names() == ("paper", "reference", "qrs", "sleepecg", "neurokit2", "xqrs")
+    qrs = get_detector("qrs")
+    assert qrs.params_type is QrsParams and qrs.default_params(360.0) == QrsParams()
+    assert qrs.default_params(100.0).high_hz < 50.0
+    help_text = detectors_help()
+    assert all(name in help_text for name in detector_names())
+    assert QrsInputError is DetectorInputError and issubclass(QrsWarning, UserWarning)
+
+
+def test_qrs_and_external_entries_find_the_beats():
+    ecg, truth = _ecg()
+    for name in ("qrs", "sleepecg", "neurokit2", "xqrs"):
+        det = get_detector(name)
+        if not det.available():
+            continue
+        peaks = det.find_peaks(ecg, 360.0)
+        assert len(peaks) == len(truth), name
+        tolerance_s = 0.02 if name == "qrs" else 0.15  # neurokit2's peaks lag by ~0.1 s here
+        assert np.all(np.abs(peaks - truth) <= tolerance_s * 360), name
+
+
+def test_unavailable_detector_names_itself_and_the_bench_extra():
+    missing = Detector(name="ghost", description="", params_type=None,
+                       default_params=lambda fs: None, detect=lambda *a, **k: np.arange(3),
+                       available=lambda: False)
+    with pytest.raises(DetectorUnavailableError, match=r"detector 'ghost'.*install the bench extra"):
+        missing.find_peaks(np.zeros(10), 360.0)
+
+
+def test_qrs_errors_name_the_record_and_warnings_become_notes():
+    qrs = get_detector("qrs")
+    with pytest.raises(DetectorInputError, match=r"record 7: fs must be between"):
+        qrs.find_peaks(np.zeros(1000), 50.0, record="7")
+    ecg, _ = _ecg(seconds=3.0)
+    peaks, notes = qrs.find_peaks_noting(ecg, 360.0, record="7")
+    assert len(peaks) >= 3 and notes and notes[0].startswith("record 7: signal is only")
+
+
+def test_kaggle_recipe_with_qrs_detector_on_real_records(session_data_dir, tmp_path):
+    # Kaggle-style beats (this peak to the next, 120 Hz, per-beat min-max) from qrs peaks.
+    out = tmp_path / "k.h5"
+    s = segment_database("mitdb", data_dir=session_data_dir, out=out, recipe="kaggle",
+                         detector="qrs", records=["100", "208"], workers=1, progress=False)
+    assert s.detector.sensitivity > 0.99 and s.detector.positive_predictivity > 0.99
+    t = load_beats(out, labelled=False)
+    assert t.beats.shape[1] == 187 and t.attrs["fs"] == 120.0
+    # per-beat min-max: every row peaks at 1; a row cut to 187 values may miss its minimum
+    assert np.all(t.beats.max(axis=1) == 1.0) and np.mean(t.beats.min(axis=1) == 0.0) > 0.99
+    assert (t.records["sensitivity"] > 0.99).all() and (t.records["positive_predictivity"] > 0.99).all()
+    assert read_attrs(out)["detector"]["name"] == "qrs"
+    # ... cut the same way as the rows cut at the annotations: the same beat, the same row
+    ref = segment_record(session_data_dir / "physionet/mitdb/1.0.0/100", "mitdb", recipe="kaggle")
+    qrs = segment_record(session_data_dir / "physionet/mitdb/1.0.0/100", "mitdb", recipe="kaggle",
+                         detector="qrs")
+    # record 100 (measured): all 2 272 rows, 1 118 at the annotation's sample, the rest 1-3 off
+    assert len(qrs.sample) == len(ref.sample)
+    assert np.all(np.abs(qrs.sample - ref.sample) <= 3)
+    eq = qrs.sample == ref.sample
+    same = np.flatnonzero(eq[:-2] & eq[1:-1] & eq[2:])
+    assert len(same) > 100  # this peak and the next two where the annotations are: the same row
+    np.testing.assert_array_equal(qrs.beats[same], ref.beats[same])
+
+
+def test_paper_recipe_with_qrs_detector(session_data_dir):
+    res = segment_record(session_data_dir / "physionet/mitdb/1.0.0/208", "mitdb",
+                         detector="qrs")
+    assert res.detector.sensitivity > 0.98 and res.beats.shape[1] == 187

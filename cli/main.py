@@ -6,6 +6,7 @@ turns the toolkit's errors into one clear line and a non-zero exit status.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -50,6 +51,7 @@ app.command("predict")(predict_cmd.predict)
 app.command("export-model")(predict_cmd.export_model)
 app.command("bench", context_settings=bench_cmd.CONTEXT, add_help_option=False)(bench_cmd.bench)
 app.command("transfer")(transfer_cmd.transfer)
+app.command("app")(importlib.import_module("cli.app_cmd").app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,47 @@
+"""Beat page: one beat as the model saw it, its class probabilities and (when present) why."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .. import api, charts
+from .common import shows_errors
+
+
+@shows_errors
+def render() -> None:
+    st.header("Beat")
+    view = st.session_state.get("view")
+    if view is None:
+        st.info("Open a record on the Recording page first.")
+        return
+    pred = view.prediction
+    n = len(pred)
+    if n == 0:
+        st.warning(f"{pred.name}: no beat was detected.")
+        return
+    if st.session_state.get("beat_number", 0) >= n:
+        st.session_state["beat_number"] = 0
+    i = int(st.number_input(f"Beat (0 to {n - 1}; or click one on the Recording page)",
+                            min_value=0, max_value=n - 1, step=1, key="beat_number"))
+    row = pred.table().iloc[i]
+    ref = row["reference"] or "none"
+    st.markdown(f"#### Beat {i} of {pred.name}: at {row['time_s']:.3f} s, predicted "
+                f"**{row['predicted']}** ({row['probability']:.3f}); reference {ref}")
+    fs = float((pred.params.fs if pred.params is not None else None) or view.fs)
+    probs = {c: float(pred.proba[i, k]) for k, c in enumerate(pred.class_names)}
+    c1, c2 = st.columns([3, 2])
+    attribution = None
+    if api.explain_available():
+        attribution = api.explain_beat(view.checkpoint, view.beats[i])
+    with c1:
+        st.altair_chart(charts.beat_chart(view.beats[i], fs, attribution),
+                        width="stretch")
+        st.caption(f"The {view.beats.shape[1]} samples the model takes (resampled to {fs:g} Hz, "
+                   "normalised, zero-padded)"
+                   + ("; colour: attribution for the predicted class" if attribution is not None
+                      else ""))
+    with c2:
+        st.altair_chart(charts.probability_chart(probs), width="stretch")
+    if api.explain_available() and attribution is None:
+        st.info("ecgnet.explain is installed but gives no per-beat attribution this app knows.")

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import List, Optional
 
@@ -17,6 +18,9 @@ import typer
 from typing_extensions import Annotated
 
 from .options import DataDir, Mirror
+
+#: Seconds the server gets to stop after SIGTERM before it is killed.
+GRACE_S = 10.0
 
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> List[str]:
@@ -66,28 +70,39 @@ def app(
                              start_new_session=True)
     typer.echo(f"ecg app: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
 
-    def stop(signum=None, frame=None) -> None:
+    def end_group(sig: int) -> None:
         try:
-            os.killpg(child.pid, signal.SIGTERM)
+            os.killpg(child.pid, sig)
         except ProcessLookupError:
             pass
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-        if signum is not None:
-            raise SystemExit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    stopped_by: list = []
+
+    def on_sigterm(signum, frame) -> None:
+        # No waiting here: the main thread's child.wait() returns once the group is gone.
+        stopped_by.append(signum)
+        end_group(signal.SIGTERM)
+        killer = threading.Timer(GRACE_S, end_group, args=(signal.SIGKILL,))
+        killer.daemon = True
+        killer.start()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         code = child.wait()
     except KeyboardInterrupt:
-        stop()
+        end_group(signal.SIGTERM)
+        try:
+            child.wait(timeout=GRACE_S)
+        except subprocess.TimeoutExpired:
+            end_group(signal.SIGKILL)
+            child.wait()
         raise
     finally:
-        if child.poll() is None:
-            stop()
         signal.signal(signal.SIGTERM, previous)
+        if child.poll() is None:  # any other way out: never leave the server behind
+            end_group(signal.SIGKILL)
+            child.wait()
+    if stopped_by:
+        raise SystemExit(128 + stopped_by[0])
     if code:
         raise EcgError(f"streamlit exited with status {code}")

@@ -159,6 +159,7 @@ class RecordView:
         table = None
         if s.get("aami"):
             table = pd.DataFrame(s["aami"]).T
+            table = table.astype({c: float if c in ("Se", "+P") else int for c in table.columns})
             table.index.name = "class"
         if "compared" in s and table is not None:
             table.attrs["accuracy"] = 100 * s["accuracy"]
@@ -350,11 +351,13 @@ def read_signal_file(name: str, content: bytes) -> np.ndarray:
         if suffix == ".npy":
             x = np.load(io.BytesIO(content), allow_pickle=False)
         elif suffix in (".csv", ".txt"):
-            frame = pd.read_csv(io.BytesIO(content), header=None, sep=None, engine="python")
+            head = content[:4096].decode(errors="replace").strip().splitlines()[:2]
+            sep = next((d for d in (",", ";", "\t") if head and d in head[-1]), r"\s+")
+            frame = pd.read_csv(io.BytesIO(content), header=None, sep=sep, engine="c")
             numeric = frame.apply(pd.to_numeric, errors="coerce")
             if numeric.iloc[0].isna().all():  # a header line
                 numeric = numeric.iloc[1:]
-            cols = [c for c in numeric.columns if numeric[c].notna().all()]
+            cols = [c for c in numeric.columns if numeric[c].notna().any()]
             if not cols:
                 raise ValueError("no numeric column")
             # one column: the signal; two: time and signal; more: the first column

@@ -9,54 +9,36 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from cli.app import SCRIPT, api  # noqa: E402
-from ecgnet.data import load_data  # noqa: E402
 from ecgnet.predict import predict  # noqa: E402
-from ecgnet.train import TrainConfig, train  # noqa: E402
 from ecgseg.errors import InputError  # noqa: E402
 from ecgseg.pipeline import segment_record  # noqa: E402
 
-from .net_helpers import small_rows, write_csv, write_h5  # noqa: E402
+from .app_helpers import (app_dirs, app_environment, children, free_port,  # noqa: E402,F401
+                          kaggle_rows, start_app, stop_group, wait_healthy)
+from .net_helpers import small_rows, write_h5  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 RECORD = "mitdb/1.0.0/208"
 TIMEOUT = 180
 
 
-@pytest.fixture(scope="module")
-def kaggle_rows(kaggle_dir):
-    return load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-
-
-@pytest.fixture(scope="module")
-def app_dirs(kaggle_rows, mirror_url, tmp_path_factory):
-    """Data and runs folders, a tiny trained run, and the app's environment set."""
-    base = tmp_path_factory.mktemp("app")
-    runs = base / "runs"
-    idx = small_rows(kaggle_rows.beats, kaggle_rows.labels, 60)
-    csv = write_csv(base / "small.csv", kaggle_rows.beats[idx], kaggle_rows.labels[idx])
-    result = train(TrainConfig(data=[str(csv)], out=str(runs), name="tiny", batch_size=32,
-                               max_iters=20, progress=False, threads=1))
-    env = {"ECG_DATA_DIR": str(base / "data"), "ECG_RUNS_DIR": str(runs),
-           "ECG_PHYSIONET_URL": mirror_url}
+@pytest.fixture(scope="module", autouse=True)
+def _app_environment(app_dirs, mirror_url):
+    """The app's settings for the in-process AppTest runs of this module, restored after."""
+    env = app_environment(app_dirs["data"], app_dirs["runs"], mirror_url)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    yield {"base": base, "data": base / "data", "runs": runs,
-           "checkpoint": result.run_dir / "best.pt", "csv": csv}
+    yield
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
@@ -286,63 +268,6 @@ def test_save_upload_errors(tmp_path):
         api.save_upload([("s.csv", b"1\nnan\n" * 100)], tmp_path, fs=360)
     with pytest.raises(InputError, match="one record at a time"):
         api.save_upload([("a.hea", b""), ("b.hea", b"")], tmp_path)
-
-
-# --- the command -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(port: int, data: Path, runs: Path, mirror: str) -> subprocess.Popen:
-    """``python -m cli.main app`` of this tree, in its own process group."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "cli.main", "app", "--port", str(port),
-                             "--data-dir", str(data), "--runs-dir", str(runs), "--mirror", mirror],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
-
-
-def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise AssertionError(f"ecg app exited: {proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"ecg app not up on port {port} after {timeout} s")
-
-
-def children(pid: int) -> list[int]:
-    """Every descendant process id of ``pid`` (from /proc)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            try:
-                kids = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                kids = []
-            out += kids
-            todo += kids
-    return out
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """End a process started by :func:`start_app` and everything it started."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    proc.wait(timeout=10)
 
 
 def test_ecg_app_serves_and_sigterm_ends_the_server(app_dirs, mirror_url):

@@ -10,6 +10,7 @@ tests call it directly and the pages stay thin.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import json
@@ -130,6 +131,16 @@ class RecordView:
     checkpoint: str
     notes: List[str] = field(default_factory=list)
 
+    @functools.cached_property
+    def table(self) -> pd.DataFrame:
+        """One row per beat (``Prediction.table()``), computed once."""
+        return self.prediction.table()
+
+    @functools.cached_property
+    def summary(self) -> Dict[str, Any]:
+        """``Prediction.summary()``, computed once."""
+        return self.prediction.summary()
+
     @property
     def duration_s(self) -> float:
         """Length of the record, s."""
@@ -141,7 +152,7 @@ class RecordView:
 
     def counts(self) -> Dict[str, int]:
         """Beats per predicted class (every class of the model, zeros included)."""
-        return dict(self.prediction.summary()["predicted"])
+        return dict(self.summary["predicted"])
 
     def summary_line(self) -> str:
         """``208: 710 beats; predicted N 607, S 7, ...`` (as ``ecg predict`` prints it)."""
@@ -149,7 +160,7 @@ class RecordView:
 
     def scores(self) -> Tuple[Optional[Dict[str, float]], Optional[pd.DataFrame]]:
         """Detector Se/+P (%) and the per-class AAMI table, when the record has a reference."""
-        s = self.prediction.summary()
+        s = self.summary
         det = s.get("detector")
         detector = None
         if det is not None and det.reference:

@@ -24,7 +24,7 @@ def render() -> None:
         st.session_state["beat_number"] = 0
     i = int(st.number_input(f"Beat (0 to {n - 1}; or click one on the Recording page)",
                             min_value=0, max_value=n - 1, step=1, key="beat_number"))
-    row = pred.table().iloc[i]
+    row = view.table.iloc[i]
     ref = row["reference"] or "none"
     st.markdown(f"#### Beat {i} of {pred.name}: at {row['time_s']:.3f} s, predicted "
                 f"**{row['predicted']}** ({row['probability']:.3f}); reference {ref}")

@@ -77,7 +77,7 @@ def window_frames(view, start_s: float, length_s: float | None):
     trace = pd.DataFrame({"time_s": idx / fs, "mV": val})
     pred = view.prediction
     rows = np.flatnonzero((pred.sample >= a) & (pred.sample < b))
-    table = pred.table()
+    table = view.table
     beats = pd.DataFrame({"beat": rows, "time_s": pred.sample[rows] / fs,
                           "mV": view.signal[pred.sample[rows]],
                           "predicted": table["predicted"].to_numpy()[rows],
@@ -158,12 +158,12 @@ def render() -> None:
     if "beat_number" in st.session_state:
         i = st.session_state["beat_number"]
         if 0 <= i < len(view.prediction):
-            row = view.prediction.table().iloc[i]
+            row = view.table.iloc[i]
             st.info(f"Selected beat {i} at {row['time_s']:.3f} s: {row['predicted']} "
                     f"({row['probability']:.3f}); open the Beat page to see it.")
     draw_scores(view)
     st.subheader("Beats")
-    table = view.prediction.table()
+    table = view.table
     st.dataframe(table, height=320, key="beat_table")
     st.download_button("Download CSV", view.csv(), file_name=f"{view.prediction.name.replace('/', '_')}"
                        ".predictions.csv", mime="text/csv")

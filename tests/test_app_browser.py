@@ -23,6 +23,7 @@ from ecgnet.predict import predict
 
 from .app_helpers import (app_dirs, free_port, kaggle_rows, start_app,  # noqa: F401
                           stop_group, wait_healthy)
+from .net_helpers import small_rows, write_h5
 
 CHROMIUM = os.environ.get("ECG_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("ECG_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -112,11 +113,15 @@ def go_to(driver, page: str) -> None:
     label.click()
 
 
-def test_app_in_a_real_browser(browser, app_dirs, mirror_url, tmp_path_factory):
+def test_app_in_a_real_browser(browser, app_dirs, kaggle_rows, mirror_url, tmp_path_factory):
     from selenium.webdriver.common.by import By
 
     shots = tmp_path_factory.mktemp("app-screenshots")
-    data = tmp_path_factory.mktemp("browser-data")  # empty: the app downloads 208
+    data = tmp_path_factory.mktemp("browser-data")  # no record: the app downloads 208
+    idx = small_rows(kaggle_rows.beats, kaggle_rows.labels, 40)  # for the data set page
+    (data / "beats").mkdir()
+    write_h5(data / "beats" / "small.h5", kaggle_rows.beats[idx], kaggle_rows.labels[idx],
+             ["100", "101"])
     port = free_port()
     proc = start_app(port, data, app_dirs["runs"], mirror_url)
     try:
@@ -144,7 +149,7 @@ def test_app_in_a_real_browser(browser, app_dirs, mirror_url, tmp_path_factory):
         assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
         assert (data / "physionet" / "mitdb" / "1.0.0" / "208.dat").is_file()
 
-        expected = {"Beat": "Beat 0 of 208", "Data set": "Data set", "Runs": "tiny",
+        expected = {"Beat": "Beat 0 of 208", "Data set": "200 labelled beats", "Runs": "tiny",
                     "Kaggle check": "mitdb-kaggle.h5 is missing"}
         for i, page in enumerate(PAGES, start=2):
             go_to(browser, page)

@@ -49,4 +49,4 @@ def render() -> None:
     st.code(json.dumps(view.attrs, indent=2, default=str), language="json")
     if view.records is not None and len(view.records):
         st.subheader("Records")
-        st.dataframe(view.records, height=260)
+        st.dataframe(view.records, height=min(320, 35 * (len(view.records) + 1) + 3))

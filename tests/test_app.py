@@ -141,7 +141,14 @@ def test_beat_page_shows_the_models_input(recording, reference_prediction, app_d
     seg = segment_record(view.prediction.source.path, "mitdb", view.prediction.params, name="208")
     np.testing.assert_array_equal(view.beats, seg.beats)
     np.testing.assert_allclose(view.prediction.proba, pred.proba, atol=1e-6)
-    assert len(at.get("vega_lite_chart")) == 2  # the beat and its probabilities
+    # the beat and its probabilities, and the feature maps when ecgnet.explain exists
+    explained = api.explain_available()
+    assert len(at.get("vega_lite_chart")) == (3 if explained else 2)
+    if explained:
+        e = api.explain_beat(app_dirs["checkpoint"], view.beats[7])
+        assert e.attribution.shape == (187,) and np.isfinite(e.attribution).all()
+        assert e.target == row["predicted"]
+        assert any("attribution for class" in c.value for c in at.caption)
     at.sidebar.radio[0].set_value("Recording").run()
 
 

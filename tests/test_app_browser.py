@@ -12,6 +12,7 @@ Without Chromium, chromedriver or selenium the test skips; ``ECG_REQUIRE_BROWSER
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -149,7 +150,24 @@ def test_app_in_a_real_browser(browser, app_dirs, kaggle_rows, mirror_url, tmp_p
         assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
         assert (data / "physionet" / "mitdb" / "1.0.0" / "208.dat").is_file()
 
-        expected = {"Beat": "Beat 0 of 208", "Data set": "200 labelled beats", "Runs": "tiny",
+        # a click in the signal chart selects the nearest beat for the beat page
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        chart = max(browser.find_elements(By.CSS_SELECTOR, "[data-testid=stVegaLiteChart]"),
+                    key=lambda el: el.size["height"])
+        ActionChains(browser).move_to_element_with_offset(chart, -100, 0).click().perform()
+        wait_for(browser, lambda d: "Selected beat" in d.find_element(
+            By.CSS_SELECTOR, "[data-testid=stMain]").text, what="the clicked beat's note")
+        note = browser.find_element(By.CSS_SELECTOR, "[data-testid=stMain]").text
+        picked = int(re.search(r"Selected beat (\d+) at ([\d.]+) s", note).group(1))
+        assert 0 <= picked < len(pred) and pred.time_s[picked] < 10  # in the first window
+        wait_for(browser, page_idle, what="the script run after the click")
+        time.sleep(1.0)
+        path = shots / "1b-recording-beat-clicked.png"
+        browser.save_screenshot(str(path))
+        print(f"screenshot: {path}")
+
+        expected = {"Beat": f"Beat {picked} of 208", "Data set": "200 labelled beats", "Runs": "tiny",
                     "Kaggle check": "mitdb-kaggle.h5 is missing"}
         for i, page in enumerate(PAGES, start=2):
             go_to(browser, page)
@@ -169,4 +187,4 @@ def test_app_in_a_real_browser(browser, app_dirs, kaggle_rows, mirror_url, tmp_p
     copy_to = os.environ.get("ECG_APP_SCREENSHOTS")
     if copy_to:  # keep the artefacts beyond pytest's tmp folders
         shutil.copytree(shots, copy_to, dirs_exist_ok=True)
-    assert len(list(Path(shots).glob("*.png"))) == 1 + len(PAGES)
+    assert len(list(Path(shots).glob("*.png"))) == 2 + len(PAGES)

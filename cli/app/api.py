@@ -408,25 +408,44 @@ def explain_available() -> bool:
         return False
 
 
-def explain_beat(checkpoint: str | os.PathLike, beat: np.ndarray) -> Optional[np.ndarray]:
-    """Attribution over the 187 samples of one beat for its predicted class, or None.
+@dataclass
+class BeatExplanation:
+    """What the network made of one beat (from ``ecgnet.explain``).
 
-    Uses ``ecgnet.explain`` when present (imported only here, on use); None when the
-    module is absent or offers no per-beat attribution function this adapter knows.
+    ``attribution`` float (187,) for class ``target`` by ``method``; ``feature_maps``
+    part name -> float (channels, length).
+    """
+
+    attribution: np.ndarray
+    target: str
+    method: str
+    feature_maps: Dict[str, np.ndarray]
+
+
+def explain_beat(checkpoint: str | os.PathLike, beat: np.ndarray,
+                 method: str = "occlusion") -> Optional[BeatExplanation]:
+    """Attribution and feature maps of one beat for its predicted class, or None.
+
+    Uses ``ecgnet.explain.explain_beat`` (imported here only, on use); None when that
+    module is absent. ``method``: ``"occlusion"`` (plain PyTorch, default) or
+    ``"integrated-gradients"`` (needs captum).
+
+    Raises
+    ------
+    EcgError
+        The model cannot be explained on this input (e.g. it also takes RR intervals).
     """
     if not explain_available():
         return None
     explain = importlib.import_module("ecgnet.explain")
     from ecgnet.checkpoint import load_model
 
-    model, _ = load_model(checkpoint)
-    for name in ("attribution", "integrated_gradients", "occlusion"):
-        fn = getattr(explain, name, None)
-        if callable(fn):
-            out = fn(model, np.asarray(beat, np.float32)[None, :])
-            arr = np.asarray(getattr(out, "attribution", out), dtype=np.float64)
-            return arr.reshape(-1)[:len(beat)]
-    return None
+    model, meta = load_model(checkpoint)
+    e = explain.explain_beat(model, np.asarray(beat, np.float32), tuple(meta["class_names"]),
+                             method=method)
+    return BeatExplanation(attribution=np.asarray(e.attribution, np.float64),
+                           target=str(e.class_names[e.target]), method=str(e.method),
+                           feature_maps={k: np.asarray(v) for k, v in e.feature_maps.items()})
 
 
 # --- the data set page -------------------------------------------------------------

@@ -43,7 +43,8 @@ def recording_chart(trace: pd.DataFrame, beats: pd.DataFrame, reference: Optiona
     x = alt.X("time_s:Q", title="time (s)", scale=alt.Scale(zero=False, nice=False))
     line = alt.Chart(trace).mark_line(color="#444", strokeWidth=0.8, clip=True).encode(
         x=x, y=alt.Y("mV:Q", title=f"{lead} (mV)", scale=alt.Scale(zero=False)))
-    pick = alt.selection_point(name=BEAT_SELECTION, fields=["beat"], on="click", empty=False)
+    pick = alt.selection_point(name=BEAT_SELECTION, fields=["beat"], on="click", nearest=True,
+                               empty=False)
     marks = alt.Chart(beats).mark_point(filled=True, size=70, stroke="white",
                                         strokeWidth=0.7).encode(
         x="time_s:Q", y="mV:Q",
@@ -156,3 +157,16 @@ def confusion_chart(matrix: Sequence[Sequence[int]], class_names: Sequence[str],
     text = base.mark_text().encode(text="beats:Q", color=alt.condition(
         "datum.share > 0.5", alt.value("white"), alt.value("black")))
     return alt.layer(heat, text).properties(height=height, width=height)
+
+
+def feature_map_chart(maps: np.ndarray, height: int = 220) -> alt.Chart:
+    """Heat map of one part's feature maps: channel down, position across."""
+    ch, n = maps.shape
+    frame = pd.DataFrame({"channel": np.repeat(np.arange(ch), n), "position": np.tile(np.arange(n), ch),
+                          "activation": maps.astype(float).ravel()})
+    return alt.Chart(frame).mark_rect().encode(
+        x=alt.X("position:O", axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("channel:O", axis=alt.Axis(labels=False, ticks=False)),
+        color=alt.Color("activation:Q", scale=alt.Scale(scheme="viridis")),
+        tooltip=["channel:O", "position:O", alt.Tooltip("activation:Q", format=".3g")],
+    ).properties(height=height, width="container")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ecgseg.errors import EcgError
+
 from .. import api, charts
 from .common import shows_errors
 
@@ -30,18 +32,27 @@ def render() -> None:
                 f"**{row['predicted']}** ({row['probability']:.3f}); reference {ref}")
     fs = float((pred.params.fs if pred.params is not None else None) or view.fs)
     probs = {c: float(pred.proba[i, k]) for k, c in enumerate(pred.class_names)}
-    c1, c2 = st.columns([3, 2])
-    attribution = None
+    explanation, why_not = None, ""
     if api.explain_available():
-        attribution = api.explain_beat(view.checkpoint, view.beats[i])
+        try:
+            explanation = api.explain_beat(view.checkpoint, view.beats[i])
+        except EcgError as exc:
+            why_not = str(exc)
+    attribution = explanation.attribution if explanation is not None else None
+    c1, c2 = st.columns([3, 2])
     with c1:
-        st.altair_chart(charts.beat_chart(view.beats[i], fs, attribution),
-                        width="stretch")
+        st.altair_chart(charts.beat_chart(view.beats[i], fs, attribution), width="stretch")
         st.caption(f"The {view.beats.shape[1]} samples the model takes (resampled to {fs:g} Hz, "
                    "normalised, zero-padded)"
-                   + ("; colour: attribution for the predicted class" if attribution is not None
-                      else ""))
+                   + (f"; colour: {explanation.method} attribution for class "
+                      f"{explanation.target} (red: towards it, blue: against)"
+                      if explanation is not None else ""))
     with c2:
         st.altair_chart(charts.probability_chart(probs), width="stretch")
-    if api.explain_available() and attribution is None:
-        st.info("ecgnet.explain is installed but gives no per-beat attribution this app knows.")
+    if why_not:
+        st.info(f"No attribution for this model: {why_not}")
+    if explanation is not None and explanation.feature_maps:
+        part = st.selectbox("Feature maps after", list(explanation.feature_maps),
+                            key="feature_part")
+        st.altair_chart(charts.feature_map_chart(explanation.feature_maps[part]),
+                        width="stretch")

@@ -133,8 +133,10 @@ def draw_scores(view) -> None:
     if table is not None:
         st.markdown(f"**Classification vs reference classes** ({table.attrs['compared']} beats "
                     f"with one): accuracy {table.attrs['accuracy']:.2f} %")
-        st.dataframe(table.rename(columns={"Se": "Se %", "+P": "+P %"}).style.format(
-            precision=2, na_rep="-"))
+        shown = table.rename(columns={"Se": "Se %", "+P": "+P %"})
+        for col in ("Se %", "+P %"):  # undefined (no such beat): '-'
+            shown[col] = [("-" if np.isnan(v) else f"{v:.2f}") for v in shown[col]]
+        st.dataframe(shown)
 
 
 @shows_errors

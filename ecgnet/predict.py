@@ -148,7 +148,8 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
     if proba.shape[1] != len(class_names):
         raise InputError(f"{checkpoint}: the model gives {proba.shape[1]} classes, its "
                          f"checkpoint names {len(class_names)}")
-    return Prediction(class_names=class_names, proba=proba, seconds=seconds, **fields)
+    return Prediction(class_names=class_names, proba=proba, seconds=seconds,
+                      beats=np.asarray(got.beats, dtype=np.float32), **fields)
 
 
 def beats_of_record(source: Source, meta: dict, overrides: Optional[Dict[str, Any]],

@@ -45,6 +45,8 @@ class Prediction:
         Warnings worth a line (recipe mismatch, lead fallback ...).
     seconds : dict
         ``download``, ``segment`` (read + segment + label), ``model``.
+    beats : ndarray, float32 (n, 187) or None
+        The beats the model classified (its input without RR features).
     """
 
     name: str
@@ -62,6 +64,7 @@ class Prediction:
     stats: dict = field(default_factory=dict)
     notes: Tuple[str, ...] = ()
     seconds: Dict[str, float] = field(default_factory=dict)
+    beats: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return int(self.proba.shape[0])

@@ -76,7 +76,7 @@ def reference_prediction(app_dirs, recording):
 def test_recording_page_shows_the_apis_counts(recording, reference_prediction, app_dirs):
     at, pred = recording, reference_prediction
     assert (app_dirs["data"] / "physionet" / "mitdb" / "1.0.0" / "208.dat").is_file()
-    assert not at.error
+    assert not at.error, [e.value for e in at.error]
     shown = metrics(at)
     assert int(shown["beats"]) == len(pred) > 500
     counts = pred.summary()["predicted"]
@@ -108,7 +108,10 @@ def test_recording_chart_marks_sit_on_the_beats(recording, app_dirs):
     # the trace keeps each R peak's value (min/max downsampling never flattens a peak)
     assert trace["mV"].max() == pytest.approx(view.signal[int(60 * view.fs):int(70 * view.fs)].max())
     assert len(trace) <= 2 * 1200
-    assert reference is not None and len(reference) > len(beats)  # 208: the detector misses beats
+    # 208 at 60-70 s: the qrs detector marks every reference beat (within 150 ms)
+    assert reference is not None and len(reference) > 0
+    gaps = np.abs(reference["time_s"].to_numpy()[:, None] - beats["time_s"].to_numpy()[None, :])
+    assert (gaps.min(axis=1) <= 0.15).all()
     assert set(reference["aami"]) <= set(view.class_names)
 
 
@@ -138,8 +141,9 @@ def test_beat_page_shows_the_models_input(recording, reference_prediction, app_d
     heading = next(m.value for m in at.markdown if m.value.startswith("#### Beat 7 of 208"))
     assert f"predicted **{row['predicted']}** ({row['probability']:.3f})" in heading
     view = at.session_state["view"]
-    seg = segment_record(view.prediction.source.path, "mitdb", view.prediction.params, name="208")
-    np.testing.assert_array_equal(view.beats, seg.beats)
+    # the model's input beats, as the API cut them (checkpoint's recipe, qrs peaks)
+    assert view.beats.shape == (len(pred), 187)
+    np.testing.assert_array_equal(view.beats, pred.beats)
     np.testing.assert_allclose(view.prediction.proba, pred.proba, atol=1e-6)
     # the beat and its probabilities, and the feature maps when ecgnet.explain exists
     explained = api.explain_available()

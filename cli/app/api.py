@@ -179,7 +179,7 @@ class RecordView:
 
     def csv(self) -> str:
         """The beat table as ``ecg predict`` writes it (CSV text)."""
-        from ecgnet.predict import format_predictions
+        from ecgnet.predict_output import format_predictions
 
         return format_predictions(self.prediction, "csv")
 
@@ -212,7 +212,6 @@ def analyse_record(checkpoint: str | os.PathLike, spec: str | os.PathLike, *,
     """
     from ecgnet.predict import predict
     from ecgseg.labels import AAMI_CLASSES, AAMI_MAP
-    from ecgseg.pipeline import segment_record
     from ecgseg.records import read_annotations, read_lead
 
     pred = predict(checkpoint, spec, data_dir=data, mirror=mirror, lead=lead)
@@ -220,11 +219,6 @@ def analyse_record(checkpoint: str | os.PathLike, spec: str | os.PathLike, *,
         raise InputError(f"{spec} is not a raw record: open beat files on the data set page")
     source = pred.source
     sig = read_lead(source.path, source.db, lead=source.lead)
-    # The model's input beats: the same segmentation predict() ran, kept for the beat page.
-    seg = segment_record(source.path, source.db, pred.params, name=source.name,
-                         lead=source.lead, tolerance_s=pred.stats.get("tolerance_s", 0.15))
-    if not np.array_equal(seg.sample, pred.sample):  # pragma: no cover - a toolkit bug
-        raise RecordError(f"record {source.name}: re-segmentation differs from prediction")
     reference = None
     ann = read_annotations(source.path, "atr") if source.db.name == "mitdb" else None
     if ann is not None:
@@ -233,7 +227,7 @@ def analyse_record(checkpoint: str | os.PathLike, spec: str | os.PathLike, *,
                               aami=np.array([AAMI_CLASSES[AAMI_MAP[s]] for s in ann.symbol[keep]],
                                            dtype=object))
     return RecordView(prediction=pred, signal=sig.signal, fs=float(sig.fs), lead=sig.lead,
-                      beats=np.asarray(seg.beats, dtype=np.float32), reference=reference,
+                      beats=pred.beats, reference=reference,
                       checkpoint=str(checkpoint), notes=list(pred.notes))
 
 

@@ -6,16 +6,15 @@ the sidebar; the recording page also reads ``?record=<db>/<version>/<record>`` a
 ``?model=<checkpoint path>`` from the URL.
 """
 
-import sys
+import importlib
 from pathlib import Path
 
-_ROOT = str(Path(__file__).resolve().parents[2])  # this source tree, ahead of any install
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from cli.app.views import PAGES  # noqa: E402
+#: The package this script belongs to: the folder's name (``cli`` in a source checkout,
+#: whose root ``ecg app`` puts on the child's PYTHONPATH; ``ecg_cli`` when installed).
+PACKAGE = Path(__file__).resolve().parents[1].name
+PAGES = importlib.import_module(f"{PACKAGE}.app.views").PAGES
 
 st.set_page_config(page_title="ecg app", page_icon=":anatomical_heart:", layout="wide")
 st.sidebar.title("ecg")

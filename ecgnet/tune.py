@@ -170,6 +170,36 @@ def default_storage(folder: Path) -> str:
     return f"sqlite:///{(folder / 'study.db').resolve()}"
 
 
+def open_storage(url: str, attempts: int = 8):
+    """An Optuna RDB storage at ``url``, safe to open from several processes at once.
+
+    SQLite gets a 60 s busy timeout (writers of parallel trials wait for each other);
+    when two processes create the tables of a new database at the same moment, the
+    loser retries (the tables then exist).
+
+    Raises
+    ------
+    InputError
+        An unusable URL (the message names ``storage``).
+    """
+    import random
+    import time
+
+    optuna = _optuna()
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        except Exception as exc:  # sqlalchemy errors: not importable without optuna's extras
+            racing = "already exists" in str(exc) or "locked" in str(exc)
+            if not racing:
+                raise InputError(f"storage {url!r}: {type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0]}") from None
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 + random.random())
+
+
 def tune(base: TrainConfig, n_trials: Optional[int] = 20, timeout: Optional[float] = None,
          space: Optional[Sequence[str]] = None, storage: Optional[str] = None,
          study_name: Optional[str] = None, name: Optional[str] = None,
@@ -225,14 +255,11 @@ def tune(base: TrainConfig, n_trials: Optional[int] = 20, timeout: Optional[floa
     folder.mkdir(parents=True, exist_ok=True)
     storage = storage or default_storage(folder)
     study_name = study_name or folder.name
-    try:
-        study = optuna.create_study(
-            study_name=study_name, storage=storage, direction="maximize", load_if_exists=True,
-            sampler=optuna.samplers.TPESampler(seed=seed),
-            pruner=optuna.pruners.MedianPruner(n_startup_trials=pruner_startup_trials,
-                                               n_warmup_steps=pruner_warmup_epochs))
-    except (ValueError, ImportError) as exc:
-        raise InputError(f"storage {storage!r}: {exc}") from None
+    study = optuna.create_study(
+        study_name=study_name, storage=open_storage(storage), direction="maximize",
+        load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=pruner_startup_trials,
+                                           n_warmup_steps=pruner_warmup_epochs))
     from .train import train
 
     def objective(trial) -> float:
@@ -343,5 +370,5 @@ def trial_line(study, trial) -> str:
 
 
 __all__ = ["DEFAULT_SPACE", "PruningCallback", "SPACE", "TUNABLE_MODELS", "TuneResult",
-           "default_storage", "parse_space", "summarise", "trial_config", "trial_line", "tune",
+           "default_storage", "open_storage", "parse_space", "summarise", "trial_config", "trial_line", "tune",
            "tune_folder", "write_plots"]

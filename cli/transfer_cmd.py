@@ -44,9 +44,11 @@ def transfer(
     quiet: Quiet = False,
     settings: dict = None,
 ) -> None:
-    """Start from CHECKPOINT, give it a new classifier head for the target classes, and
-    train the chosen parts on the target beats (as `ecg train`: run folder, best.pt,
-    last.pt, metrics.jsonl, test.json)."""
+    """Re-use a trained checkpoint for new target classes (e.g. MI on PTB): new head, chosen parts trained.
+
+    Starts from CHECKPOINT, gives it a new classifier head for the target classes, and trains the chosen parts on the target beats.
+    Writes a run folder as `ecg train` does: best.pt, last.pt, metrics.jsonl, test.json, config.toml.
+    """
     from ecgnet.evaluate import format_report
     from ecgnet.train import train as run_training
     from ecgnet.transfer import SWEEP, check_target_data, format_sweep, sweep, transfer_config

@@ -130,3 +130,27 @@ def test_transfer_with_config_and_tracking(small_csv, tmp_path):
                     "--quiet"]) == 0
     assert history(tmp_path / "tr2") == history(tmp_path / "tr")
     assert np.isfinite(json.loads((tmp_path / "tr2" / "test.json").read_text())["accuracy"])
+
+
+def test_help_shows_defaults_written_in_help_texts_and_one_line_summaries(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    for argv, text in ((["train", "--help"], "Run folder name [default: <data stem>-<split>]."),
+                       (["segment", "--help"], "Worker processes [default: all cores]."),
+                       (["tune", "--help"], "[default: sqlite:///<tune folder>/study.db]"),
+                       (["transfer", "--help"], "[default: fc; with --sweep: all of them]")):
+        assert run_cli(argv) == 0
+        assert text in capsys.readouterr().out, argv
+    assert run_cli(["--help"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    start = next(i for i, row in enumerate(lines) if "Commands" in row)
+    rows = [row.strip("│ ") for row in lines[start + 1:] if row.startswith("│")]
+    names = [row.split(" ")[0] for row in rows]
+    # At 250 columns every summary fits one row: no continuation lines (hard breaks).
+    assert {"transfer", "explain", "runs", "tune", "train"} <= set(names)
+    import typer
+
+    from cli.main import app
+
+    commands = set(typer.main.get_command(app).commands)
+    assert all(name in commands for name in names), rows

@@ -114,3 +114,14 @@ def test_default_storage_is_in_the_tune_folder(small_csv, tmp_path, capsys):
     assert "trial 0 complete: val macro-F1" in out and "best validation macro-F1" in out
     assert run_cli(["tune", small_csv, "--out", tmp_path, "--trials", "0", *FAST]) == 1
     assert "trials must be at least 1" in capsys.readouterr().err
+
+
+def test_weight_decay_setting_reaches_adam(small_csv, tmp_path):
+    from ecgnet.train import prepare
+    from ecgnet.train_config import ConfigError
+
+    with pytest.raises(ConfigError, match="weight_decay must be 0 \\(off\\) or positive"):
+        TrainConfig(data=[str(small_csv)], weight_decay=-1e-4)
+    run = prepare(TrainConfig(data=[str(small_csv)], out=str(tmp_path), weight_decay=1e-4,
+                              threads=1, progress=False))
+    assert run.optimizer.param_groups[0]["weight_decay"] == 1e-4

@@ -158,7 +158,8 @@ def tune_folder(base: TrainConfig, name: Optional[str] = None) -> Path:
     return Path(base.out) / f"tune-{name or Path(base.data[0]).stem}"
 
 
-def trial_config(base: TrainConfig, values: Dict[str, Any], folder: Path, number: int) -> TrainConfig:
+def trial_config(base: TrainConfig, values: Dict[str, Any], folder: Path,
+                 number: int) -> TrainConfig:
     """The TrainConfig of trial ``number``: ``base`` with the sampled ``values``, in
     ``<folder>/trials/trial-NNNN`` (replaced if it exists), no progress bar."""
     return replace(base, **values, out=str(folder / "trials"), name=f"trial-{number:04d}",
@@ -370,5 +371,5 @@ def trial_line(study, trial) -> str:
 
 
 __all__ = ["DEFAULT_SPACE", "PruningCallback", "SPACE", "TUNABLE_MODELS", "TuneResult",
-           "default_storage", "open_storage", "parse_space", "summarise", "trial_config", "trial_line", "tune",
-           "tune_folder", "write_plots"]
+           "default_storage", "open_storage", "parse_space", "summarise", "trial_config",
+           "trial_line", "tune", "tune_folder", "write_plots"]

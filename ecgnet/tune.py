@@ -191,13 +191,14 @@ def open_storage(url: str, attempts: int = 8):
     for attempt in range(attempts):
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-        except Exception as exc:  # sqlalchemy errors: not importable without optuna's extras
-            racing = "already exists" in str(exc) or "locked" in str(exc)
-            if not racing:
+        except Exception as exc:  # sqlalchemy's errors: not importable without its extras
+            # A bad URL fails at once; anything else (tables or alembic's version row being
+            # created by another process: OperationalError, IntegrityError) is retried.
+            fatal = isinstance(exc, (ValueError, ImportError)) or type(exc).__name__ in (
+                "ArgumentError", "NoSuchModuleError")
+            if fatal or attempt == attempts - 1:
                 raise InputError(f"storage {url!r}: {type(exc).__name__}: "
                                  f"{str(exc).splitlines()[0]}") from None
-            if attempt == attempts - 1:
-                raise
             time.sleep(0.2 + random.random())
 
 

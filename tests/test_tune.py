@@ -63,6 +63,18 @@ def test_pruning_callback_stops_the_run_and_reports_each_epoch(small_csv, tmp_pa
     assert frozen.intermediate_values == {1: pytest.approx(result.history[0]["val_macro_f1"])}
 
 
+def test_processes_opening_a_new_storage_at_once_all_succeed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    code = ("import sys, time; from ecgnet.tune import open_storage; "
+            "time.sleep(max(0.0, float(sys.argv[1]) - time.time())); open_storage(sys.argv[2])")
+    start = __import__("time").time() + 8  # every process past its imports by then
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(start), url], env=env,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+
+
 def test_two_processes_share_a_study_which_resumes(small_csv, tmp_path, capsys):
     import optuna
 

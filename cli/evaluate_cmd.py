@@ -19,12 +19,12 @@ def evaluate(
                        "DS2 for an inter-patient model on other MIT-BIH data, else all beats. "
                        "Beats the model trained on are always left out.")] = "auto",
     out: Annotated[Optional[Path], typer.Option(
-        "--out", help="Prefix of the .json and .png written [default: <checkpoint "
+        "--out", help="Prefix of the .json and .png written \\[default: <checkpoint "
                       "folder>/eval-<data stem>].")] = None,
     records: Annotated[Optional[List[str]], typer.Option(
         "--records", "-r", help="HDF5 only: these records (repeat, or comma-separated).")] = None,
     classes: Annotated[Optional[List[str]], typer.Option(
-        "--classes", help="What DATA's labels mean, comma-separated [default: from the data].")] = None,
+        "--classes", help="What DATA's labels mean, comma-separated \\[default: from the data].")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 512,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")] = "auto",
     threads: Annotated[Optional[int], typer.Option("--threads")] = None,

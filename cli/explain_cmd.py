@@ -28,9 +28,11 @@ def explain(
         "--overwrite", help="Replace an existing PNG.")] = False,
     threads: Annotated[Optional[int], typer.Option("--threads")] = None,
 ) -> None:
-    """Draw a beat, its feature maps after each block, the attribution over its 187 samples
-    for the predicted class, and the class probabilities (or, with --average-by-class,
-    the mean attribution per class over the data)."""
+    """Show what a trained network sees in a beat: feature maps, attribution, class probabilities.
+
+    Draws the beat, its feature maps after each block, the attribution over its 187 samples for the predicted class, and the class probabilities.
+    With --average-by-class: the mean attribution per class over the data.
+    """
     from ecgnet import explain as ex
     from ecgnet.device import setup_device
     from ecgseg.atomic import refuse_existing

@@ -30,7 +30,7 @@ def export(
 def verify_kaggle(
     files: Annotated[List[Path], typer.Argument(help="Kaggle CSV files (whole or any subset of rows).")],
     rebuild: Annotated[Optional[Path], typer.Option(
-        help="Our Kaggle-recipe beats HDF5 [default: <data-dir>/beats/<db>-kaggle.h5, "
+        help="Our Kaggle-recipe beats HDF5 \\[default: <data-dir>/beats/<db>-kaggle.h5, "
              "built from the raw records if missing].")] = None,
     details: Annotated[Optional[Path], typer.Option(
         help="Write one line per CSV row (match, record, sample, error) to this CSV.")] = None,

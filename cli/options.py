@@ -11,12 +11,12 @@ from typing_extensions import Annotated
 DataDir = Annotated[
     Optional[Path],
     typer.Option("--data-dir", envvar="ECG_DATA_DIR", show_envvar=True,
-                 help="Data folder (downloads under physionet/, outputs beside) [default: ./data]."),
+                 help="Data folder (downloads under physionet/, outputs beside) \\[default: ./data]."),
 ]
 Mirror = Annotated[
     Optional[str],
     typer.Option("--mirror", envvar="ECG_PHYSIONET_URL", show_envvar=True,
-                 help="Base URL of a PhysioNet files/ mirror [default: https://physionet.org/files/]."),
+                 help="Base URL of a PhysioNet files/ mirror \\[default: https://physionet.org/files/]."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 

@@ -18,8 +18,10 @@ def runs(
     limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many runs "
                                                              "(0: all).")] = 0,
 ) -> None:
-    """One line per run folder: model, data, split, epochs, best epoch, validation and
-    test macro-F1, test accuracy (best runs or newest first)."""
+    """List the run folders, one line each: model, data, split, epochs, validation and test figures.
+
+    Columns: model, data, split, epochs, best epoch, validation and test macro-F1, test accuracy (best runs or newest first).
+    """
     from ecgnet.runs import format_runs, list_runs
 
     frame = list_runs(root, sort=sort, descending=not ascending)

@@ -21,31 +21,31 @@ def segment(
              "kaggle: how the published Kaggle CSVs were made.")] = "paper",
     detector: Annotated[Optional[str], typer.Option(
         help=f"R-peak detector the recipe cuts beats from: {detectors_help()} "
-             "[default: the recipe's own: paper; kaggle on mitdb: reference].")] = None,
+             "\\[default: the recipe's own: paper; kaggle on mitdb: reference].")] = None,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="Output HDF5 [default: <data-dir>/beats/<db>.h5, "
+        "--out", "-o", help="Output HDF5 \\[default: <data-dir>/beats/<db>.h5, "
                             "<db>-kaggle.h5 for --recipe kaggle].")] = None,
     records: Annotated[Optional[List[str]], typer.Option(
         "--records", "-r", help="Only these records (repeat, or comma-separated).")] = None,
     lead: Annotated[Optional[str], typer.Option(
-        help="Signal name to use [default: MLII for mitdb, ii for ptbdb].")] = None,
+        help="Signal name to use \\[default: MLII for mitdb, ii for ptbdb].")] = None,
     fs: Annotated[Optional[float], typer.Option(
-        help="Paper recipe: sampling rate of the beats, Hz [default: 125].")] = None,
+        help="Paper recipe: sampling rate of the beats, Hz \\[default: 125].")] = None,
     threshold: Annotated[Optional[float], typer.Option(
-        help="R-peak threshold on the normalised window [default: 0.9].")] = None,
+        help="R-peak threshold on the normalised window \\[default: 0.9].")] = None,
     length: Annotated[Optional[int], typer.Option(
-        help="Paper recipe: samples per beat after zero padding [default: 187].")] = None,
+        help="Paper recipe: samples per beat after zero padding \\[default: 187].")] = None,
     window: Annotated[Optional[float], typer.Option(
-        help="Paper recipe: window length, s [default: 10].")] = None,
+        help="Paper recipe: window length, s \\[default: 10].")] = None,
     record_choice: Annotated[Optional[str], typer.Option(
         help="Kaggle PTB recipe: which record of each patient: last, first or all "
-             "[default: last].")] = None,
+             "\\[default: last].")] = None,
     tolerance: Annotated[float, typer.Option(
         help="Peak-to-annotation match tolerance for MIT-BIH labels and Se/+P, s.")] = 0.15,
     compression: Annotated[str, typer.Option(
         help="HDF5 compression: lzf (fast), gzip (portable to any HDF5 tool) or none.")] = "lzf",
     workers: Annotated[Optional[int], typer.Option(
-        "--workers", "-j", help="Worker processes [default: all cores].")] = None,
+        "--workers", "-j", help="Worker processes \\[default: all cores].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
     data_dir: DataDir = None,
     mirror: Mirror = None,

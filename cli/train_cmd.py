@@ -7,30 +7,37 @@ Its training options are generated from :class:`~ecgnet.train_config.TrainConfig
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import typer
 from typing_extensions import Annotated
 
 from .options import Quiet, echo_err
-from .train_options import config_options
+from .train_options import Track, TrackingUri, config_options, run_callbacks
 
 
 @config_options()
 def train(
-    data: Annotated[List[Path], typer.Argument(
+    data: Annotated[Optional[List[Path]], typer.Argument(
         help="Beats: HDF5 from `ecg segment` and/or Kaggle-format CSV (188 values a line, "
-             "label last). Several files are concatenated.")],
+             "label last). Several files are concatenated \\[default: data of --config].",
+        show_default=False)] = None,
+    track: Track = None,
+    tracking_uri: TrackingUri = None,
     quiet: Quiet = False,
     settings: dict = None,
 ) -> None:
     """Train a heartbeat classifier; keep the best model on validation macro-F1 and test it."""
     from ecgnet.evaluate import format_report
     from ecgnet.train import TrainConfig, train as run_training
+    from ecgseg.errors import InputError
 
-    config = TrainConfig(data=[str(p) for p in data], progress=not quiet, **settings)
+    if not data:
+        raise InputError("data must be given: the DATA argument, or data = [...] in --config")
+    settings = {"progress": not quiet, **settings}
+    config = TrainConfig(data=[str(p) for p in data], **settings)
     try:
-        result = run_training(config)
+        result = run_training(config, run_callbacks(track, tracking_uri))
     except KeyboardInterrupt:
         echo_err(f"interrupted; continue with: ecg train ... --name {config.run_dir.name} "
                  f"--out {config.out} --resume")

@@ -14,7 +14,8 @@ Public API::
   :func:`frozen_parts`, :func:`load_backbone`: the model registry and the
   transfer-learning helpers;
 - :func:`transfer` / :func:`transfer_config` / :func:`sweep`: start from a checkpoint,
-  new classifier head, train the chosen parts (``ecg transfer``).
+  new classifier head, train the chosen parts (``ecg transfer``);
+- :func:`tune`: an Optuna study over the training settings (``ecg tune``).
 
 Names are imported on first use (PEP 562), so ``import ecgnet.train_config`` (what the
 command line reads to build its options) does not load torch.
@@ -40,6 +41,7 @@ _WHERE = {
     "StopTraining": "callbacks", "TrainCallback": "callbacks",
     "SWEEP": "transfer", "SweepResult": "transfer", "sweep": "transfer",
     "transfer": "transfer", "transfer_config": "transfer",
+    "tune": "tune", "TuneResult": "tune",
 }
 
 __all__ = sorted(_WHERE)
@@ -72,3 +74,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .train import RunResult, train
     from .train_config import TrainConfig
     from .transfer import SWEEP, SweepResult, sweep, transfer, transfer_config
+    from .tune import TuneResult, tune

@@ -36,6 +36,8 @@ from typing import Any, Dict, Optional, Type
 from ecgseg.atomic import atomic_path, refuse_existing
 from ecgseg.errors import InputError
 
+from .callbacks import TrainCallback
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -176,6 +178,31 @@ def dumps_config(values: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
+RUN_CONTROL = ("resume", "overwrite", "progress")
+"""Settings that say how to run, not what the run is: left out of a run's ``config.toml``."""
+
+
+def resolved_settings(config: Any) -> Dict[str, Any]:
+    """The settings a run's ``config.toml`` keeps: every field of ``config`` but
+    :data:`RUN_CONTROL`, with the data files and ``init_checkpoint`` as absolute paths
+    (the file reproduces the run from any working folder).
+
+    Examples
+    --------
+    >>> from ecgnet.train_config import TrainConfig
+    >>> s = resolved_settings(TrainConfig(data=["/d/beats.h5"], overwrite=True))
+    >>> s["data"], "overwrite" in s
+    (['/d/beats.h5'], False)
+    """
+    items = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    out = {k: v for k, v in items.items() if k not in RUN_CONTROL}
+    if out.get("data"):
+        out["data"] = [str(Path(p).resolve()) for p in out["data"]]
+    if out.get("init_checkpoint"):
+        out["init_checkpoint"] = str(Path(out["init_checkpoint"]).resolve())
+    return out
+
+
 def write_config(values: Any, path: str | os.PathLike, overwrite: bool = True,
                  header: str = "") -> Path:
     """Write settings as TOML, atomically; :func:`read_config` reads them back.
@@ -200,3 +227,25 @@ def write_config(values: Any, path: str | os.PathLike, overwrite: bool = True,
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+class ConfigFileWriter(TrainCallback):
+    """Training callback that writes the run's resolved settings to ``<run>/config.toml``
+    (atomically, :func:`resolved_settings`) when the run starts:
+    ``ecg train --config runs/NAME/config.toml`` trains the same run again.
+
+    Parameters
+    ----------
+    filename : str
+        Name of the file in the run folder.
+    """
+
+    def __init__(self, filename: str = "config.toml"):
+        self.filename = filename
+        self.path: Optional[Path] = None
+
+    def on_run_start(self, config, run_dir, info) -> None:  # noqa: D102
+        self.path = write_config(
+            resolved_settings(config), Path(run_dir) / self.filename, overwrite=True,
+            header=f"Settings of the run in {run_dir}; reproduce it with\n"
+                   f"  ecg train --config {Path(run_dir) / self.filename} --name NEW_NAME")

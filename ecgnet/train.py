@@ -274,7 +274,8 @@ def prepare(config: TrainConfig) -> Run:
         averaged.load_state_dict(model.state_dict())
         averaged.eval().requires_grad_(False)
     learning = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(learning, lr=config.lr, betas=(config.beta1, config.beta2))
+    optimizer = torch.optim.Adam(learning, lr=config.lr, betas=(config.beta1, config.beta2),
+                                 weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_decay_every, config.lr_decay)
     weights = class_weights(train_set.labels, data.n_classes, config.class_weights)
     loss_fn = nn.CrossEntropyLoss(

@@ -91,6 +91,8 @@ class TrainConfig:
     lr: float = setting(1e-3, "Adam learning rate.")
     beta1: float = setting(0.9, "Adam beta1.", cli=False)
     beta2: float = setting(0.999, "Adam beta2.", cli=False)
+    weight_decay: float = setting(0.0, "L2 penalty of Adam (torch's weight_decay; 0 = off, "
+                                       "the paper's).")
     lr_decay: float = setting(0.75, "The learning rate is multiplied by this every "
                                     "lr_decay_every iterations.")
     lr_decay_every: int = setting(10_000, "Iterations.")
@@ -145,6 +147,7 @@ class TrainConfig:
                   ("val_fraction", 0 < self.val_fraction < 1, "must be between 0 and 1"),
                   ("lr", self.lr > 0, "must be positive"),
                   ("lr_decay_every", self.lr_decay_every >= 1, "must be at least 1"),
+                  ("weight_decay", self.weight_decay >= 0, "must be 0 (off) or positive"),
                   ("augment", self.augment >= 0, "must be 0 (off) or positive"),
                   ("jitter", 0 <= self.jitter <= 1, "must be between 0 (off) and 1"),
                   ("ema", 0 <= self.ema < 1, "must be 0 (off) or between 0 and 1, e.g. 0.999"),

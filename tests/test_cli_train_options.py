@@ -26,7 +26,8 @@ def test_every_exposed_field_is_an_option_with_its_default_and_help(name):
         opt = options[f.name]
         assert opt.default == want and opt.opts == [flag_of(f.name)], f.name
         if not (name == "transfer" and f.name == "split"):  # transfer's own wording
-            assert opt.help == f.metadata["help"], f.name
+            # "[" escaped for Rich's markup (else "[default: ...]" is swallowed)
+            assert opt.help == f.metadata["help"].replace("[", "\\["), f.name
     hidden = {f.name for f in dataclasses.fields(TrainConfig) if not f.metadata["cli"]} - own
     assert hidden.isdisjoint(options) and "settings" not in options
 

@@ -1,0 +1,202 @@
+"""Run per-record tasks on a ``dask.distributed`` cluster, results in task order.
+
+The Dask twin of :func:`ecgseg.workers.ordered_map`; :func:`ecgseg.executors.task_map`
+chooses between them. No segmentation logic here.
+
+``scheduler`` is either a scheduler address (``"tcp://host:8786"``: workers started
+elsewhere with ``dask scheduler`` / ``dask worker``) or ``"local"``: a
+:class:`distributed.LocalCluster` of ``workers`` single-threaded processes on this machine,
+bound to 127.0.0.1, started for the call and closed after it.
+
+Fault tolerance is Dask's: a task whose worker dies is run again on another worker
+(``distributed.scheduler.allowed-failures``, 3 by default); tasks must therefore be pure
+and idempotent (the per-record function returns its errors instead of raising them, so a
+bad record is reported once instead of being retried, and shards are written atomically).
+A task that kills every worker it lands on ends the run with an :class:`EcgError`.
+
+Workers need ``ecgseg`` importable (``pip install -e ".[distributed]"`` on every machine)
+and the records: either a path every worker sees (shared file system), or a per-machine
+cache filled through the download layer (:class:`WorkerSource`).
+
+Examples
+--------
+>>> list(dask_ordered_map(abs, [-1, 2, -3], "local", workers=1))  # doctest: +SKIP
+[1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence, TypeVar
+
+from .errors import EcgError, InputError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+LOCAL = "local"
+
+
+def check_scheduler(scheduler: str) -> str:
+    """Validate a ``scheduler`` value (``"local"`` or ``tcp://host:port`` and the like).
+
+    Raises
+    ------
+    InputError
+        Empty value, or dask.distributed not installed.
+
+    Examples
+    --------
+    >>> check_scheduler("tcp://127.0.0.1:8786")
+    'tcp://127.0.0.1:8786'
+    """
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise InputError(f"scheduler must be 'local' or an address such as "
+                         f"tcp://host:8786; got {scheduler!r}")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise InputError("scheduler needs dask.distributed: pip install -e \".[distributed]\"") \
+            from None
+    return scheduler.strip()
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str, workers: int = 1, timeout_s: float = 30) -> Iterator:
+    """A connected :class:`distributed.Client`, closed (with its local cluster) on exit.
+
+    Parameters
+    ----------
+    scheduler : str
+        ``"local"`` or a scheduler address.
+    workers : int
+        Worker processes of the ``"local"`` cluster (ignored for an address).
+    timeout_s : float
+        Connection timeout, s.
+    """
+    from distributed import Client, LocalCluster
+
+    scheduler = check_scheduler(scheduler)
+    cluster = None
+    try:
+        if scheduler == LOCAL:
+            cluster = LocalCluster(n_workers=max(1, int(workers)), threads_per_worker=1,
+                                   processes=True, host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+            client = Client(cluster, timeout=f"{timeout_s}s")
+        else:
+            try:
+                client = Client(scheduler, timeout=f"{timeout_s}s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise EcgError(f"scheduler {scheduler}: cannot connect ({exc})") from None
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _slots(client) -> int:
+    """Tasks kept in flight: twice the cluster's threads (at least 2)."""
+    try:
+        threads = sum(client.nthreads().values())
+    except Exception:  # pragma: no cover - scheduler gone
+        threads = 0
+    return max(2, 2 * threads)
+
+
+def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
+                     workers: int = 1) -> Iterator[R]:
+    """Yield ``fn(task)`` for each task, in task order, computed on a Dask cluster.
+
+    About twice as many tasks as the cluster has threads are in flight, so the results
+    waiting on workers (and in this process) stay bounded by a few records whatever the
+    number of tasks. Closing the iterator early (an exception in the consumer, Ctrl-C)
+    cancels the pending futures and closes the client and the local cluster.
+
+    Parameters
+    ----------
+    fn : callable
+        A picklable module-level function of one task (or a ``functools.partial`` of
+        one), importable on the workers; it should return errors, not raise them.
+    tasks : sequence
+        Picklable tasks.
+    scheduler : str
+        ``"local"`` or a scheduler address.
+    workers : int
+        Processes of the ``"local"`` cluster.
+
+    Raises
+    ------
+    EcgError
+        Cannot connect, or a task killed its workers ``allowed-failures`` times.
+    """
+    from distributed import KilledWorker
+
+    tasks = list(tasks)
+    with dask_client(scheduler, workers) as client:
+        slots = _slots(client)
+        it = iter(tasks)
+        pending: deque = deque()
+        try:
+            for t in it:
+                pending.append(client.submit(fn, t, pure=False))
+                if len(pending) >= slots:
+                    break
+            while pending:
+                fut = pending.popleft()
+                try:
+                    result = fut.result()
+                except KilledWorker as exc:
+                    raise EcgError(f"scheduler {scheduler}: a task killed its workers "
+                                   f"repeatedly ({exc})") from None
+                fut.release()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.append(client.submit(fn, nxt, pure=False))
+                yield result
+        except BaseException:
+            if pending:
+                with contextlib.suppress(Exception):
+                    client.cancel(list(pending))
+            raise
+
+
+@dataclass(frozen=True)
+class WorkerSource:
+    """Where a worker finds records it does not see on a shared path (picklable).
+
+    Attributes
+    ----------
+    data_dir : str
+        Data folder on the worker's machine (the per-worker cache): records go to
+        ``<data_dir>/physionet/<db>/<version>/``.
+    mirror : str or None
+        PhysioNet mirror URL (None: ``ECG_PHYSIONET_URL`` or physionet.org, as for
+        ``ecg download``).
+
+    Several workers of one machine may share ``data_dir``: every file is verified
+    against ``SHA256SUMS.txt`` and renamed into place atomically.
+    """
+
+    data_dir: str
+    mirror: str | None = None
+
+    def ensure(self, db: str, name: str) -> None:
+        """Download record ``name`` of ``db`` into the cache unless present and verified."""
+        from .download import download_database
+
+        download_database(db, data_dir=self.data_dir, records=[name], mirror=self.mirror,
+                          progress=False)
+
+    def record_path(self, db, name: str) -> str:
+        """Path (without extension) of the record on the worker."""
+        from .databases import get_database
+
+        return os.fspath(get_database(db).local_dir(self.data_dir) / name)

@@ -200,3 +200,114 @@ class WorkerSource:
         from .databases import get_database
 
         return os.fspath(get_database(db).local_dir(self.data_dir) / name)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LoopbackCluster:
+    """A ``dask scheduler`` and ``dask worker`` processes on 127.0.0.1 (see
+    :func:`loopback_cluster`).
+
+    Attributes
+    ----------
+    address : str
+        ``tcp://127.0.0.1:<port>`` of the scheduler.
+    scheduler : subprocess.Popen
+    workers : list of subprocess.Popen
+        One per worker; each is its own process group (nanny and worker), so
+        ``os.killpg(p.pid, signal.SIGKILL)`` kills one worker for good.
+    """
+
+    address: str
+    scheduler: object
+    workers: list
+
+
+def _stop(proc, timeout_s: float = 10) -> None:
+    import signal
+    import subprocess
+
+    if proc.poll() is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=timeout_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextlib.contextmanager
+def loopback_cluster(workers: int = 2, *, env: dict | None = None, log_dir=None,
+                     timeout_s: float = 120) -> Iterator[LoopbackCluster]:
+    """Start ``dask scheduler`` and ``workers`` single-threaded ``dask worker`` processes
+    on 127.0.0.1 (free port, no dashboard), wait for them, and kill them all on exit.
+
+    For tests and benchmarks of the real command-line cluster on one machine; each
+    process is its own process group, stopped with SIGTERM then SIGKILL (bounded waits).
+
+    Parameters
+    ----------
+    workers : int
+        ``dask worker`` processes (``--nworkers 1 --nthreads 1`` each).
+    env : dict, optional
+        Environment of the processes (e.g. ``PYTHONPATH`` so they import this ``ecgseg``).
+    log_dir : path, optional
+        Where their output goes (``scheduler.log``, ``worker-<i>.log``); default discarded.
+    timeout_s : float
+        How long to wait for the scheduler and all workers.
+
+    Examples
+    --------
+    >>> with loopback_cluster(2) as c:                     # doctest: +SKIP
+    ...     list(dask_ordered_map(abs, [-1, -2], c.address))
+    [1, 2]
+    """
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from distributed import Client
+
+    dask_cmd = [sys.executable, "-m", "dask"]  # the `dask` command of this interpreter
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = []
+
+    def start(args, log_name):
+        out = subprocess.DEVNULL
+        if log_dir is not None:
+            out = open(Path(log_dir) / log_name, "wb")  # noqa: SIM115  (closed below)
+        try:
+            p = subprocess.Popen(dask_cmd + args, env=env, stdout=out,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            if out is not subprocess.DEVNULL:
+                out.close()
+        procs.append(p)
+        return p
+
+    try:
+        sched = start(["scheduler", "--host", "127.0.0.1", "--port", str(port),
+                       "--no-dashboard"], "scheduler.log")
+        wk = [start(["worker", address, "--nworkers", "1", "--nthreads", "1",
+                     "--host", "127.0.0.1", "--no-dashboard"], f"worker-{i}.log")
+              for i in range(workers)]
+        t0 = time.monotonic()
+        with Client(address, timeout=f"{timeout_s}s") as client:
+            client.wait_for_workers(workers, timeout=max(1.0, timeout_s
+                                                         - (time.monotonic() - t0)))
+        yield LoopbackCluster(address=address, scheduler=sched, workers=wk)
+    finally:
+        for p in reversed(procs):
+            _stop(p)

@@ -65,8 +65,34 @@ def check_scheduler(scheduler: str) -> str:
     return scheduler.strip()
 
 
+def _local_cluster(workers: int, warm_up: Callable[[], None] | None):
+    """A :class:`distributed.LocalCluster` of single-threaded worker processes on 127.0.0.1.
+
+    Where ``fork`` is available and safe (:func:`ecgseg.workers.fork_context`), the
+    parent runs ``warm_up`` and the workers are forked from it, as the process pool's
+    are: they start with ``ecgseg`` imported and its kernels compiled (measured on 2
+    cores: 0.5 s to start and 0.1 s to stop, against 3.3 s + 11 s of first-task
+    kernel loading + 3.5 s for spawned workers).
+    """
+    import dask
+    from distributed import LocalCluster
+
+    from .workers import fork_context
+
+    method = {}
+    if fork_context() is not None:
+        if warm_up is not None:
+            warm_up()
+        method = {"distributed.worker.multiprocessing-method": "fork"}
+    with dask.config.set(method):
+        return LocalCluster(n_workers=max(1, int(workers)), threads_per_worker=1,
+                            processes=True, host="127.0.0.1", dashboard_address=None,
+                            silence_logs=logging.ERROR)
+
+
 @contextlib.contextmanager
-def dask_client(scheduler: str, workers: int = 1, timeout_s: float = 30) -> Iterator:
+def dask_client(scheduler: str, workers: int = 1, timeout_s: float = 30,
+                warm_up: Callable[[], None] | None = None) -> Iterator:
     """A connected :class:`distributed.Client`, closed (with its local cluster) on exit.
 
     Parameters
@@ -77,16 +103,16 @@ def dask_client(scheduler: str, workers: int = 1, timeout_s: float = 30) -> Iter
         Worker processes of the ``"local"`` cluster (ignored for an address).
     timeout_s : float
         Connection timeout, s.
+    warm_up : callable, optional
+        ``"local"`` only: run here before the workers fork (compiled kernels).
     """
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     scheduler = check_scheduler(scheduler)
     cluster = None
     try:
         if scheduler == LOCAL:
-            cluster = LocalCluster(n_workers=max(1, int(workers)), threads_per_worker=1,
-                                   processes=True, host="127.0.0.1", dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+            cluster = _local_cluster(workers, warm_up)
             client = Client(cluster, timeout=f"{timeout_s}s")
         else:
             try:
@@ -112,7 +138,8 @@ def _slots(client) -> int:
 
 
 def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
-                     workers: int = 1) -> Iterator[R]:
+                     workers: int = 1,
+                     warm_up: Callable[[], None] | None = None) -> Iterator[R]:
     """Yield ``fn(task)`` for each task, in task order, computed on a Dask cluster.
 
     About twice as many tasks as the cluster has threads are in flight, so the results
@@ -131,6 +158,8 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
         ``"local"`` or a scheduler address.
     workers : int
         Processes of the ``"local"`` cluster.
+    warm_up : callable, optional
+        ``"local"`` only: compile the kernels here before the workers fork.
 
     Raises
     ------
@@ -140,7 +169,7 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
     from distributed import KilledWorker
 
     tasks = list(tasks)
-    with dask_client(scheduler, workers) as client:
+    with dask_client(scheduler, workers, warm_up=warm_up) as client:
         slots = _slots(client)
         it = iter(tasks)
         pending: deque = deque()

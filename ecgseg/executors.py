@@ -32,7 +32,8 @@ def task_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int,
         ``"local"`` or ``"tcp://host:port"``: a Dask cluster
         (:mod:`ecgseg.distributed`).
     warm_up : callable, optional
-        Pool only: compile the kernels in the parent before forking.
+        Pool and ``"local"`` cluster: compile the kernels in the parent before the
+        workers fork from it.
     """
     if scheduler is None:
         from .workers import ordered_map
@@ -40,4 +41,4 @@ def task_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int,
         return ordered_map(fn, tasks, workers, warm_up)
     from .distributed import dask_ordered_map
 
-    return dask_ordered_map(fn, tasks, scheduler, workers)
+    return dask_ordered_map(fn, tasks, scheduler, workers, warm_up)

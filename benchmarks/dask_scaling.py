@@ -3,7 +3,7 @@
 Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
 
     python benchmarks/dask_scaling.py [--copies 10] [--rounds 3] [--workers 2]
-        [--memory-copies 1,5,10] [--source DIR] [--out FILE]
+        [--memory-copies 1,10] [--source DIR] [--out FILE]
 
 A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
 of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100``,
@@ -14,7 +14,10 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    pool, ...) of the paper recipe into one HDF5 file, ``--workers`` processes each:
    ``segment_database`` wall time (the LocalCluster's start and stop included; the
    ``dask scheduler`` / ``dask worker`` processes already running, as a service would),
-   hours of ECG per second; medians, with the 1-minute load average at each run.
+   hours of ECG per second, and the CPU seconds of every process involved (client,
+   pool or LocalCluster workers, or the scheduler, nannies and workers), which a
+   busy machine distorts less than wall time; medians, with the 1-minute load average
+   at each run.
 2. The client's peak RSS (``ru_maxrss`` of the process calling ``segment_database``;
    the scheduler and the workers are other processes) against the number of records,
    with and without ``--shards``, on the scheduler + workers cluster.
@@ -78,16 +81,34 @@ def _one(args) -> None:
     t0 = time.perf_counter()
     s = segment_database("mitdb", **kw)
     seconds = time.perf_counter() - t0
+    ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(r.ru_utime + r.ru_stime for r in ru)
     with h5py.File(args.out_h5, "r") as f:
         hours = float((f["records/samples"][()] / f["records/fs_in"][()]).sum() / 3600)
     print(json.dumps({"method": args.method, "records": len(s.records), "beats": s.beats,
                       "seconds": seconds, "hours": hours, "load": load,
-                      "shards": bool(args.shards),
+                      "shards": bool(args.shards), "cpu_s": cpu,
                       "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
+def _cluster_cpu(cluster) -> float:
+    """CPU seconds (user + system) used so far by the scheduler, nannies and workers."""
+    import psutil
+
+    total = 0.0
+    for p in [cluster.scheduler, *cluster.workers]:
+        try:
+            proc = psutil.Process(p.pid)
+            for q in [proc, *proc.children(recursive=True)]:
+                t = q.cpu_times()
+                total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def _run_child(method: str, names: list[str], data_dir: Path, work: Path, workers: int,
-               address: str | None, shards: bool) -> dict:
+               address: str | None, shards: bool, cluster=None) -> dict:
     names_file = work / f"names-{len(names)}.json"
     names_file.write_text(json.dumps(names))
     out_h5 = work / "out.h5"
@@ -100,10 +121,14 @@ def _run_child(method: str, names: list[str], data_dir: Path, work: Path, worker
         cmd += ["--shards", str(shard_dir)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    before = _cluster_cpu(cluster) if method == "dask-processes" else 0.0
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{method} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    res = json.loads(done.stdout.strip().splitlines()[-1])
+    if method == "dask-processes":
+        res["cpu_s"] += _cluster_cpu(cluster) - before
+    return res
 
 
 def main(argv=None) -> None:
@@ -111,7 +136,7 @@ def main(argv=None) -> None:
     p.add_argument("--copies", type=int, default=10)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--memory-copies", default="1,5,10")
+    p.add_argument("--memory-copies", default="1,10")
     p.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     p.add_argument("--out", type=Path, default=None, help="JSON file of every run")
     # child-process mode
@@ -140,18 +165,18 @@ def main(argv=None) -> None:
             for r in range(args.rounds):
                 for method in METHODS:
                     res = _run_child(method, names, data_dir, tmp, args.workers,
-                                     cluster.address, shards=False)
+                                     cluster.address, shards=False, cluster=cluster)
                     res["round"] = r
                     runs.append(res)
                     print(f"round {r} {method:15s} {res['records']} records "
                           f"{res['hours']:.1f} h  {res['seconds']:6.2f} s  "
                           f"{res['hours'] / res['seconds']:6.2f} h/s  "
-                          f"load {res['load']:.1f}", flush=True)
+                          f"CPU {res['cpu_s']:6.1f} s  load {res['load']:.1f}", flush=True)
             for copies in [int(c) for c in args.memory_copies.split(",")]:
                 subset = names[: copies * 48]
                 for shards in (True, False):
                     res = _run_child("dask-processes", subset, data_dir, tmp, args.workers,
-                                     cluster.address, shards=shards)
+                                     cluster.address, shards=shards, cluster=cluster)
                     res["memory"] = True
                     runs.append(res)
                     print(f"memory {res['records']:4d} records shards={shards!s:5s} "
@@ -162,9 +187,12 @@ def main(argv=None) -> None:
     for method in METHODS:
         xs = [x for x in runs if x["method"] == method and not x.get("memory")]
         sec = statistics.median(x["seconds"] for x in xs)
-        base = sec if base is None else base
+        cpu = statistics.median(x["cpu_s"] for x in xs)
+        base = (sec, cpu) if base is None else base
         print(f"  {method:15s} {sec:6.2f} s  {xs[0]['hours'] / sec:6.2f} h of ECG/s  "
-              f"{100 * (sec / base - 1):+5.1f} % vs pool  "
+              f"{100 * (sec / base[0] - 1):+5.1f} % vs pool;  CPU {cpu:6.1f} s "
+              f"({1000 * cpu / xs[0]['hours']:.0f} ms per hour of ECG, "
+              f"{100 * (cpu / base[1] - 1):+5.1f} % vs pool);  "
               f"load {statistics.median(x['load'] for x in xs):.1f}")
     if args.out:
         args.out.write_text(json.dumps(runs, indent=1))

@@ -177,3 +177,45 @@ def test_bad_scheduler_is_one_line_error(session_data_dir, tmp_path, capsys):
     assert code != 0
     assert "scheduler must be" in capsys.readouterr().err
     assert not (tmp_path / "y.h5").exists()
+
+
+def test_ctrl_c_cancels_closes_the_cluster_and_leaves_no_output(session_data_dir, records,
+                                                                 tmp_path):
+    """SIGINT to the command's process group (what a terminal's Ctrl-C does) mid-run:
+    non-zero exit, no file under the final name nor a temporary one, no process left."""
+    import subprocess
+    import sys
+
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "out" / "mitdb.h5"
+    out.parent.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "segment", "--data-dir", str(session_data_dir),
+         "--records", ",".join(records * 6), "--out", str(out), "--scheduler", "local",
+         "--workers", "2", "--quiet"],
+        env=env, cwd=tmp_path, start_new_session=True, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 120
+        children = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            children = parent.children(recursive=True)
+            if len(children) >= 2 and list(out.parent.glob(".mitdb.h5.*.tmp")):
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "finished before it could be interrupted"
+        time.sleep(1.0)
+        children = parent.children(recursive=True)
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    assert proc.returncode != 0
+    assert not out.exists() and not list(out.parent.iterdir())
+    time.sleep(1.0)
+    alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, alive

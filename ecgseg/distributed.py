@@ -40,6 +40,20 @@ R = TypeVar("R")
 
 LOCAL = "local"
 
+#: Dask's monitoring intervals for our clusters: tasks here last ~0.1 s a record, and
+#: the defaults (event-loop tick 20 ms, memory monitor 100 ms, system monitor 500 ms)
+#: cost the workers ~30 % more CPU than the process pool on a busy 2-core machine
+#: (measured: 96 records, 4.5 s of worker CPU vs 3.5 s with these). Applied to the
+#: ``"local"`` cluster and to :func:`loopback_cluster`; remote workers take them as
+#: ``DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=500ms`` etc. (:data:`DASK_ENV`).
+DASK_CONFIG = {
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "500ms",
+}
+DASK_ENV = {"DASK_" + k.upper().replace(".", "__").replace("-", "_"): v
+            for k, v in DASK_CONFIG.items()}
+
 
 def check_scheduler(scheduler: str) -> str:
     """Validate a ``scheduler`` value (``"local"`` or ``tcp://host:port`` and the like).
@@ -79,14 +93,15 @@ def _local_cluster(workers: int, warm_up: Callable[[], None] | None):
 
     from .workers import fork_context
 
-    method = {}
+    config = dict(DASK_CONFIG)
     if fork_context() is not None:
         if warm_up is not None:
             warm_up()
-        method = {"distributed.worker.multiprocessing-method": "fork"}
-    with dask.config.set(method):
+        config["distributed.worker.multiprocessing-method"] = "fork"
+    with dask.config.set(config):
         return LocalCluster(n_workers=max(1, int(workers)), threads_per_worker=1,
                             processes=True, host="127.0.0.1", dashboard_address=None,
+                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                             silence_logs=logging.ERROR)
 
 
@@ -318,7 +333,8 @@ def loopback_cluster(workers: int = 2, *, env: dict | None = None, log_dir=None,
         if log_dir is not None:
             out = open(Path(log_dir) / log_name, "wb")  # noqa: SIM115  (closed below)
         try:
-            p = subprocess.Popen(dask_cmd + args, env=env, stdout=out,
+            p = subprocess.Popen(dask_cmd + args, env=dict(env or os.environ, **DASK_ENV),
+                                 stdout=out,
                                  stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             if out is not subprocess.DEVNULL:

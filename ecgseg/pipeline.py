@@ -1,7 +1,8 @@
 """``segment_database``: a whole database from raw records to one beats HDF5 file.
 
-Orchestration only. For each record (in ``RECORDS`` order) a worker process
-(:mod:`ecgseg.workers`) runs the recipe's per-record function (resolved by
+Orchestration only. For each record (in ``RECORDS`` order) a worker process (the
+local pool of :mod:`ecgseg.workers`, or a Dask cluster with ``scheduler=``: the choice
+is :func:`ecgseg.executors.task_map`) runs the recipe's per-record function (resolved by
 :func:`ecgseg.recipes.get_recipe`: read the lead, take R peaks from the detector,
 segment, label through the :class:`~ecgseg.databases.Database`) and sends back plain
 arrays; the parent streams them into the HDF5 file (:class:`ecgseg.store.BeatWriter`)

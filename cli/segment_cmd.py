@@ -45,8 +45,20 @@ def segment(
     compression: Annotated[str, typer.Option(
         help="HDF5 compression: lzf (fast), gzip (portable to any HDF5 tool) or none.")] = "lzf",
     workers: Annotated[Optional[int], typer.Option(
-        "--workers", "-j", help="Worker processes [default: all cores].")] = None,
+        "--workers", "-j", help="Worker processes (of the pool, or of --scheduler local) "
+                                "[default: all cores].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Run the records on a Dask cluster: a scheduler address (tcp://host:8786) or "
+             "'local' (a LocalCluster of --workers processes on 127.0.0.1) "
+             "[default: the local process pool]. Needs pip install -e \".[distributed]\".")
+    ] = None,
+    shards: Annotated[Optional[Path], typer.Option(
+        help="Each task writes its record's beats to DIR/<record>.h5; the output file "
+             "holds HDF5 virtual datasets over these shards (keep them beside it).")] = None,
+    worker_data_dir: Annotated[Optional[Path], typer.Option(
+        help="Data folder on the workers' machines: each worker downloads its records "
+             "there (from --mirror, verified) instead of reading --data-dir.")] = None,
     data_dir: DataDir = None,
     mirror: Mirror = None,
     quiet: Quiet = False,
@@ -74,6 +86,7 @@ def segment(
     summary = segment_database(
         db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,
         lead=lead, workers=workers, overwrite=overwrite, mirror=mirror,
-        tolerance_s=tolerance, compression=compression, progress=not quiet, detector=detector)
+        tolerance_s=tolerance, compression=compression, progress=not quiet, detector=detector,
+        scheduler=scheduler, shards=shards, worker_data_dir=worker_data_dir)
     for line in summary.lines():
         typer.echo(line)

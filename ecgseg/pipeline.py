@@ -1,7 +1,8 @@
 """``segment_database``: a whole database from raw records to one beats HDF5 file.
 
-Orchestration only. For each record (in ``RECORDS`` order) a worker process
-(:mod:`ecgseg.workers`) runs the recipe's per-record function (resolved by
+Orchestration only. For each record (in ``RECORDS`` order) a worker process (the
+local pool of :mod:`ecgseg.workers`, or a Dask cluster with ``scheduler=``: the choice
+is :func:`ecgseg.executors.task_map`) runs the recipe's per-record function (resolved by
 :func:`ecgseg.recipes.get_recipe`: read the lead, take R peaks from the detector,
 segment, label through the :class:`~ecgseg.databases.Database`) and sends back plain
 arrays; the parent streams them into the HDF5 file (:class:`ecgseg.store.BeatWriter`)
@@ -44,7 +45,6 @@ from .matching import DetectorScore
 from .provenance import beats_attrs, detector_score_attrs, file_hashes
 from .recipes.registry import PTB_KAGGLE_NOTE, RecordJob, get_recipe, recipe_names  # noqa: F401
 from .summary import SegmentSummary
-from .workers import ordered_map
 
 __all__ = ["RecordResult", "RecordTask", "SegmentSummary", "default_output", "default_params",
            "process_record", "segment_database", "segment_record", "warm_up"]
@@ -92,6 +92,7 @@ class RecordTask:
     tolerance_s: float
     detector: str = ""
     detector_params: Any = None
+    source: Any = None  # ecgseg.distributed.WorkerSource: fetch the record on the worker
 
 
 @dataclass
@@ -111,6 +112,7 @@ class RecordResult:
     warnings: list = field(default_factory=list)
     detector: DetectorScore | None = None
     error: str | None = None
+    shard: str | None = None  # path of the record's shard (``shards=``), beats not sent
 
 
 def _job(task: RecordTask) -> RecordJob:
@@ -145,6 +147,8 @@ def process_record(task: RecordTask) -> RecordResult:
     db = get_database(task.db)
     res = RecordResult(name=task.name, patient=db.patient(task.name))
     try:
+        if task.source is not None:
+            task.source.ensure(task.db, task.name)
         res.sha256 = file_hashes(task.path, task.name, db.record_files)
         _run(task, res)
     except EcgError as exc:
@@ -290,6 +294,9 @@ def segment_database(
     progress: bool = True,
     detector: str | None = None,
     detector_params: Any = None,
+    scheduler: str | None = None,
+    shards: str | os.PathLike | None = None,
+    worker_data_dir: str | os.PathLike | None = None,
 ) -> SegmentSummary:
     """Segment every record of a database into one beats HDF5 file.
 
@@ -329,6 +336,19 @@ def segment_database(
         recipe's own, which gives the recipe's unchanged output).
     detector_params : optional
         The detector's parameters (default: its defaults).
+    scheduler : str, optional
+        Run the records as tasks on a ``dask.distributed`` cluster: ``"local"`` (a
+        ``LocalCluster`` of ``workers`` processes on 127.0.0.1) or a scheduler address
+        (``"tcp://host:8786"``). Default None: the local process pool. The beats are
+        byte-identical either way (:mod:`ecgseg.distributed`).
+    shards : path, optional
+        Folder where each task writes its record's beats as an HDF5 shard; ``out`` then
+        holds virtual datasets over the shards (:mod:`ecgseg.shards`). Default: the
+        beats stream to ``out`` itself.
+    worker_data_dir : path, optional
+        Data folder on the workers' machines: each task downloads its record there
+        (from ``mirror``, verified) unless present, and this process needs no copy of
+        the records. Default: the workers read ``data_dir`` (a shared path).
 
     Returns
     -------
@@ -360,25 +380,48 @@ def segment_database(
     out = Path(out) if out is not None else default_output(db, r.name, data_dir, detector)
     refuse_existing(out, overwrite)
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    if scheduler is not None:
+        from .distributed import check_scheduler
+
+        scheduler = check_scheduler(scheduler)
 
     names, choose = _choose_records(db, r, list(records) if records is not None else None,
                                     data_dir, mirror)
-    _ensure_local(db, names, data_dir, mirror, download, progress)
+    if worker_data_dir is None or choose:  # the record choice reads the headers here
+        _ensure_local(db, names, data_dir, mirror, download, progress)
     if choose:
         names = db.kaggle_records(names, data_dir, getattr(params, "record_choice", "last"))
 
     from .records import record_path
 
-    tasks = [RecordTask(db=db.name, path=str(record_path(db, n, data_dir)), name=n,
-                        recipe=r.name, params=params, lead=lead, tolerance_s=tolerance_s,
-                        detector=detector, detector_params=detector_params)
+    source = None
+    if worker_data_dir is not None:
+        from .distributed import WorkerSource
+
+        source = WorkerSource(os.fspath(worker_data_dir), mirror)
+    tasks = [RecordTask(db=db.name, name=n, recipe=r.name, params=params, lead=lead,
+                        path=(str(record_path(db, n, data_dir)) if source is None
+                              else source.record_path(db, n)),
+                        tolerance_s=tolerance_s, detector=detector,
+                        detector_params=detector_params, source=source)
              for n in names]
+    run = _Runner(workers=workers, scheduler=scheduler, shards=shards)
     return _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
-                  own_detector, workers, overwrite, compression, progress, t0)
+                  own_detector, run, overwrite, compression, progress, t0)
+
+
+@dataclass(frozen=True)
+class _Runner:
+    """Where the per-record tasks run (pool or Dask) and where their beats go."""
+
+    workers: int
+    scheduler: str | None = None
+    shards: str | os.PathLike | None = None
 
 
 def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
-           own_detector, workers, overwrite, compression, progress, t0) -> SegmentSummary:
+           own_detector, run: _Runner, overwrite, compression, progress,
+           t0) -> SegmentSummary:
     """Run the tasks and stream their results into the HDF5 file, in record order."""
     from tqdm.auto import tqdm
 
@@ -401,9 +444,23 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
     def warm():
         warm_up(r.name, params, None if detector == own_detector else detector)
 
-    with BeatWriter(out, length=length, attrs=attrs, overwrite=overwrite,
-                    compression=compression) as writer:
-        for res in ordered_map(process_record, tasks, workers, warm):
+    from .executors import task_map
+
+    if run.shards is None:
+        fn, sink = process_record, BeatWriter(out, length=length, attrs=attrs,
+                                              overwrite=overwrite, compression=compression)
+    else:
+        from functools import partial
+
+        from .shards import ShardIndexWriter, process_record_to_shard
+
+        fn = partial(process_record_to_shard, shards_dir=os.fspath(run.shards), length=length,
+                     attrs=attrs, compression=compression)
+        sink = ShardIndexWriter(out, length=length, attrs=attrs, overwrite=overwrite,
+                                compression=compression)
+    with sink as writer:
+        for res in task_map(fn, tasks, workers=run.workers, scheduler=run.scheduler,
+                            warm_up=warm):
             bar.update(1)
             for w in res.warnings:
                 summary.warnings.append(w)
@@ -414,10 +471,14 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
                 if progress:
                     bar.write(f"warning: skipped {res.error}")
                 continue
-            writer.append_record(res.name, res.patient, res.beats, labels=res.labels,
-                                 sample=res.sample, window=res.window,
-                                 n_values=res.n_values, symbols=res.symbols,
-                                 stats=res.stats)
+            if res.shard is not None:
+                writer.append_shard(res.name, res.patient, res.shard, len(res.labels),
+                                    stats=res.stats)
+            else:
+                writer.append_record(res.name, res.patient, res.beats, labels=res.labels,
+                                     sample=res.sample, window=res.window,
+                                     n_values=res.n_values, symbols=res.symbols,
+                                     stats=res.stats)
             sha.update(res.sha256)
             summary.records.append(res.name)
             summary.beats += len(res.labels)

@@ -20,6 +20,9 @@ def download(
 ) -> None:
     """Download a PhysioNet database (resumable, verified against SHA256SUMS.txt)."""
     from ecgseg.download import download_database
+    from ecgseg.lifecycle import exit_cleanly_on_sigterm
+
+    exit_cleanly_on_sigterm()
 
     summary = download_database(db, data_dir=data_dir, records=comma_list(records), mirror=mirror,
                                 progress=not quiet)

@@ -21,6 +21,9 @@ def export(
 ) -> None:
     """Write Kaggle-format CSV (188 columns, %.18e, label last) from a beats HDF5."""
     from ecgseg.export import export_csv
+    from ecgseg.lifecycle import exit_cleanly_on_sigterm
+
+    exit_cleanly_on_sigterm()
 
     for path, rows in export_csv(beats, out_dir, split=split, seed=seed,
                                  overwrite=overwrite).items():
@@ -40,9 +43,12 @@ def verify_kaggle(
     quiet: Quiet = False,
 ) -> None:
     """Check published Kaggle rows against the rebuild from raw records; exit 1 if any is unmatched."""
+    from ecgseg.lifecycle import exit_cleanly_on_sigterm
     from ecgseg.pipeline import PTB_KAGGLE_NOTE, default_output, segment_database
     from ecgseg.store import load_beats
     from ecgseg.verify import rebuild_for, verify_kaggle_files
+
+    exit_cleanly_on_sigterm()
 
     by_db: dict[str, list[Path]] = {}
     for f in files:

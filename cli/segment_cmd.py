@@ -52,8 +52,11 @@ def segment(
 ) -> None:
     """Segment every record of a database into beats (HDF5), downloading what is missing."""
     from ecgseg.errors import EcgError
+    from ecgseg.lifecycle import exit_cleanly_on_sigterm
     from ecgseg.pipeline import segment_database
     from ecgseg.recipes import get_recipe
+
+    exit_cleanly_on_sigterm()
 
     params = get_recipe(recipe).default_params(db)
     overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,

@@ -29,6 +29,7 @@ by default its own (paper: ``paper``; kaggle: ``reference`` on MIT-BIH, ``paper`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -402,8 +403,9 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
         warm_up(r.name, params, None if detector == own_detector else detector)
 
     with BeatWriter(out, length=length, attrs=attrs, overwrite=overwrite,
-                    compression=compression) as writer:
-        for res in ordered_map(process_record, tasks, workers, warm):
+                    compression=compression) as writer, \
+            contextlib.closing(ordered_map(process_record, tasks, workers, warm)) as results:
+        for res in results:
             bar.update(1)
             for w in res.warnings:
                 summary.warnings.append(w)

@@ -1,14 +1,25 @@
 """The worker pool: run one function over many tasks in processes, results in task order.
 
 No segmentation logic here: :mod:`ecgseg.pipeline` passes its per-record function.
+
+Lifecycle (:mod:`ecgseg.lifecycle`): workers ignore Ctrl-C and SIGTERM and die with
+their parent (even after SIGKILL); on any exception in the parent (Ctrl-C, SIGTERM, an
+error) or when the consumer stops iterating, :func:`tear_down` cancels the queued tasks
+and kills the workers at once. Close the iterator when you stop early
+(``contextlib.closing``) so that this happens at once rather than at garbage collection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import sys
-from concurrent.futures import Future, ProcessPoolExecutor
+import time
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from typing import Callable, Iterator, Sequence, TypeVar
+
+from .lifecycle import init_worker, stop_signals_blocked
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,22 +64,52 @@ def ordered_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int,
         return
     if warm_up is not None:
         warm_up()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=fork_context()) as pool:
-        pending: list[Future] = []
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=fork_context(),
+                               initializer=init_worker, initargs=(os.getpid(),))
+    pending: list[Future] = []
+    try:
         it = iter(tasks)
-        try:
+        with stop_signals_blocked():  # the workers fork here, before their handlers exist
             for t in it:
                 pending.append(pool.submit(fn, t))
                 if len(pending) >= 2 * workers:
                     break
-            while pending:
-                result = pending.pop(0).result()
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending.append(pool.submit(fn, nxt))
-                yield result
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+        while pending:
+            result = _result(pending.pop(0))
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.submit(fn, nxt))
+            yield result
+    except BaseException:  # Ctrl-C, SIGTERM, an error, or the consumer closed us
+        tear_down(pool, pending)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _result(future: Future, poll_s: float = 0.2):
+    """``future.result()``, waking up every ``poll_s`` so that signal handlers run."""
+    while True:
+        done, _ = wait([future], timeout=poll_s)
+        if done:
+            return future.result()
+
+
+def tear_down(pool: ProcessPoolExecutor, pending: Sequence[Future] = (),
+              grace_s: float = 2.0) -> None:
+    """Stop a pool now: cancel its queued tasks and SIGKILL its worker processes.
+
+    ``ProcessPoolExecutor.shutdown`` waits for running tasks (minutes for a long
+    record) and can hang when a worker died; killing them is safe here because the
+    workers only compute (the parent does all writing).
+    """
+    for f in pending:
+        f.cancel()
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for p in processes:
+        with contextlib.suppress(Exception):
+            p.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace_s
+    for p in processes:
+        with contextlib.suppress(Exception):
+            p.join(timeout=max(0.0, deadline - time.monotonic()))

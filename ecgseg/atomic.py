@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import EcgError, OutputExistsError
+from .oserrors import writing
 
 
 @functools.cache
@@ -225,25 +226,27 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
     path = Path(path)
     if not overwrite:
         refuse_existing(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = _acquire_lock(path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = _acquire_lock(path)
     tmp = None
     try:
         for stale in stale_temporaries(path):
             with contextlib.suppress(OSError):
                 stale.unlink()
-        while tmp is None:
-            candidate = temporary_name(path, secrets.token_hex(4))
-            try:
-                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-                tmp = candidate
-            except FileExistsError:  # pragma: no cover - 1 in 4 billion
-                continue
-        yield tmp
-        if not overwrite:
-            refuse_existing(path, overwrite)
-        os.chmod(tmp, default_mode())  # created 0600 while written; give the usual mode
-        os.replace(tmp, path)
+        with writing(path):  # a full disk or a read-only place: one line naming path
+            while tmp is None:
+                candidate = temporary_name(path, secrets.token_hex(4))
+                try:
+                    os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                    tmp = candidate
+                except FileExistsError:  # pragma: no cover - 1 in 4 billion
+                    continue
+            yield tmp
+            if not overwrite:
+                refuse_existing(path, overwrite)
+            os.chmod(tmp, default_mode())  # created 0600 while written; give the usual mode
+            os.replace(tmp, path)
     finally:
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):

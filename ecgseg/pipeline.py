@@ -5,8 +5,9 @@ Orchestration only. For each record (in ``RECORDS`` order) a worker process
 :func:`ecgseg.recipes.get_recipe`: read the lead, take R peaks from the detector,
 segment, label through the :class:`~ecgseg.databases.Database`) and sends back plain
 arrays; the parent streams them into the HDF5 file (:class:`ecgseg.store.BeatWriter`)
-in record order, so memory is bounded by a few records and the output is the same for
-any number of workers. Attributes and source hashes: :mod:`ecgseg.provenance`; the
+in record order, so the output is the same for any number of workers (memory: a few
+records in flight plus the compressed output, which :class:`ecgseg.store.BeatWriter`
+builds in memory and writes in one go). Attributes and source hashes: :mod:`ecgseg.provenance`; the
 printed summary: :mod:`ecgseg.summary`.
 
 Recipes (:mod:`ecgseg.recipes.registry`)

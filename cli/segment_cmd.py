@@ -11,6 +11,9 @@ from typing_extensions import Annotated
 
 from .options import DataDir, Mirror, Quiet, comma_list
 
+#: Exit status of ``ecg segment`` when the output was written but some records failed.
+EXIT_RECORDS_FAILED = 2
+
 
 def segment(
     db: Annotated[str, typer.Option("--db", help="Database: mitdb or ptbdb.")] = "mitdb",
@@ -44,13 +47,18 @@ def segment(
     compression: Annotated[str, typer.Option(
         help="HDF5 compression: lzf (fast), gzip (portable to any HDF5 tool) or none.")] = "lzf",
     workers: Annotated[Optional[int], typer.Option(
-        "--workers", "-j", help="Worker processes [default: all cores].")] = None,
+        "--workers", "-j", help="Worker processes, at least 1 [default: all cores].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
     data_dir: DataDir = None,
     mirror: Mirror = None,
     quiet: Quiet = False,
 ) -> None:
-    """Segment every record of a database into beats (HDF5), downloading what is missing."""
+    """Segment every record of a database into beats (HDF5), downloading what is missing.
+
+    Exit status: 0 when every record was segmented; 2 when the file was written but
+    some records failed (listed on stderr); 1 on an error (nothing written); 130 after
+    Ctrl-C and 143 after SIGTERM (nothing written, workers stopped, no temporary file).
+    """
     from ecgseg.errors import EcgError
     from ecgseg.lifecycle import exit_cleanly_on_sigterm
     from ecgseg.pipeline import segment_database
@@ -79,3 +87,7 @@ def segment(
         tolerance_s=tolerance, compression=compression, progress=not quiet, detector=detector)
     for line in summary.lines():
         typer.echo(line)
+    if summary.failed:
+        typer.echo(f"error: {len(summary.failed)} record(s) failed and are not in "
+                   f"{summary.out}: " + ", ".join(name for name, _ in summary.failed), err=True)
+        raise typer.Exit(EXIT_RECORDS_FAILED)

@@ -313,7 +313,7 @@ def segment_database(
     lead : str, optional
         Signal name to use instead of lead II.
     workers : int, optional
-        Worker processes (default: all cores).
+        Worker processes, at least 1 (default: all cores).
     overwrite : bool
         Replace an existing output file.
     mirror : str, optional
@@ -339,9 +339,10 @@ def segment_database(
     Raises
     ------
     EcgError
-        Unknown database, recipe or detector, existing output, missing data, or no
-        record could be segmented. Single bad records are reported in
-        ``summary.failed`` instead.
+        Unknown database, recipe or detector, ``workers < 1``, existing output, missing
+        data, another process writing ``out``, a full disk, no record could be
+        segmented or no beat found. Single bad records are reported in
+        ``summary.failed`` instead (``ecg segment`` then exits with status 2).
 
     Examples
     --------
@@ -361,7 +362,9 @@ def segment_database(
     params = params if params is not None else r.default_params(db)
     out = Path(out) if out is not None else default_output(db, r.name, data_dir, detector)
     refuse_existing(out, overwrite)
-    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    if workers is not None and workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
+    workers = workers if workers is not None else (os.cpu_count() or 1)
 
     names, choose = _choose_records(db, r, list(records) if records is not None else None,
                                     data_dir, mirror)
@@ -435,6 +438,10 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
         if not summary.records:
             raise RecordError("no record could be segmented: "
                               + "; ".join(msg for _, msg in summary.failed[:3]))
+        if not summary.beats:
+            raise RecordError(f"no beat found in {len(summary.records)} record(s): check "
+                              f"the recipe's parameters (threshold, window, lead); "
+                              f"nothing written")
         writer.attrs["source_sha256"] = sha
         writer.attrs["detector"] = detector_score_attrs(detector, detector_params,
                                                         summary.detector)

@@ -90,6 +90,68 @@ def stop_signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+class DeferredStopSignals:
+    """Within the block, SIGINT and SIGTERM only take note; :meth:`check` raises.
+
+    Python raises ``KeyboardInterrupt`` wherever the main thread happens to be, inside
+    a garbage-collection callback (where it is swallowed: the run carries on) or inside
+    ``concurrent.futures``' own locking (which can then hang). A loop that waits on
+    worker processes uses this instead and calls :meth:`check` at safe points: the
+    signal becomes ``KeyboardInterrupt`` (SIGINT) or :class:`Terminated` (SIGTERM)
+    there, at most one polling period later. Only signals whose handler is Python's
+    default (or :func:`exit_cleanly_on_sigterm`'s) are taken over; outside the main
+    thread the block does nothing.
+
+    Examples
+    --------
+    >>> with DeferredStopSignals() as stop:
+    ...     os.kill(os.getpid(), signal.SIGINT)
+    ...     time.sleep(0.01)
+    ...     try:
+    ...         stop.check()
+    ...     except KeyboardInterrupt:
+    ...         print("interrupted at a safe point")
+    interrupted at a safe point
+    """
+
+    _DEFAULTS = {signal.SIGINT: (signal.default_int_handler,),
+                 signal.SIGTERM: (signal.SIG_DFL, _raise_terminated)}
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def _note(self, signum, frame) -> None:
+        if self.received is None:
+            self.received = signum
+
+    def __enter__(self) -> "DeferredStopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for s, defaults in self._DEFAULTS.items():
+                current = signal.getsignal(s)
+                if current in defaults:
+                    self._previous[s] = current
+                    signal.signal(s, self._note)
+        return self
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` or :class:`Terminated` if a signal came."""
+        if self.received == signal.SIGINT:
+            raise KeyboardInterrupt
+        if self.received == signal.SIGTERM:
+            self.restore()
+            _raise_terminated(signal.SIGTERM, None)
+
+    def restore(self) -> None:
+        """Give the signals back their handlers (idempotent)."""
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous.clear()
+
+    def __exit__(self, *exc) -> None:
+        self.restore()
+
+
 def _set_parent_death_signal(signum: int) -> bool:
     """``prctl(PR_SET_PDEATHSIG, signum)`` on Linux; False where unavailable."""
     if not sys.platform.startswith("linux"):

@@ -26,7 +26,7 @@ from ecgseg.workers import ordered_map
 from .conftest import MIRROR_DIR, ROOT, mirror_required, require
 
 GRACE_S = 3.0          # how long the group may take to disappear after the parent ends
-RUN_TIMEOUT_S = 120.0  # a hang fails the test instead of blocking the suite
+RUN_TIMEOUT_S = 60.0  # a hang fails the test instead of blocking the suite
 
 
 @pytest.fixture(scope="module")

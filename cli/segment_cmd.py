@@ -85,6 +85,9 @@ def segment(
         db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,
         lead=lead, workers=workers, overwrite=overwrite, mirror=mirror,
         tolerance_s=tolerance, compression=compression, progress=not quiet, detector=detector)
+    if quiet:  # without a progress bar the warnings were not shown as they came
+        for w in summary.warnings:
+            typer.echo(f"warning: {w}", err=True)
     for line in summary.lines():
         typer.echo(line)
     if summary.failed:

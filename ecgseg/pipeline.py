@@ -259,13 +259,23 @@ def _choose_records(db: Database, recipe, names: list[str] | None, data_dir,
 
 def _ensure_local(db: Database, names: list[str], data_dir, mirror, download: bool,
                   progress: bool) -> None:
+    """Download what the records miss; a missing annotation file alone is not fatal.
+
+    When the source is unreachable and only annotation files are missing (the signal
+    files are all there), segmentation goes on: the records' beats are unlabelled
+    (-1) and each says so in a warning, as the README describes.
+    """
     from .download import download_database, missing_records
 
     if download:
         missing = missing_records(db, names, data_dir)
         if missing:
-            download_database(db, data_dir=data_dir, records=missing, mirror=mirror,
-                              progress=progress)
+            try:
+                download_database(db, data_dir=data_dir, records=missing, mirror=mirror,
+                                  progress=progress)
+            except EcgError:
+                if missing_records(db, missing, data_dir, extensions=("hea", "dat")):
+                    raise
         return
     missing = missing_records(db, names, data_dir, extensions=("hea", "dat"))
     if missing:
@@ -378,13 +388,61 @@ def segment_database(
                         recipe=r.name, params=params, lead=lead, tolerance_s=tolerance_s,
                         detector=detector, detector_params=detector_params)
              for n in names]
-    return _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
-                  own_detector, workers, overwrite, compression, progress, t0)
+    args = (tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
+            own_detector, workers, overwrite, compression, progress, t0)
+    try:
+        return _write(*args, sums=_local_sums(db, data_dir))
+    except _CorruptSource as bad:
+        _refetch(db, names, data_dir, mirror, download, progress, bad)
+    return _write(*args, sums=_local_sums(db, data_dir))
+
+
+class _CorruptSource(Exception):
+    """A record file's SHA-256 differs from ``SHA256SUMS.txt`` (found by a worker)."""
+
+    def __init__(self, files: list[str]):
+        super().__init__(", ".join(files))
+        self.files = files
+
+
+def _local_sums(db: Database, data_dir) -> dict[str, str]:
+    """The local ``SHA256SUMS.txt`` of the database (empty when there is none)."""
+    from .download import SUMS_FILE, parse_sha256sums
+
+    path = db.local_dir(data_dir) / SUMS_FILE
+    try:
+        return parse_sha256sums(path.read_text(encoding="ascii", errors="replace"))
+    except OSError:
+        return {}
+
+
+def _refetch(db: Database, names: list[str], data_dir, mirror, download: bool, progress: bool,
+             bad: _CorruptSource) -> None:
+    """Fetch the records' corrupt files again, or say which file is corrupt."""
+    from .download import download_database
+
+    local = db.local_dir(data_dir)
+    shown = ", ".join(str(local / f) for f in bad.files)
+    if not download:
+        raise RecordError(f"{shown} fails its SHA-256 checksum (SHA256SUMS.txt): "
+                          f"run ecg download --db {db.name} to fetch it again")
+    try:
+        download_database(db, data_dir=data_dir, records=names, mirror=mirror,
+                          progress=progress)
+    except EcgError as exc:
+        raise RecordError(f"{shown} fails its SHA-256 checksum and cannot be fetched "
+                          f"again: {exc}") from None
 
 
 def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
-           own_detector, workers, overwrite, compression, progress, t0) -> SegmentSummary:
-    """Run the tasks and stream their results into the HDF5 file, in record order."""
+           own_detector, workers, overwrite, compression, progress, t0,
+           sums: dict[str, str]) -> SegmentSummary:
+    """Run the tasks and stream their results into the HDF5 file, in record order.
+
+    A record file whose SHA-256 (computed by the worker) differs from ``sums`` stops
+    the run (:class:`_CorruptSource`; nothing is written) so that it can be fetched
+    again.
+    """
     from tqdm.auto import tqdm
 
     from .labels import BEAT_SAMPLES
@@ -420,6 +478,9 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
                 if progress:
                     bar.write(f"warning: skipped {res.error}")
                 continue
+            corrupt = sorted(f for f, h in res.sha256.items() if f in sums and sums[f] != h)
+            if corrupt:
+                raise _CorruptSource(corrupt)
             writer.append_record(res.name, res.patient, res.beats, labels=res.labels,
                                  sample=res.sample, window=res.window,
                                  n_values=res.n_values, symbols=res.symbols,

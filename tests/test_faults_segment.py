@@ -12,6 +12,7 @@ temporary file of ``ecgseg.atomic`` behind.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -349,3 +350,72 @@ def test_bad_options_fail_before_any_output(data_dir, tmp_path, option, message)
                                                 done.stderr.split(message, 1)[1].rstrip()]
     assert list(tmp_path.iterdir()) == []
 
+
+
+# ---------------------------------------------------------------------------------
+# Corrupt and missing local files.
+
+def _local_copy(tmp_path: Path, records: list[str]) -> Path:
+    """A data folder with real copies (safe to damage) of ``records`` and the index files."""
+    src = require(MIRROR_DIR, "PhysioNet mirror") / "mitdb" / "1.0.0"
+    local = tmp_path / "data" / "physionet" / "mitdb" / "1.0.0"
+    local.mkdir(parents=True)
+    for name in ("RECORDS", "SHA256SUMS.txt", "ANNOTATORS"):
+        if (src / name).exists():
+            shutil.copy(src / name, local / name)
+    for rec in records:
+        for ext in ("hea", "dat", "atr"):
+            shutil.copy(src / f"{rec}.{ext}", local / f"{rec}.{ext}")
+    return tmp_path / "data"
+
+
+def _segment(data: Path, out: Path, mirror: str, *extra: str) -> subprocess.CompletedProcess:
+    env = dict(_env(), ECG_PHYSIONET_URL=mirror)
+    return subprocess.run(_ecg("segment", "--db", "mitdb", "--data-dir", str(data), "-o",
+                               str(out), "-r", "100,101", "-j", "1", "-q", *extra),
+                          cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S)
+
+
+def _corrupt(path: Path) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[5000] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def test_corrupt_file_named_when_source_unreachable(tmp_path):
+    data = _local_copy(tmp_path, ["100", "101"])
+    _corrupt(data / "physionet" / "mitdb" / "1.0.0" / "101.dat")
+    out = tmp_path / "beats.h5"
+    done = _segment(data, out, "http://127.0.0.1:1/")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "101.dat fails its SHA-256 checksum" in lines[0], done.stderr
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_corrupt_file_fetched_again_when_source_reachable(tmp_path, mirror_url):
+    data = _local_copy(tmp_path, ["100", "101"])
+    dat = data / "physionet" / "mitdb" / "1.0.0" / "101.dat"
+    _corrupt(dat)
+    out = tmp_path / "beats.h5"
+    done = _segment(data, out, mirror_url)
+    assert done.returncode == 0, done.stderr
+    assert dat.read_bytes() == (MIRROR_DIR / "mitdb" / "1.0.0" / "101.dat").read_bytes()
+    from ecgseg import load_beats
+
+    assert list(load_beats(out, labelled=False).records["name"]) == ["100", "101"]
+
+
+def test_missing_atr_unreachable_source_leaves_beats_unlabelled(tmp_path):
+    data = _local_copy(tmp_path, ["100", "101"])
+    (data / "physionet" / "mitdb" / "1.0.0" / "101.atr").unlink()
+    out = tmp_path / "beats.h5"
+    done = _segment(data, out, "http://127.0.0.1:1/")
+    assert done.returncode == 0, done.stderr
+    assert "101" in done.stdout + done.stderr and "unlabelled" in done.stdout + done.stderr
+    from ecgseg import load_beats
+
+    t = load_beats(out, labelled=False)
+    assert list(t.records["name"]) == ["100", "101"]
+    assert (t.labels[t.meta["record"] == "101"] == -1).all()

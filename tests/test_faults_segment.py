@@ -11,11 +11,14 @@ temporary file of ``ecgseg.atomic`` behind.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -419,3 +422,48 @@ def test_missing_atr_unreachable_source_leaves_beats_unlabelled(tmp_path):
     t = load_beats(out, labelled=False)
     assert list(t.records["name"]) == ["100", "101"]
     assert (t.labels[t.meta["record"] == "101"] == -1).all()
+
+
+# ---------------------------------------------------------------------------------
+# ecg download interrupted mid-file.
+
+class _SlowHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files 64 kB at a time, 20 ms apart: a download takes seconds."""
+
+    def log_message(self, *args):
+        pass
+
+    def copyfile(self, source, outputfile):
+        while chunk := source.read(1 << 16):
+            outputfile.write(chunk)
+            time.sleep(0.02)
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_download_interrupted_leaves_no_temporary(tmp_path, sig, status):
+    mirror = require(MIRROR_DIR, "PhysioNet mirror")
+    handler = functools.partial(_SlowHandler, directory=str(mirror))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    local = tmp_path / "physionet" / "mitdb" / "1.0.0"
+    args = ["download", "--db", "mitdb", "-r", "100", "--data-dir", str(tmp_path),
+            "--mirror", url, "-q"]
+    try:
+        p = _start(args)
+        t0 = time.monotonic()
+        while not (local.is_dir() and any(f.name.endswith(".tmp") for f in local.iterdir())):
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() - t0 < RUN_TIMEOUT_S, "no download started"
+            time.sleep(0.01)
+        time.sleep(0.2)
+        os.killpg(p.pid, sig)
+        _, err = p.communicate(timeout=RUN_TIMEOUT_S)
+        assert p.returncode == status, err
+        assert "Traceback" not in err, err
+        assert _wait_group_gone(p.pid) == []
+        assert _leftovers(local) == []
+        assert not (local / "100.dat").exists() or \
+            (local / "100.dat").read_bytes() == (mirror / "mitdb/1.0.0/100.dat").read_bytes()
+    finally:
+        server.shutdown()

@@ -60,37 +60,39 @@ def segment(
     Ctrl-C and 143 after SIGTERM (nothing written, workers stopped, no temporary file).
     """
     from ecgseg.errors import EcgError
-    from ecgseg.lifecycle import exit_cleanly_on_sigterm
+    from ecgseg.lifecycle import command_lifecycle
     from ecgseg.pipeline import segment_database
     from ecgseg.recipes import get_recipe
 
-    exit_cleanly_on_sigterm()
-
-    params = get_recipe(recipe).default_params(db)
-    overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,
-                 "record_choice": record_choice}
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if overrides:
-        fields = {f.name for f in dataclasses.fields(params)} if params is not None else set()
-        unknown = sorted(set(overrides) - fields)
-        if unknown:
-            opts = ", ".join("--" + k.replace("_s", "").replace("_", "-") for k in unknown)
-            raise EcgError(f"{opts} does not apply to --db {db} --recipe {recipe}")
-        try:
-            params = dataclasses.replace(params, **overrides)
-        except (TypeError, ValueError) as exc:
-            raise EcgError(f"bad recipe parameter: {exc}") from None
-    wanted = comma_list(records)
-    summary = segment_database(
-        db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,
-        lead=lead, workers=workers, overwrite=overwrite, mirror=mirror,
-        tolerance_s=tolerance, compression=compression, progress=not quiet, detector=detector)
-    if quiet:  # without a progress bar the warnings were not shown as they came
-        for w in summary.warnings:
-            typer.echo(f"warning: {w}", err=True)
-    for line in summary.lines():
-        typer.echo(line)
-    if summary.failed:
-        typer.echo(f"error: {len(summary.failed)} record(s) failed and are not in "
-                   f"{summary.out}: " + ", ".join(name for name, _ in summary.failed), err=True)
-        raise typer.Exit(EXIT_RECORDS_FAILED)
+    with command_lifecycle():
+        params = get_recipe(recipe).default_params(db)
+        overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,
+                     "record_choice": record_choice}
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if overrides:
+            fields = ({f.name for f in dataclasses.fields(params)} if params is not None
+                      else set())
+            unknown = sorted(set(overrides) - fields)
+            if unknown:
+                opts = ", ".join("--" + k.replace("_s", "").replace("_", "-") for k in unknown)
+                raise EcgError(f"{opts} does not apply to --db {db} --recipe {recipe}")
+            try:
+                params = dataclasses.replace(params, **overrides)
+            except (TypeError, ValueError) as exc:
+                raise EcgError(f"bad recipe parameter: {exc}") from None
+        wanted = comma_list(records)
+        summary = segment_database(
+            db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,
+            lead=lead, workers=workers, overwrite=overwrite, mirror=mirror,
+            tolerance_s=tolerance, compression=compression, progress=not quiet,
+            detector=detector)
+        if quiet:  # without a progress bar the warnings were not shown as they came
+            for w in summary.warnings:
+                typer.echo(f"warning: {w}", err=True)
+        for line in summary.lines():
+            typer.echo(line)
+        if summary.failed:
+            failed = ", ".join(name for name, _ in summary.failed)
+            typer.echo(f"error: {len(summary.failed)} record(s) failed and are not in "
+                       f"{summary.out}: {failed}", err=True)
+            raise typer.Exit(EXIT_RECORDS_FAILED)

@@ -90,6 +90,33 @@ def stop_signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def _exit_now(status: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
+
+
+@contextlib.contextmanager
+def command_lifecycle() -> Iterator[None]:
+    """Around the body of an ``ecg`` command: SIGTERM and Ctrl-C end it cleanly and fast.
+
+    Installs :func:`exit_cleanly_on_sigterm`; when ``KeyboardInterrupt`` (130) or
+    :class:`Terminated` (143) leaves the block, every ``finally`` inside has already
+    run (temporary files removed, worker pool killed), so the process ends at once
+    with ``os._exit``: the interpreter's own shutdown joins the threads of
+    ``concurrent.futures`` and ``multiprocessing``, which can wait forever on a pipe
+    that a killed worker left half-written.
+    """
+    exit_cleanly_on_sigterm()
+    try:
+        yield
+    except KeyboardInterrupt:
+        _exit_now(EXIT_INTERRUPTED)
+    except Terminated:
+        _exit_now(EXIT_TERMINATED)
+
+
 class DeferredStopSignals:
     """Within the block, SIGINT and SIGTERM only take note; :meth:`check` raises.
 

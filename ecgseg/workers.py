@@ -109,9 +109,11 @@ def tear_down(pool: ProcessPoolExecutor, pending: Sequence[Future] = (),
     record) and can hang when a worker died; killing them is safe here because the
     workers only compute (the parent does all writing).
     """
-    for f in pending:
-        f.cancel()
+    del pending  # cancelled by shutdown(cancel_futures=True) below, in the pool's own
+    # thread: cancelling them here races with it (InvalidStateError tracebacks)
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    # (read before shutdown(), which drops the executor's reference to the queue)
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
     for p in processes:
         with contextlib.suppress(Exception):
             p.kill()
@@ -124,7 +126,6 @@ def tear_down(pool: ProcessPoolExecutor, pending: Sequence[Future] = (),
     # waiting for the rest, forever: this process holds the last open write end of that
     # pipe. Closing it ends the wait (EOF); otherwise the interpreter hangs at exit,
     # where it joins that thread.
-    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
     if writer is not None:
         with contextlib.suppress(Exception):
             writer.close()

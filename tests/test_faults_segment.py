@@ -30,7 +30,8 @@ from ecgseg.workers import ordered_map
 from .conftest import MIRROR_DIR, ROOT, mirror_required, require
 
 GRACE_S = 3.0          # how long the group may take to disappear after the parent ends
-RUN_TIMEOUT_S = 60.0  # a hang fails the test instead of blocking the suite
+RUN_TIMEOUT_S = 60.0   # a hang fails the test instead of blocking the suite
+STOP_TIMEOUT_S = 20.0  # after a signal: far more than the 1-2 s it takes
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 def _ecg(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cli.main", *args]
+    return [sys.executable, "-X", "faulthandler", "-m", "cli.main", *args]
 
 
 def _env() -> dict:
@@ -112,11 +113,14 @@ def _interrupt(data_dir: Path, out: Path, recipe: str, sig: int, delay_s: float)
             os.killpg(p.pid, sig)          # the whole group, as a terminal's Ctrl-C does
         sent = time.monotonic()
         try:
-            _, err = p.communicate(timeout=RUN_TIMEOUT_S)
+            _, err = p.communicate(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGABRT)  # faulthandler prints every thread's stack
+            time.sleep(1)
             os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-            pytest.fail(f"ecg segment hung after signal {sig}")
+            _, err = p.communicate()
+            stacks = err.split("\nExtension modules")[0]
+            pytest.fail(f"ecg segment hung after signal {sig}:\n{stacks[-4000:]}")
         return p.returncode, err, time.monotonic() - sent, _wait_group_gone(p.pid)
     finally:
         if p.poll() is None:  # pragma: no cover - only on a failed assertion above

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence, TypeVar
 
 from .errors import EcgError, InputError
+from .lifecycle import DeferredStopSignals, stop_signals_blocked
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -98,11 +99,37 @@ def _local_cluster(workers: int, warm_up: Callable[[], None] | None):
         if warm_up is not None:
             warm_up()
         config["distributed.worker.multiprocessing-method"] = "fork"
-    with dask.config.set(config):
+    # The cluster's event-loop thread, the nannies' helper threads and the worker
+    # processes forked from them start with SIGINT/SIGTERM blocked: a Ctrl-C reaches
+    # this process's main thread only (the workers never die half-way and get restarted);
+    # the parent alone stops them (kill_local_workers). They die with this process
+    # through distributed's parent-alive pipe, however it dies.
+    with dask.config.set(config), stop_signals_blocked():
         return LocalCluster(n_workers=max(1, int(workers)), threads_per_worker=1,
                             processes=True, host="127.0.0.1", dashboard_address=None,
                             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                             silence_logs=logging.ERROR)
+
+
+def kill_local_workers(cluster) -> None:
+    """SIGKILL the worker processes of a :class:`distributed.LocalCluster` now.
+
+    The tear-down of an interrupted run (as :func:`ecgseg.workers.tear_down` for the
+    pool): a graceful close waits for running tasks; the workers only compute (shards
+    are written atomically), so killing them loses nothing. The nannies may start new
+    workers meanwhile; closing the cluster (bounded wait) then stops those.
+    """
+    import signal
+
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        with contextlib.suppress(Exception):
+            pid = nanny.process.process.pid
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+
+
+#: Seconds the client and the local cluster get to close after an interruption or error.
+CLOSE_TIMEOUT_S = 2
 
 
 @contextlib.contextmanager
@@ -124,7 +151,8 @@ def dask_client(scheduler: str, workers: int = 1, timeout_s: float = 30,
     from distributed import Client
 
     scheduler = check_scheduler(scheduler)
-    cluster = None
+    cluster = client = None
+    failed = True
     try:
         if scheduler == LOCAL:
             cluster = _local_cluster(workers, warm_up)
@@ -134,13 +162,29 @@ def dask_client(scheduler: str, workers: int = 1, timeout_s: float = 30,
                 client = Client(scheduler, timeout=f"{timeout_s}s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise EcgError(f"scheduler {scheduler}: cannot connect ({exc})") from None
-        try:
-            yield client
-        finally:
-            client.close()
+        yield client
+        failed = False
+    finally:
+        # Interrupted or failed: kill the local workers first, then close with bounded
+        # waits (closing releases every future of the client: the scheduler drops them).
+        if failed and cluster is not None:
+            kill_local_workers(cluster)
+        _close(client, cluster, CLOSE_TIMEOUT_S if failed else None)
+
+
+def _close(client, cluster, timeout: float | None) -> None:
+    """Close ``client`` then ``cluster`` (None: absent); with a ``timeout``, s, errors of
+    the close are ignored (the run is already failing)."""
+    kw = {"timeout": timeout} if timeout is not None else {}
+    quiet = contextlib.suppress(Exception) if timeout is not None else contextlib.nullcontext()
+    try:
+        if client is not None:
+            with quiet:
+                client.close(**kw)
     finally:
         if cluster is not None:
-            cluster.close()
+            with quiet:
+                cluster.close(**kw)
 
 
 def _slots(client) -> int:
@@ -184,7 +228,11 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
     from distributed import KilledWorker
 
     tasks = list(tasks)
-    with dask_client(scheduler, workers, warm_up=warm_up) as client:
+    # Ctrl-C and SIGTERM are noted and raised at safe points (between polls of a future),
+    # never inside distributed's locks or its event-loop calls (ecgseg.lifecycle).
+    with DeferredStopSignals() as stop, \
+            dask_client(scheduler, workers, warm_up=warm_up) as client:
+        stop.check()
         slots = _slots(client)
         it = iter(tasks)
         pending: deque = deque()
@@ -196,7 +244,7 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
             while pending:
                 fut = pending.popleft()
                 try:
-                    result = fut.result()
+                    result = _result(fut, stop)
                 except KilledWorker as exc:
                     raise EcgError(f"scheduler {scheduler}: a task killed its workers "
                                    f"repeatedly ({exc})") from None
@@ -204,12 +252,26 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
                 nxt = next(it, None)
                 if nxt is not None:
                     pending.append(client.submit(fn, nxt, pure=False))
+                stop.check()
                 yield result
-        except BaseException:
-            if pending:
+                stop.check()
+        except BaseException:  # Ctrl-C, SIGTERM, an error, or the consumer closed us
+            if pending and scheduler != LOCAL:  # a local cluster's workers are killed
                 with contextlib.suppress(Exception):
                     client.cancel(list(pending))
+            pending.clear()
             raise
+
+
+def _result(fut, stop: DeferredStopSignals, poll_s: float = 0.05):
+    """``fut.result()``, raising a noted stop signal within ``poll_s`` seconds."""
+    import time
+
+    while not fut.done():
+        stop.check()
+        time.sleep(poll_s)
+    stop.check()
+    return fut.result()
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ is :func:`ecgseg.executors.task_map`) runs the recipe's per-record function (res
 :func:`ecgseg.recipes.get_recipe`: read the lead, take R peaks from the detector,
 segment, label through the :class:`~ecgseg.databases.Database`) and sends back plain
 arrays; the parent streams them into the HDF5 file (:class:`ecgseg.store.BeatWriter`)
-in record order, so memory is bounded by a few records and the output is the same for
-any number of workers. Attributes and source hashes: :mod:`ecgseg.provenance`; the
+in record order, so the output is the same for any number of workers (memory: a few
+records in flight plus the compressed output, which :class:`ecgseg.store.BeatWriter`
+builds in memory and writes in one go). Attributes and source hashes: :mod:`ecgseg.provenance`; the
 printed summary: :mod:`ecgseg.summary`.
 
 Recipes (:mod:`ecgseg.recipes.registry`)
@@ -30,6 +31,7 @@ by default its own (paper: ``paper``; kaggle: ``reference`` on MIT-BIH, ``paper`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -261,13 +263,23 @@ def _choose_records(db: Database, recipe, names: list[str] | None, data_dir,
 
 def _ensure_local(db: Database, names: list[str], data_dir, mirror, download: bool,
                   progress: bool) -> None:
+    """Download what the records miss; a missing annotation file alone is not fatal.
+
+    When the source is unreachable and only annotation files are missing (the signal
+    files are all there), segmentation goes on: the records' beats are unlabelled
+    (-1) and each says so in a warning, as the README describes.
+    """
     from .download import download_database, missing_records
 
     if download:
         missing = missing_records(db, names, data_dir)
         if missing:
-            download_database(db, data_dir=data_dir, records=missing, mirror=mirror,
-                              progress=progress)
+            try:
+                download_database(db, data_dir=data_dir, records=missing, mirror=mirror,
+                                  progress=progress)
+            except EcgError:
+                if missing_records(db, missing, data_dir, extensions=("hea", "dat")):
+                    raise
         return
     missing = missing_records(db, names, data_dir, extensions=("hea", "dat"))
     if missing:
@@ -318,7 +330,7 @@ def segment_database(
     lead : str, optional
         Signal name to use instead of lead II.
     workers : int, optional
-        Worker processes (default: all cores).
+        Worker processes, at least 1 (default: all cores).
     overwrite : bool
         Replace an existing output file.
     mirror : str, optional
@@ -357,9 +369,10 @@ def segment_database(
     Raises
     ------
     EcgError
-        Unknown database, recipe or detector, existing output, missing data, or no
-        record could be segmented. Single bad records are reported in
-        ``summary.failed`` instead.
+        Unknown database, recipe or detector, ``workers < 1``, existing output, missing
+        data, another process writing ``out``, a full disk, no record could be
+        segmented or no beat found. Single bad records are reported in
+        ``summary.failed`` instead (``ecg segment`` then exits with status 2).
 
     Examples
     --------
@@ -379,7 +392,9 @@ def segment_database(
     params = params if params is not None else r.default_params(db)
     out = Path(out) if out is not None else default_output(db, r.name, data_dir, detector)
     refuse_existing(out, overwrite)
-    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    if workers is not None and workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
+    workers = workers if workers is not None else (os.cpu_count() or 1)
     if scheduler is not None:
         from .distributed import check_scheduler
 
@@ -406,8 +421,15 @@ def segment_database(
                         detector_params=detector_params, source=source)
              for n in names]
     run = _Runner(workers=workers, scheduler=scheduler, shards=shards)
-    return _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
-                  own_detector, run, overwrite, compression, progress, t0)
+    args = (tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
+            own_detector, run, overwrite, compression, progress, t0)
+    # The workers of worker_data_dir verify their own copies (download layer).
+    sums = (lambda: {}) if source is not None else (lambda: _local_sums(db, data_dir))
+    try:
+        return _write(*args, sums=sums())
+    except _CorruptSource as bad:
+        _refetch(db, names, data_dir, mirror, download, progress, bad)
+    return _write(*args, sums=sums())
 
 
 @dataclass(frozen=True)
@@ -419,10 +441,52 @@ class _Runner:
     shards: str | os.PathLike | None = None
 
 
+class _CorruptSource(Exception):
+    """A record file's SHA-256 differs from ``SHA256SUMS.txt`` (found by a worker)."""
+
+    def __init__(self, files: list[str]):
+        super().__init__(", ".join(files))
+        self.files = files
+
+
+def _local_sums(db: Database, data_dir) -> dict[str, str]:
+    """The local ``SHA256SUMS.txt`` of the database (empty when there is none)."""
+    from .download import SUMS_FILE, parse_sha256sums
+
+    path = db.local_dir(data_dir) / SUMS_FILE
+    try:
+        return parse_sha256sums(path.read_text(encoding="ascii", errors="replace"))
+    except OSError:
+        return {}
+
+
+def _refetch(db: Database, names: list[str], data_dir, mirror, download: bool, progress: bool,
+             bad: _CorruptSource) -> None:
+    """Fetch the records' corrupt files again, or say which file is corrupt."""
+    from .download import download_database
+
+    local = db.local_dir(data_dir)
+    shown = ", ".join(str(local / f) for f in bad.files)
+    if not download:
+        raise RecordError(f"{shown} fails its SHA-256 checksum (SHA256SUMS.txt): "
+                          f"run ecg download --db {db.name} to fetch it again")
+    try:
+        download_database(db, data_dir=data_dir, records=names, mirror=mirror,
+                          progress=progress)
+    except EcgError as exc:
+        raise RecordError(f"{shown} fails its SHA-256 checksum and cannot be fetched "
+                          f"again: {exc}") from None
+
+
 def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
-           own_detector, run: _Runner, overwrite, compression, progress,
-           t0) -> SegmentSummary:
-    """Run the tasks and stream their results into the HDF5 file, in record order."""
+           own_detector, run: _Runner, overwrite, compression, progress, t0,
+           sums: dict[str, str]) -> SegmentSummary:
+    """Run the tasks and stream their results into the HDF5 file, in record order.
+
+    A record file whose SHA-256 (computed by the worker) differs from ``sums`` stops
+    the run (:class:`_CorruptSource`; nothing is written) so that it can be fetched
+    again.
+    """
     from tqdm.auto import tqdm
 
     from .labels import BEAT_SAMPLES
@@ -458,9 +522,10 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
                      attrs=attrs, compression=compression)
         sink = ShardIndexWriter(out, length=length, attrs=attrs, overwrite=overwrite,
                                 compression=compression)
-    with sink as writer:
-        for res in task_map(fn, tasks, workers=run.workers, scheduler=run.scheduler,
-                            warm_up=warm):
+    with sink as writer, contextlib.closing(
+            task_map(fn, tasks, workers=run.workers, scheduler=run.scheduler,
+                     warm_up=warm)) as results:
+        for res in results:
             bar.update(1)
             for w in res.warnings:
                 summary.warnings.append(w)
@@ -471,6 +536,9 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
                 if progress:
                     bar.write(f"warning: skipped {res.error}")
                 continue
+            corrupt = sorted(f for f, h in res.sha256.items() if f in sums and sums[f] != h)
+            if corrupt:
+                raise _CorruptSource(corrupt)
             if res.shard is not None:
                 writer.append_shard(res.name, res.patient, res.shard, len(res.labels),
                                     stats=res.stats)
@@ -493,6 +561,10 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
         if not summary.records:
             raise RecordError("no record could be segmented: "
                               + "; ".join(msg for _, msg in summary.failed[:3]))
+        if not summary.beats:
+            raise RecordError(f"no beat found in {len(summary.records)} record(s): check "
+                              f"the recipe's parameters (threshold, window, lead); "
+                              f"nothing written")
         writer.attrs["source_sha256"] = sha
         writer.attrs["detector"] = detector_score_attrs(detector, detector_params,
                                                         summary.detector)

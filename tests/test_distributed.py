@@ -161,7 +161,8 @@ def test_scheduler_and_workers_processes_survive_a_killed_worker(
         assert not thread.is_alive()
         assert "error" not in result, result.get("error")
         assert 1 <= done_before_kill < len(records)  # killed mid-run
-        assert result["summary"].records == records and not result["summary"].failed
+        assert result["summary"].records == records and not result["summary"].failed, \
+            result["summary"].failed
         assert_same_file(local_h5, tmp_path / "killed.h5")
         # the cache holds verified copies of what the workers fetched
         assert (cache / "physionet" / "mitdb" / "1.0.0" / f"{records[0]}.dat").exists()

@@ -131,6 +131,54 @@ def stale_temporaries(path: str | os.PathLike) -> list[Path]:
     return sorted(found)
 
 
+_TMP_PID = re.compile(r"\A\..+\." + TMP_MARK + r"-(\d+)-[0-9a-f]*\.tmp\Z")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (a zombie does not)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): kill(0) said it exists
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def remove_orphaned_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove this machine's temporary files under ``folder`` whose writer is gone.
+
+    For folders that processes of this machine write without a common output lock
+    (the ``--shards`` folder of an interrupted run, whose workers were killed): a
+    temporary file (:func:`temporary_name`) names its writer's pid; when no process
+    of that pid lives, nobody will rename it. Returns the removed paths.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / ".a.h5.ecg-999999999-ab.tmp").write_text("x")
+    >>> [p.name for p in remove_orphaned_temporaries(d)]
+    ['.a.h5.ecg-999999999-ab.tmp']
+    """
+    removed = []
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            m = _TMP_PID.match(name)
+            if m is None:
+                continue
+            if _alive(int(m.group(1))):
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(root, name))
+                removed.append(Path(root) / name)
+    return sorted(removed)
+
+
 def _lock_owner(fd: int) -> str:
     with contextlib.suppress(OSError, ValueError):
         pid = int(os.pread(fd, 32, 0).split()[0])

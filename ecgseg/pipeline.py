@@ -441,6 +441,28 @@ class _Runner:
     shards: str | os.PathLike | None = None
 
 
+@contextlib.contextmanager
+def _orphans_removed(run: _Runner):
+    """On any way out but success, remove shard temporaries of the killed local workers.
+
+    An interrupted ``shards=`` run kills its workers (pool or ``"local"`` cluster) when
+    its results iterator closes; one of them may have been writing a shard. Complete
+    shards stay (a re-run replaces them); a remote cluster's workers clean up their own
+    on their next write of the shard.
+    """
+    try:
+        yield
+    except BaseException:
+        from .distributed import LOCAL
+
+        if run.shards is not None and run.scheduler in (None, LOCAL):
+            from .atomic import remove_orphaned_temporaries
+
+            with contextlib.suppress(OSError):
+                remove_orphaned_temporaries(run.shards)
+        raise
+
+
 class _CorruptSource(Exception):
     """A record file's SHA-256 differs from ``SHA256SUMS.txt`` (found by a worker)."""
 
@@ -522,7 +544,7 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
                      attrs=attrs, compression=compression)
         sink = ShardIndexWriter(out, length=length, attrs=attrs, overwrite=overwrite,
                                 compression=compression)
-    with sink as writer, contextlib.closing(
+    with _orphans_removed(run), sink as writer, contextlib.closing(
             task_map(fn, tasks, workers=run.workers, scheduler=run.scheduler,
                      warm_up=warm)) as results:
         for res in results:

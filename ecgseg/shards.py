@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -126,8 +127,10 @@ class ShardIndexWriter:
 
     def __enter__(self) -> "ShardIndexWriter":
         self._ctx = atomic_path(self.path, overwrite=self.overwrite)
-        tmp = self._ctx.__enter__()
-        self._f = h5py.File(tmp, "w")
+        self._tmp = self._ctx.__enter__()
+        # Built in memory and written in one go, as BeatWriter does (a full disk is one
+        # DiskFullError line, never an HDF5 crash).
+        self._f = h5py.File(self._tmp, "w", driver="core", backing_store=False)
         self._record_id = self._f.create_dataset(
             "record_id", shape=(0,), maxshape=(None,), dtype=_PER_BEAT["record_id"],
             chunks=(1 << 16,), compression=self.compression,
@@ -167,17 +170,29 @@ class ShardIndexWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         f = self._f
+        image = None
         try:
-            if exc_type is None:
-                self._write_virtual(f)
-                BeatWriter._write_records(self, f)  # the /records table, one definition
-                for key, value in self.attrs.items():
-                    f.attrs[key] = _attr_value(value)
-                f.attrs["format"] = FORMAT
-                f.attrs["shards"] = len(self._shards)
-                f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
-                                   .isoformat(timespec="seconds"))
-        finally:
-            f.close()
-            self._f = None
+            try:
+                if exc_type is None:
+                    self._write_virtual(f)
+                    BeatWriter._write_records(self, f)  # the /records table, one definition
+                    for key, value in self.attrs.items():
+                        f.attrs[key] = _attr_value(value)
+                    f.attrs["format"] = FORMAT
+                    f.attrs["shards"] = len(self._shards)
+                    f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
+                                       .isoformat(timespec="seconds"))
+                    f.flush()
+                    image = f.id.get_file_image()
+            finally:
+                f.close()
+                self._f = None
+            if image is not None:
+                with open(self._tmp, "wb") as out:
+                    out.write(image)
+                del image
+        except BaseException:
+            if not self._ctx.__exit__(*sys.exc_info()):
+                raise
+        else:
             self._ctx.__exit__(exc_type, exc, tb)

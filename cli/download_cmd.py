@@ -20,10 +20,12 @@ def download(
 ) -> None:
     """Download a PhysioNet database (resumable, verified against SHA256SUMS.txt)."""
     from ecgseg.download import download_database
+    from ecgseg.lifecycle import command_lifecycle
 
-    summary = download_database(db, data_dir=data_dir, records=comma_list(records), mirror=mirror,
-                                progress=not quiet)
-    typer.echo(summary.line())
-    if summary.unverified:
-        typer.echo(f"note: {len(summary.unverified)} file(s) have no line in SHA256SUMS.txt "
-                   f"and were not verified: {', '.join(summary.unverified[:5])}")
+    with command_lifecycle():
+        summary = download_database(db, data_dir=data_dir, records=comma_list(records),
+                                    mirror=mirror, progress=not quiet)
+        typer.echo(summary.line())
+        if summary.unverified:
+            typer.echo(f"note: {len(summary.unverified)} file(s) have no line in SHA256SUMS.txt "
+                       f"and were not verified: {', '.join(summary.unverified[:5])}")

@@ -13,6 +13,9 @@ from ecgseg.detectors import detectors_help
 
 from .options import DataDir, Mirror, Quiet, comma_list
 
+#: Exit status of ``ecg segment`` when the output was written but some records failed.
+EXIT_RECORDS_FAILED = 2
+
 
 def segment(
     db: Annotated[str, typer.Option("--db", help="Database: mitdb or ptbdb.")] = "mitdb",
@@ -45,35 +48,65 @@ def segment(
     compression: Annotated[str, typer.Option(
         help="HDF5 compression: lzf (fast), gzip (portable to any HDF5 tool) or none.")] = "lzf",
     workers: Annotated[Optional[int], typer.Option(
-        "--workers", "-j", help="Worker processes \\[default: all cores].")] = None,
+        "--workers", "-j", help="Worker processes (of the pool, or of --scheduler local), "
+                                "at least 1 \\[default: all cores].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Run the records on a Dask cluster: a scheduler address (tcp://host:8786) or "
+             "'local' (a LocalCluster of --workers processes on 127.0.0.1) "
+             "\\[default: the local process pool]. Needs pip install -e \".[distributed]\".")
+    ] = None,
+    shards: Annotated[Optional[Path], typer.Option(
+        help="Each task writes its record's beats to DIR/<record>.h5; the output file "
+             "holds HDF5 virtual datasets over these shards (keep them beside it).")] = None,
+    worker_data_dir: Annotated[Optional[Path], typer.Option(
+        help="Data folder on the workers' machines: each worker downloads its records "
+             "there (from --mirror, verified) instead of reading --data-dir.")] = None,
     data_dir: DataDir = None,
     mirror: Mirror = None,
     quiet: Quiet = False,
 ) -> None:
-    """Segment every record of a database into beats (HDF5), downloading what is missing."""
+    """Segment every record of a database into beats (HDF5), downloading what is missing.
+
+    Exit status: 0 when every record was segmented; 2 when the file was written but
+    some records failed (listed on stderr); 1 on an error (nothing written); 130 after
+    Ctrl-C and 143 after SIGTERM (nothing written, workers stopped, no temporary file).
+    """
     from ecgseg.errors import EcgError
+    from ecgseg.lifecycle import command_lifecycle
     from ecgseg.pipeline import segment_database
     from ecgseg.recipes import get_recipe
 
-    params = get_recipe(recipe).default_params(db)
-    overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,
-                 "record_choice": record_choice}
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if overrides:
-        fields = {f.name for f in dataclasses.fields(params)} if params is not None else set()
-        unknown = sorted(set(overrides) - fields)
-        if unknown:
-            opts = ", ".join("--" + k.replace("_s", "").replace("_", "-") for k in unknown)
-            raise EcgError(f"{opts} does not apply to --db {db} --recipe {recipe}")
-        try:
-            params = dataclasses.replace(params, **overrides)
-        except (TypeError, ValueError) as exc:
-            raise EcgError(f"bad recipe parameter: {exc}") from None
-    wanted = comma_list(records)
-    summary = segment_database(
-        db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,
-        lead=lead, workers=workers, overwrite=overwrite, mirror=mirror,
-        tolerance_s=tolerance, compression=compression, progress=not quiet, detector=detector)
-    for line in summary.lines():
-        typer.echo(line)
+    with command_lifecycle():
+        params = get_recipe(recipe).default_params(db)
+        overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,
+                     "record_choice": record_choice}
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if overrides:
+            fields = ({f.name for f in dataclasses.fields(params)} if params is not None
+                      else set())
+            unknown = sorted(set(overrides) - fields)
+            if unknown:
+                opts = ", ".join("--" + k.replace("_s", "").replace("_", "-") for k in unknown)
+                raise EcgError(f"{opts} does not apply to --db {db} --recipe {recipe}")
+            try:
+                params = dataclasses.replace(params, **overrides)
+            except (TypeError, ValueError) as exc:
+                raise EcgError(f"bad recipe parameter: {exc}") from None
+        wanted = comma_list(records)
+        summary = segment_database(
+            db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,
+            lead=lead, workers=workers, overwrite=overwrite, mirror=mirror,
+            tolerance_s=tolerance, compression=compression, progress=not quiet,
+            detector=detector, scheduler=scheduler, shards=shards,
+            worker_data_dir=worker_data_dir)
+        if quiet:  # without a progress bar the warnings were not shown as they came
+            for w in summary.warnings:
+                typer.echo(f"warning: {w}", err=True)
+        for line in summary.lines():
+            typer.echo(line)
+        if summary.failed:
+            failed = ", ".join(name for name, _ in summary.failed)
+            typer.echo(f"error: {len(summary.failed)} record(s) failed and are not in "
+                       f"{summary.out}: {failed}", err=True)
+            raise typer.Exit(EXIT_RECORDS_FAILED)

@@ -130,6 +130,10 @@ def _request_exception() -> type[Exception]:
     return requests.RequestException
 
 
+#: How long a download waits, s, for another process writing the same file.
+SHARED_WRITE_WAIT_S = 600.0
+
+
 def _url_of(db: Database, rel: str) -> str:
     return f"{wfdb_download.config.db_index_url}{db.pn_dir}/{rel}"
 
@@ -138,7 +142,9 @@ def _fetch(db: Database, rel: str, dest: Path) -> int:
     """Fetch one file to ``dest`` atomically (no verification). Returns its size in bytes."""
     url = _url_of(db, rel)
     try:
-        with atomic_path(dest) as tmp:
+        # Several processes may fill one cache (Dask workers of a machine): wait for
+        # the other writer of a file instead of failing (the content is verified).
+        with atomic_path(dest, wait_s=SHARED_WRITE_WAIT_S) as tmp:
             wfdb_download.dl_full_file(url, str(tmp))
     except NetFileNotFoundError:
         raise DownloadError(f"not found on the server: {url}") from None

@@ -1,12 +1,14 @@
 """``segment_database``: a whole database from raw records to one beats HDF5 file.
 
-Orchestration only. For each record (in ``RECORDS`` order) a worker process
-(:mod:`ecgseg.workers`) runs the recipe's per-record function (resolved by
+Orchestration only. For each record (in ``RECORDS`` order) a worker process (the
+local pool of :mod:`ecgseg.workers`, or a Dask cluster with ``scheduler=``: the choice
+is :func:`ecgseg.executors.task_map`) runs the recipe's per-record function (resolved by
 :func:`ecgseg.recipes.get_recipe`: read the lead, take R peaks from the detector,
 segment, label through the :class:`~ecgseg.databases.Database`) and sends back plain
 arrays; the parent streams them into the HDF5 file (:class:`ecgseg.store.BeatWriter`)
-in record order, so memory is bounded by a few records and the output is the same for
-any number of workers. Attributes and source hashes: :mod:`ecgseg.provenance`; the
+in record order, so the output is the same for any number of workers (memory: a few
+records in flight plus the compressed output, which :class:`ecgseg.store.BeatWriter`
+builds in memory and writes in one go). Attributes and source hashes: :mod:`ecgseg.provenance`; the
 printed summary: :mod:`ecgseg.summary`.
 
 Recipes (:mod:`ecgseg.recipes.registry`)
@@ -29,6 +31,7 @@ by default its own (paper: ``paper``; kaggle: ``reference`` on MIT-BIH, ``paper`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -44,7 +47,6 @@ from .matching import DetectorScore
 from .provenance import beats_attrs, detector_score_attrs, file_hashes
 from .recipes.registry import PTB_KAGGLE_NOTE, RecordJob, get_recipe, recipe_names  # noqa: F401
 from .summary import SegmentSummary
-from .workers import ordered_map
 
 __all__ = ["RecordResult", "RecordTask", "SegmentSummary", "default_output", "default_params",
            "process_record", "segment_database", "segment_record", "warm_up"]
@@ -92,6 +94,7 @@ class RecordTask:
     tolerance_s: float
     detector: str = ""
     detector_params: Any = None
+    source: Any = None  # ecgseg.distributed.WorkerSource: fetch the record on the worker
 
 
 @dataclass
@@ -111,6 +114,7 @@ class RecordResult:
     warnings: list = field(default_factory=list)
     detector: DetectorScore | None = None
     error: str | None = None
+    shard: str | None = None  # path of the record's shard (``shards=``), beats not sent
 
 
 def _job(task: RecordTask) -> RecordJob:
@@ -145,6 +149,8 @@ def process_record(task: RecordTask) -> RecordResult:
     db = get_database(task.db)
     res = RecordResult(name=task.name, patient=db.patient(task.name))
     try:
+        if task.source is not None:
+            task.source.ensure(task.db, task.name)
         res.sha256 = file_hashes(task.path, task.name, db.record_files)
         _run(task, res)
     except EcgError as exc:
@@ -257,13 +263,23 @@ def _choose_records(db: Database, recipe, names: list[str] | None, data_dir,
 
 def _ensure_local(db: Database, names: list[str], data_dir, mirror, download: bool,
                   progress: bool) -> None:
+    """Download what the records miss; a missing annotation file alone is not fatal.
+
+    When the source is unreachable and only annotation files are missing (the signal
+    files are all there), segmentation goes on: the records' beats are unlabelled
+    (-1) and each says so in a warning, as the README describes.
+    """
     from .download import download_database, missing_records
 
     if download:
         missing = missing_records(db, names, data_dir)
         if missing:
-            download_database(db, data_dir=data_dir, records=missing, mirror=mirror,
-                              progress=progress)
+            try:
+                download_database(db, data_dir=data_dir, records=missing, mirror=mirror,
+                                  progress=progress)
+            except EcgError:
+                if missing_records(db, missing, data_dir, extensions=("hea", "dat")):
+                    raise
         return
     missing = missing_records(db, names, data_dir, extensions=("hea", "dat"))
     if missing:
@@ -290,6 +306,9 @@ def segment_database(
     progress: bool = True,
     detector: str | None = None,
     detector_params: Any = None,
+    scheduler: str | None = None,
+    shards: str | os.PathLike | None = None,
+    worker_data_dir: str | os.PathLike | None = None,
 ) -> SegmentSummary:
     """Segment every record of a database into one beats HDF5 file.
 
@@ -311,7 +330,7 @@ def segment_database(
     lead : str, optional
         Signal name to use instead of lead II.
     workers : int, optional
-        Worker processes (default: all cores).
+        Worker processes, at least 1 (default: all cores).
     overwrite : bool
         Replace an existing output file.
     mirror : str, optional
@@ -329,6 +348,19 @@ def segment_database(
         recipe's own, which gives the recipe's unchanged output).
     detector_params : optional
         The detector's parameters (default: its defaults).
+    scheduler : str, optional
+        Run the records as tasks on a ``dask.distributed`` cluster: ``"local"`` (a
+        ``LocalCluster`` of ``workers`` processes on 127.0.0.1) or a scheduler address
+        (``"tcp://host:8786"``). Default None: the local process pool. The beats are
+        byte-identical either way (:mod:`ecgseg.distributed`).
+    shards : path, optional
+        Folder where each task writes its record's beats as an HDF5 shard; ``out`` then
+        holds virtual datasets over the shards (:mod:`ecgseg.shards`). Default: the
+        beats stream to ``out`` itself.
+    worker_data_dir : path, optional
+        Data folder on the workers' machines: each task downloads its record there
+        (from ``mirror``, verified) unless present, and this process needs no copy of
+        the records. Default: the workers read ``data_dir`` (a shared path).
 
     Returns
     -------
@@ -337,9 +369,10 @@ def segment_database(
     Raises
     ------
     EcgError
-        Unknown database, recipe or detector, existing output, missing data, or no
-        record could be segmented. Single bad records are reported in
-        ``summary.failed`` instead.
+        Unknown database, recipe or detector, ``workers < 1``, existing output, missing
+        data, another process writing ``out``, a full disk, no record could be
+        segmented or no beat found. Single bad records are reported in
+        ``summary.failed`` instead (``ecg segment`` then exits with status 2).
 
     Examples
     --------
@@ -359,27 +392,123 @@ def segment_database(
     params = params if params is not None else r.default_params(db)
     out = Path(out) if out is not None else default_output(db, r.name, data_dir, detector)
     refuse_existing(out, overwrite)
-    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    if workers is not None and workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if scheduler is not None:
+        from .distributed import check_scheduler
+
+        scheduler = check_scheduler(scheduler)
 
     names, choose = _choose_records(db, r, list(records) if records is not None else None,
                                     data_dir, mirror)
-    _ensure_local(db, names, data_dir, mirror, download, progress)
+    if worker_data_dir is None or choose:  # the record choice reads the headers here
+        _ensure_local(db, names, data_dir, mirror, download, progress)
     if choose:
         names = db.kaggle_records(names, data_dir, getattr(params, "record_choice", "last"))
 
     from .records import record_path
 
-    tasks = [RecordTask(db=db.name, path=str(record_path(db, n, data_dir)), name=n,
-                        recipe=r.name, params=params, lead=lead, tolerance_s=tolerance_s,
-                        detector=detector, detector_params=detector_params)
+    source = None
+    if worker_data_dir is not None:
+        from .distributed import WorkerSource
+
+        source = WorkerSource(os.fspath(worker_data_dir), mirror)
+    tasks = [RecordTask(db=db.name, name=n, recipe=r.name, params=params, lead=lead,
+                        path=(str(record_path(db, n, data_dir)) if source is None
+                              else source.record_path(db, n)),
+                        tolerance_s=tolerance_s, detector=detector,
+                        detector_params=detector_params, source=source)
              for n in names]
-    return _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
-                  own_detector, workers, overwrite, compression, progress, t0)
+    run = _Runner(workers=workers, scheduler=scheduler, shards=shards)
+    args = (tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
+            own_detector, run, overwrite, compression, progress, t0)
+    # The workers of worker_data_dir verify their own copies (download layer).
+    sums = (lambda: {}) if source is not None else (lambda: _local_sums(db, data_dir))
+    try:
+        return _write(*args, sums=sums())
+    except _CorruptSource as bad:
+        _refetch(db, names, data_dir, mirror, download, progress, bad)
+    return _write(*args, sums=sums())
+
+
+@dataclass(frozen=True)
+class _Runner:
+    """Where the per-record tasks run (pool or Dask) and where their beats go."""
+
+    workers: int
+    scheduler: str | None = None
+    shards: str | os.PathLike | None = None
+
+
+@contextlib.contextmanager
+def _orphans_removed(run: _Runner):
+    """On any way out but success, remove shard temporaries of the killed local workers.
+
+    An interrupted ``shards=`` run kills its workers (pool or ``"local"`` cluster) when
+    its results iterator closes; one of them may have been writing a shard. Complete
+    shards stay (a re-run replaces them); a remote cluster's workers clean up their own
+    on their next write of the shard.
+    """
+    try:
+        yield
+    except BaseException:
+        from .distributed import LOCAL
+
+        if run.shards is not None and run.scheduler in (None, LOCAL):
+            from .atomic import remove_orphaned_temporaries
+
+            with contextlib.suppress(OSError):
+                remove_orphaned_temporaries(run.shards)
+        raise
+
+
+class _CorruptSource(Exception):
+    """A record file's SHA-256 differs from ``SHA256SUMS.txt`` (found by a worker)."""
+
+    def __init__(self, files: list[str]):
+        super().__init__(", ".join(files))
+        self.files = files
+
+
+def _local_sums(db: Database, data_dir) -> dict[str, str]:
+    """The local ``SHA256SUMS.txt`` of the database (empty when there is none)."""
+    from .download import SUMS_FILE, parse_sha256sums
+
+    path = db.local_dir(data_dir) / SUMS_FILE
+    try:
+        return parse_sha256sums(path.read_text(encoding="ascii", errors="replace"))
+    except OSError:
+        return {}
+
+
+def _refetch(db: Database, names: list[str], data_dir, mirror, download: bool, progress: bool,
+             bad: _CorruptSource) -> None:
+    """Fetch the records' corrupt files again, or say which file is corrupt."""
+    from .download import download_database
+
+    local = db.local_dir(data_dir)
+    shown = ", ".join(str(local / f) for f in bad.files)
+    if not download:
+        raise RecordError(f"{shown} fails its SHA-256 checksum (SHA256SUMS.txt): "
+                          f"run ecg download --db {db.name} to fetch it again")
+    try:
+        download_database(db, data_dir=data_dir, records=names, mirror=mirror,
+                          progress=progress)
+    except EcgError as exc:
+        raise RecordError(f"{shown} fails its SHA-256 checksum and cannot be fetched "
+                          f"again: {exc}") from None
 
 
 def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
-           own_detector, workers, overwrite, compression, progress, t0) -> SegmentSummary:
-    """Run the tasks and stream their results into the HDF5 file, in record order."""
+           own_detector, run: _Runner, overwrite, compression, progress, t0,
+           sums: dict[str, str]) -> SegmentSummary:
+    """Run the tasks and stream their results into the HDF5 file, in record order.
+
+    A record file whose SHA-256 (computed by the worker) differs from ``sums`` stops
+    the run (:class:`_CorruptSource`; nothing is written) so that it can be fetched
+    again.
+    """
     from tqdm.auto import tqdm
 
     from .labels import BEAT_SAMPLES
@@ -401,9 +530,24 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
     def warm():
         warm_up(r.name, params, None if detector == own_detector else detector)
 
-    with BeatWriter(out, length=length, attrs=attrs, overwrite=overwrite,
-                    compression=compression) as writer:
-        for res in ordered_map(process_record, tasks, workers, warm):
+    from .executors import task_map
+
+    if run.shards is None:
+        fn, sink = process_record, BeatWriter(out, length=length, attrs=attrs,
+                                              overwrite=overwrite, compression=compression)
+    else:
+        from functools import partial
+
+        from .shards import ShardIndexWriter, process_record_to_shard
+
+        fn = partial(process_record_to_shard, shards_dir=os.fspath(run.shards), length=length,
+                     attrs=attrs, compression=compression)
+        sink = ShardIndexWriter(out, length=length, attrs=attrs, overwrite=overwrite,
+                                compression=compression)
+    with _orphans_removed(run), sink as writer, contextlib.closing(
+            task_map(fn, tasks, workers=run.workers, scheduler=run.scheduler,
+                     warm_up=warm)) as results:
+        for res in results:
             bar.update(1)
             for w in res.warnings:
                 summary.warnings.append(w)
@@ -414,10 +558,17 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
                 if progress:
                     bar.write(f"warning: skipped {res.error}")
                 continue
-            writer.append_record(res.name, res.patient, res.beats, labels=res.labels,
-                                 sample=res.sample, window=res.window,
-                                 n_values=res.n_values, symbols=res.symbols,
-                                 stats=res.stats)
+            corrupt = sorted(f for f, h in res.sha256.items() if f in sums and sums[f] != h)
+            if corrupt:
+                raise _CorruptSource(corrupt)
+            if res.shard is not None:
+                writer.append_shard(res.name, res.patient, res.shard, len(res.labels),
+                                    stats=res.stats)
+            else:
+                writer.append_record(res.name, res.patient, res.beats, labels=res.labels,
+                                     sample=res.sample, window=res.window,
+                                     n_values=res.n_values, symbols=res.symbols,
+                                     stats=res.stats)
             sha.update(res.sha256)
             summary.records.append(res.name)
             summary.beats += len(res.labels)
@@ -432,6 +583,10 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
         if not summary.records:
             raise RecordError("no record could be segmented: "
                               + "; ".join(msg for _, msg in summary.failed[:3]))
+        if not summary.beats:
+            raise RecordError(f"no beat found in {len(summary.records)} record(s): check "
+                              f"the recipe's parameters (threshold, window, lead); "
+                              f"nothing written")
         writer.attrs["source_sha256"] = sha
         writer.attrs["detector"] = detector_score_attrs(detector, detector_params,
                                                         summary.detector)

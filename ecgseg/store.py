@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -106,8 +107,11 @@ class BeatWriter:
 
     def __enter__(self) -> "BeatWriter":
         self._ctx = atomic_path(self.path, overwrite=self.overwrite)
-        tmp = self._ctx.__enter__()
-        self._f = h5py.File(tmp, "w")
+        self._tmp = self._ctx.__enter__()
+        # Built in memory, written to the temporary file in one go at the end: HDF5 on a
+        # full disk fails half-way, cannot close the file, and crashes the interpreter
+        # (segmentation fault) at exit; a plain write fails cleanly (DiskFullError).
+        self._f = h5py.File(self._tmp, "w", driver="core", backing_store=False)
         f = self._f
         ds = self._ds
         ds["beats"] = f.create_dataset(
@@ -175,18 +179,31 @@ class BeatWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         f = self._f
+        image = None
         try:
-            if exc_type is None:
-                self._write_records(f)
-                for key, value in self.attrs.items():
-                    f.attrs[key] = _attr_value(value)
-                f.attrs["format"] = FORMAT
-                f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
-                                   .isoformat(timespec="seconds"))
-        finally:
-            self._ds.clear()
-            f.close()
-            self._f = None
+            try:
+                if exc_type is None:
+                    self._write_records(f)
+                    for key, value in self.attrs.items():
+                        f.attrs[key] = _attr_value(value)
+                    f.attrs["format"] = FORMAT
+                    f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
+                                       .isoformat(timespec="seconds"))
+                    self._ds.clear()
+                    f.flush()
+                    image = f.id.get_file_image()
+            finally:
+                self._ds.clear()
+                f.close()
+                self._f = None
+            if image is not None:
+                with open(self._tmp, "wb") as out:
+                    out.write(image)
+                del image
+        except BaseException:
+            if not self._ctx.__exit__(*sys.exc_info()):
+                raise
+        else:
             self._ctx.__exit__(exc_type, exc, tb)
 
     def _write_records(self, f: h5py.File) -> None:

@@ -58,6 +58,7 @@ class PaperParams:
             raise InputError(f"last_window must be 'drop' or 'keep', got {self.last_window!r}")
         if self.crop_end not in ("window", "signal"):
             raise InputError(f"crop_end must be 'window' or 'signal', got {self.crop_end!r}")
+        _check_threshold(self.threshold, self.threshold_inclusive)
 
     @property
     def window_samples(self) -> int:
@@ -127,3 +128,13 @@ class KagglePtbParams:
             raise InputError("need decimation >= 1, 0 <= phase < decimation, window >= 2")
         if not 1 <= self.max_values <= self.length <= np.iinfo(np.int16).max:
             raise InputError("need 1 <= max_values <= length <= 32767")
+        _check_threshold(self.threshold, self.threshold_inclusive)
+
+
+def _check_threshold(threshold: float, inclusive: bool) -> None:
+    """The R-peak threshold applies to windows min-max normalised to 0..1: above 1 (or
+    at 1, exclusive) no peak can pass and every record would come out empty."""
+    top = "1]" if inclusive else "1)"
+    if not (0 <= threshold <= 1 if inclusive else 0 <= threshold < 1):
+        raise InputError(f"threshold must be in [0, {top} (windows are normalised to 0..1), "
+                         f"got {threshold}")

@@ -1,0 +1,202 @@
+"""Dask segmentation on one machine: overhead against the process pool, client memory.
+
+Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
+
+    python benchmarks/dask_scaling.py [--copies 10] [--rounds 3] [--workers 2]
+        [--memory-copies 1,10] [--source DIR] [--out FILE]
+
+A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
+of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100``,
+``rep001/100``, ... (a temporary data folder of symlinks: 10 copies = 480 records,
+240.7 h of ECG). Then, each in a fresh Python process so that nothing is shared:
+
+1. Throughput, rounds of interleaved runs (pool, LocalCluster, scheduler + workers,
+   pool, ...) of the paper recipe into one HDF5 file, ``--workers`` processes each:
+   ``segment_database`` wall time (the LocalCluster's start and stop included; the
+   ``dask scheduler`` / ``dask worker`` processes already running, as a service would),
+   hours of ECG per second, and the CPU seconds of every process involved (client,
+   pool or LocalCluster workers, or the scheduler, nannies and workers), which a
+   busy machine distorts less than wall time; medians, with the 1-minute load average
+   at each run.
+2. The client's peak RSS (``ru_maxrss`` of the process calling ``segment_database``;
+   the scheduler and the workers are other processes) against the number of records,
+   with and without ``--shards``, on the scheduler + workers cluster.
+
+Nothing is asserted; the figures are what the machine measured. The machine may be
+shared: look at the load averages before reading the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCE = ROOT.parent / "shared" / "physionet" / "files" / "mitdb" / "1.0.0"
+METHODS = ("pool", "dask-local", "dask-processes")
+
+
+def make_repeated_data_dir(source: Path, copies: int, folder: Path) -> list[str]:
+    """A data folder whose ``mitdb/1.0.0`` holds ``copies`` symlinks to ``source``.
+
+    Returns the record names ``rep000/100`` ... in order (copies x RECORDS).
+    """
+    base = folder / "physionet" / "mitdb" / "1.0.0"
+    base.mkdir(parents=True, exist_ok=True)
+    names = (source / "RECORDS").read_text().split()
+    out = []
+    for i in range(copies):
+        link = base / f"rep{i:03d}"
+        if not link.exists():
+            link.symlink_to(source.resolve(), target_is_directory=True)
+        out += [f"rep{i:03d}/{n}" for n in names]
+    return out
+
+
+def _one(args) -> None:
+    """Child process: one ``segment_database`` run; prints a JSON line."""
+    import resource
+
+    import h5py
+
+    from ecgseg.pipeline import segment_database
+
+    names = json.loads(Path(args.names_file).read_text())
+    kw = dict(data_dir=args.data_dir, out=args.out_h5, records=names, workers=args.workers,
+              progress=False, download=False, overwrite=True)
+    if args.method == "dask-local":
+        kw["scheduler"] = "local"
+    elif args.method == "dask-processes":
+        kw["scheduler"] = args.address
+    if args.shards:
+        kw["shards"] = args.shards
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    s = segment_database("mitdb", **kw)
+    seconds = time.perf_counter() - t0
+    ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(r.ru_utime + r.ru_stime for r in ru)
+    with h5py.File(args.out_h5, "r") as f:
+        hours = float((f["records/samples"][()] / f["records/fs_in"][()]).sum() / 3600)
+    print(json.dumps({"method": args.method, "records": len(s.records), "beats": s.beats,
+                      "seconds": seconds, "hours": hours, "load": load,
+                      "shards": bool(args.shards), "cpu_s": cpu,
+                      "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def _cluster_cpu(cluster) -> float:
+    """CPU seconds (user + system) used so far by the scheduler, nannies and workers."""
+    import psutil
+
+    total = 0.0
+    for p in [cluster.scheduler, *cluster.workers]:
+        try:
+            proc = psutil.Process(p.pid)
+            for q in [proc, *proc.children(recursive=True)]:
+                t = q.cpu_times()
+                total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _run_child(method: str, names: list[str], data_dir: Path, work: Path, workers: int,
+               address: str | None, shards: bool, cluster=None) -> dict:
+    names_file = work / f"names-{len(names)}.json"
+    names_file.write_text(json.dumps(names))
+    out_h5 = work / "out.h5"
+    cmd = [sys.executable, __file__, "--one", method, "--names-file", str(names_file),
+           "--data-dir", str(data_dir), "--out-h5", str(out_h5), "--workers", str(workers)]
+    if address:
+        cmd += ["--address", address]
+    if shards:
+        shard_dir = work / "shards"
+        cmd += ["--shards", str(shard_dir)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    before = _cluster_cpu(cluster) if method == "dask-processes" else 0.0
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{method} failed:\n{done.stderr[-3000:]}")
+    res = json.loads(done.stdout.strip().splitlines()[-1])
+    if method == "dask-processes":
+        res["cpu_s"] += _cluster_cpu(cluster) - before
+    return res
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--copies", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--memory-copies", default="1,10")
+    p.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    p.add_argument("--out", type=Path, default=None, help="JSON file of every run")
+    # child-process mode
+    p.add_argument("--one", choices=METHODS)
+    p.add_argument("--names-file")
+    p.add_argument("--data-dir")
+    p.add_argument("--out-h5")
+    p.add_argument("--address")
+    p.add_argument("--shards")
+    args = p.parse_args(argv)
+    if args.one:
+        args.method = args.one
+        _one(args)
+        return
+
+    from ecgseg.distributed import loopback_cluster
+
+    runs = []
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + [q for q in os.environ.get("PYTHONPATH", "").split(os.pathsep) if q]))
+    with tempfile.TemporaryDirectory(prefix="dask-scaling-") as tmp:
+        tmp = Path(tmp)
+        data_dir = tmp / "data"
+        names = make_repeated_data_dir(args.source, args.copies, data_dir)
+        with loopback_cluster(args.workers, env=env) as cluster:
+            for r in range(args.rounds):
+                for method in METHODS:
+                    res = _run_child(method, names, data_dir, tmp, args.workers,
+                                     cluster.address, shards=False, cluster=cluster)
+                    res["round"] = r
+                    runs.append(res)
+                    print(f"round {r} {method:15s} {res['records']} records "
+                          f"{res['hours']:.1f} h  {res['seconds']:6.2f} s  "
+                          f"{res['hours'] / res['seconds']:6.2f} h/s  "
+                          f"CPU {res['cpu_s']:6.1f} s  load {res['load']:.1f}", flush=True)
+            for copies in [int(c) for c in args.memory_copies.split(",")]:
+                subset = names[: copies * 48]
+                for shards in (True, False):
+                    res = _run_child("dask-processes", subset, data_dir, tmp, args.workers,
+                                     cluster.address, shards=shards, cluster=cluster)
+                    res["memory"] = True
+                    runs.append(res)
+                    print(f"memory {res['records']:4d} records shards={shards!s:5s} "
+                          f"client peak RSS {res['max_rss_mb']:.0f} MB "
+                          f"({res['seconds']:.1f} s, load {res['load']:.1f})", flush=True)
+    print("\nmedians (throughput runs):")
+    base = None
+    for method in METHODS:
+        xs = [x for x in runs if x["method"] == method and not x.get("memory")]
+        sec = statistics.median(x["seconds"] for x in xs)
+        cpu = statistics.median(x["cpu_s"] for x in xs)
+        base = (sec, cpu) if base is None else base
+        print(f"  {method:15s} {sec:6.2f} s  {xs[0]['hours'] / sec:6.2f} h of ECG/s  "
+              f"{100 * (sec / base[0] - 1):+5.1f} % vs pool;  CPU {cpu:6.1f} s "
+              f"({1000 * cpu / xs[0]['hours']:.0f} ms per hour of ECG, "
+              f"{100 * (cpu / base[1] - 1):+5.1f} % vs pool);  "
+              f"load {statistics.median(x['load'] for x in xs):.1f}")
+    if args.out:
+        args.out.write_text(json.dumps(runs, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Segmentation on Dask and HDF5 shards: byte-identical to the local process pool.
+
+Real components on loopback: a ``LocalCluster`` of two worker processes, and a real
+``dask scheduler`` with two ``dask worker`` processes (one SIGKILLed mid-run).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+
+from ecgseg.distributed import loopback_cluster  # noqa: E402
+from ecgseg.errors import EcgError  # noqa: E402
+from ecgseg.pipeline import segment_database  # noqa: E402
+from ecgseg.store import load_beats  # noqa: E402
+
+from .conftest import ROOT, run_ecg  # noqa: E402
+
+PER_BEAT = ("beats", "label", "symbol", "record_id", "sample", "window", "n_values")
+
+
+@pytest.fixture(scope="module")
+def records(mitdb_names) -> list[str]:
+    """Eight records (102: no MLII, lead V5), enough for tasks to be in flight."""
+    names = [n for n in mitdb_names if n != "102"][:7] + ["102"]
+    return sorted(names, key=mitdb_names.index)
+
+
+@pytest.fixture(scope="module")
+def local_h5(session_data_dir, records, tmp_path_factory) -> Path:
+    """The reference: the same records in this process (no pool, no Dask)."""
+    out = tmp_path_factory.mktemp("local") / "mitdb.h5"
+    segment_database("mitdb", data_dir=session_data_dir, out=out, records=records,
+                     workers=1, progress=False)
+    return out
+
+
+def assert_same_file(expected: Path, got: Path) -> None:
+    """Every per-beat dataset (dtype, shape, bytes), the /records table and the
+    attributes except the creation time are equal."""
+    with h5py.File(expected, "r") as a, h5py.File(got, "r") as b:
+        for key in PER_BEAT:
+            x, y = a[key][()], b[key][()]
+            assert x.dtype == y.dtype and x.shape == y.shape, key
+            assert x.tobytes() == y.tobytes(), key
+        assert sorted(a["records"]) == sorted(b["records"])
+        for key in a["records"]:
+            assert np.array_equal(a["records"][key][()], b["records"][key][()]), key
+        attrs_a = {k: v for k, v in a.attrs.items() if k not in ("created", "shards")}
+        attrs_b = {k: v for k, v in b.attrs.items() if k not in ("created", "shards")}
+        assert attrs_a == attrs_b
+        assert a["beats"].shape[0] > 1000
+
+
+def test_local_cluster_equals_local_run(session_data_dir, records, local_h5, tmp_path):
+    out = tmp_path / "dask.h5"
+    s = segment_database("mitdb", data_dir=session_data_dir, out=out, records=records,
+                         workers=2, scheduler="local", progress=False)
+    assert s.records == records
+    assert_same_file(local_h5, out)
+
+
+def test_shards_read_back_equal_to_single_file(session_data_dir, records, local_h5,
+                                               tmp_path):
+    out, shards = tmp_path / "out" / "mitdb.h5", tmp_path / "shards"
+    s = segment_database("mitdb", data_dir=session_data_dir, out=out, records=records,
+                         workers=2, shards=shards, progress=False)
+    assert s.records == records
+    assert sorted(p.stem for p in shards.glob("*.h5")) == sorted(records)
+    with h5py.File(out, "r") as f:
+        assert f["beats"].is_virtual and not f["record_id"].is_virtual
+        assert len(f["beats"].virtual_sources()) == len(records)
+    assert_same_file(local_h5, out)  # plain h5py
+    for labelled in (True, False):  # and the toolkit's reader
+        a, b = load_beats(local_h5, labelled=labelled), load_beats(out, labelled=labelled)
+        assert a.beats.tobytes() == b.beats.tobytes()
+        assert a.meta.equals(b.meta) and a.records.equals(b.records)
+    # a shard is itself a one-record beats file of the same schema
+    one = load_beats(shards / f"{records[0]}.h5", labelled=False)
+    ref = load_beats(local_h5, records=[records[0]], labelled=False)
+    assert one.beats.tobytes() == ref.beats.tobytes()
+    # file and shards move together (paths stored relative to the file)
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (tmp_path / "out").rename(moved / "out")
+    shards.rename(moved / "shards")
+    b = load_beats(moved / "out" / "mitdb.h5", labelled=False)
+    assert b.beats.tobytes() == load_beats(local_h5, labelled=False).beats.tobytes()
+
+
+class _SlowHandler(http.server.SimpleHTTPRequestHandler):
+    """A PhysioNet mirror that takes 0.3 s per request, so that tasks last long
+    enough to kill a worker while it holds some."""
+
+    def do_GET(self):
+        time.sleep(0.3)
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def slow_mirror(mirror_dir):
+    handler = functools.partial(_SlowHandler, directory=str(mirror_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_scheduler_and_workers_processes_survive_a_killed_worker(
+        session_data_dir, records, local_h5, slow_mirror, tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    with loopback_cluster(2, env=env, log_dir=tmp_path) as cluster:
+        # 1. records on a shared path, results streamed to one file
+        out = tmp_path / "remote.h5"
+        segment_database("mitdb", data_dir=session_data_dir, out=out, records=records,
+                         scheduler=cluster.address, progress=False)
+        assert_same_file(local_h5, out)
+
+        # 2. workers fetch their records through the download layer into their cache,
+        #    write shards, and one of them is SIGKILLed while it holds tasks
+        shards, cache = tmp_path / "shards", tmp_path / "worker-cache"
+        result: dict = {}
+
+        def run():
+            try:
+                result["summary"] = segment_database(
+                    "mitdb", data_dir=tmp_path / "client-has-no-records",
+                    out=tmp_path / "killed.h5", records=records,
+                    scheduler=cluster.address, shards=shards, worker_data_dir=cache,
+                    mirror=slow_mirror, progress=False)
+            except BaseException as exc:  # reported below
+                result["error"] = exc
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        deadline = time.monotonic() + 120
+        while not list(shards.glob("*.h5")) and time.monotonic() < deadline:
+            assert thread.is_alive() or "error" not in result, result.get("error")
+            time.sleep(0.05)
+        done_before_kill = len(list(shards.glob("*.h5")))
+        victim = cluster.workers[1]
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
+        thread.join(timeout=300)
+        assert not thread.is_alive()
+        assert "error" not in result, result.get("error")
+        assert 1 <= done_before_kill < len(records)  # killed mid-run
+        assert result["summary"].records == records and not result["summary"].failed, \
+            result["summary"].failed
+        assert_same_file(local_h5, tmp_path / "killed.h5")
+        # the cache holds verified copies of what the workers fetched
+        assert (cache / "physionet" / "mitdb" / "1.0.0" / f"{records[0]}.dat").exists()
+    assert all(p.poll() is not None for p in [cluster.scheduler, *cluster.workers])
+
+
+def test_bad_scheduler_is_one_line_error(session_data_dir, tmp_path, capsys):
+    with pytest.raises(EcgError, match="scheduler must be"):
+        segment_database("mitdb", data_dir=session_data_dir, out=tmp_path / "x.h5",
+                         records=["100"], scheduler=" ", progress=False)
+    code = run_ecg(["segment", "--data-dir", str(session_data_dir), "--records", "100",
+                    "--out", str(tmp_path / "y.h5"), "--scheduler", " ", "--quiet"])
+    assert code != 0
+    assert "scheduler must be" in capsys.readouterr().err
+    assert not (tmp_path / "y.h5").exists()
+
+
+@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_cancels_closes_the_cluster_and_leaves_no_output(records, slow_mirror,
+                                                                 tmp_path, sig, status):
+    """SIGINT (what a terminal's Ctrl-C does) or SIGTERM to the command's process group
+    while tasks run on a LocalCluster: exit 130/143 within seconds and without a
+    traceback, no file under the final name, no temporary or lock file (output folder
+    and shards folder), no process left.
+
+    The workers fetch their records from a slow mirror (0.3 s a request) into their
+    cache, so the run lasts far longer than it takes to interrupt it, on an idle machine
+    as under load; the signal goes out as soon as the first record file reached a
+    worker's cache (tasks are running)."""
+    import subprocess
+    import sys
+
+    from ecgseg.atomic import LOCK_SUFFIX
+
+    out = tmp_path / "out" / "mitdb.h5"
+    out.parent.mkdir()
+    shards, cache = tmp_path / "shards", tmp_path / "worker-cache"
+    records_dir = cache / "physionet" / "mitdb" / "1.0.0"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-X", "faulthandler", "-m", "cli.main", "segment",
+         "--data-dir", str(tmp_path / "client-has-no-records"),
+         "--records", ",".join(records), "--out", str(out), "--scheduler", "local",
+         "--workers", "2", "--shards", str(shards), "--worker-data-dir", str(cache),
+         "--mirror", slow_mirror, "--quiet"],
+        env=env, cwd=tmp_path, start_new_session=True, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not list(records_dir.glob("*.hea")):
+            assert proc.poll() is None, f"ended before its tasks ran: {proc.communicate()}"
+            assert time.monotonic() < deadline, "no task started"
+            time.sleep(0.02)
+        group = _group(proc.pid)
+        assert len(group) >= 3, group  # the command and its 2 workers at least
+        os.killpg(proc.pid, sig)
+        sent = time.monotonic()
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGABRT)  # faulthandler prints every thread's stack
+            _, err = proc.communicate(timeout=10)
+            pytest.fail(f"ecg segment hung after signal {sig}:\n{err[-4000:]}")
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    assert proc.returncode == status, err
+    assert "Traceback" not in err, err
+    assert took < 15, f"{took:.1f} s to stop"  # 1-2 s when idle; a hang is 30 s
+    assert not out.exists() and not list(out.parent.iterdir())
+    left = [p for p in shards.rglob("*") if p.name.endswith((".tmp", LOCK_SUFFIX))]
+    assert not left, left
+    deadline = time.monotonic() + 5
+    while _group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _group(proc.pid), _group(proc.pid)
+
+
+def _group(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of process group ``pgid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+                found.append(int(entry))
+    return found

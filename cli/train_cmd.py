@@ -42,6 +42,8 @@ def train(
         echo_err(f"interrupted; continue with: ecg train ... --name {config.run_dir.name} "
                  f"--out {config.out} --resume")
         raise typer.Exit(130)
+    if result is None:  # a rank other than 0 under torchrun: rank 0 reports
+        return
     typer.echo(f"run {result.run_dir}: {result.epochs_run} epochs, {result.iterations} iterations"
                f"{' (early stop)' if result.stopped_early else ''}; best epoch "
                f"{result.best_epoch}, validation macro-F1 {result.best_val_macro_f1:.4f}; "

@@ -93,6 +93,8 @@ def transfer(
     except KeyboardInterrupt:
         echo_err(f"interrupted; continue with: {again}")
         raise typer.Exit(130)
+    if result is None:  # a rank other than 0 under torchrun: rank 0 reports
+        return
     typer.echo(f"transfer from {checkpoint}, trainable {config.trainable}: "
                f"{result.trainable_parameters:,} weights learnt")
     typer.echo(result.split)

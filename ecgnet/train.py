@@ -32,6 +32,7 @@ from typing import Any, Iterable, Optional, Tuple
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
@@ -43,13 +44,17 @@ from .checkpoint import (load_backbone, load_checkpoint, make_checkpoint,
                          model_from_checkpoint, save_checkpoint)
 from .data import BeatData, beat_hashes, load_data, model_inputs
 from .device import setup_device
+from .distributed import (SINGLE, Ranks, all_reduce_sum, broadcast_object, current_ranks,
+                          environment_world_size, init_process_group, launch, rank_device,
+                          rank_threads, shard, wrap_model)
 from .evaluate import evaluate_beats, save_report
 from .inference import PRECISIONS, predict_proba
 from .jsonfile import write_json
 from .metrics import confusion_matrix, macro_f1, precision_recall_f1
 from .models import build_model, count_parameters, freeze, frozen_parts, set_train_mode
 from .splits import make_split
-from .train_config import ConfigError, TrainConfig, flag_of  # noqa: F401  (re-exported)
+from .train_config import (ConfigError, TrainConfig, check_global_batch,  # noqa: F401
+                           flag_of)
 
 RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
              "test.json", "test.png")
@@ -155,6 +160,13 @@ class Run:
     fingerprint: str
     train_hashes: torch.Tensor
     resume_from: Optional[dict] = None
+    ranks: Ranks = SINGLE
+    trained: Optional[nn.Module] = None
+
+    @property
+    def stepped(self) -> nn.Module:
+        """The module the training steps call: ``model``, or its DDP wrapper (``trained``)."""
+        return self.trained if self.trained is not None else self.model
 
     @property
     def evaluated(self) -> nn.Module:
@@ -235,7 +247,8 @@ def prepare(config: TrainConfig) -> Run:
     """
     if config.precision not in PRECISIONS:
         raise InputError(f"unknown precision {config.precision!r}; choose float32 or bfloat16")
-    device = setup_device(config.device, config.threads)
+    ranks = current_ranks()
+    device = rank_device(setup_device(config.device, rank_threads(config.threads, ranks)), ranks)
     data = load_data(config.data, class_names=config.classes)
     split = make_split(data, config.split, config.test_fraction, config.val_fraction, config.seed,
                        config.val_by)
@@ -266,8 +279,8 @@ def prepare(config: TrainConfig) -> Run:
     freeze(model, frozen)
     model.to(device)
     train_inputs = model_inputs(model, train_set.beats, train_set.rhythm, ", ".join(data.sources))
-    if not config.resume:
-        run_dir = _prepare_run_dir(config)
+    if not config.resume:  # rank 0 alone writes the run folder
+        run_dir = _prepare_run_dir(config) if ranks.is_main else config.run_dir
     averaged = None
     if config.ema > 0:  # the weights validated, tested and saved
         averaged = build_model(config.model, data.n_classes, **model_kwargs).to(device)
@@ -287,7 +300,7 @@ def prepare(config: TrainConfig) -> Run:
                frozen=frozen, optimizer=optimizer, scheduler=scheduler, loss_fn=loss_fn,
                class_weights=weights, model_kwargs=model_kwargs, source_info=source_info,
                run_dir=run_dir, fingerprint=data.fingerprint(), train_hashes=train_hashes,
-               resume_from=ckpt)
+               resume_from=ckpt, ranks=ranks)
 
 
 def restore(run: Run) -> TrainState:
@@ -320,7 +333,7 @@ def write_run_start(run: Run, state: TrainState) -> dict:
             "trainable_parameters": run.trainable_parameters,
             "frozen_parts": run.frozen, "init_checkpoint": run.source_info,
             "data_fingerprint": run.fingerprint, "data_sources": data.source_info,
-            "torch": torch.__version__, "python": platform.python_version()}
+            "processes": run.ranks.world_size, "torch": torch.__version__, "python": platform.python_version()}
     write_json(run.run_dir / "config.json", info)
     metrics = run.run_dir / "metrics.jsonl"
     with writing(metrics), atomic_path(metrics) as tmp:  # the epochs up to the checkpoint
@@ -342,8 +355,12 @@ def train_epoch(run: Run, iteration: int, beats: Tuple[torch.Tensor, torch.Tenso
     batches : iterable of int
         Batch start indices ``range(0, len(order), batch_size)``, possibly wrapped in a
         progress bar.
+
+    With several processes (``run.ranks``) each takes its shard of every global batch
+    (:func:`ecgnet.distributed.shard`) and the returned sums and counts are those of all
+    ranks (all-reduced).
     """
-    config, model = run.config, run.model
+    config, model, ranks = run.config, run.model, run.ranks
     x_epoch, y_epoch, order = beats
     max_iters = config.max_iters or float("inf")
     use_bf16 = config.precision == "bfloat16"
@@ -354,11 +371,15 @@ def train_epoch(run: Run, iteration: int, beats: Tuple[torch.Tensor, torch.Tenso
         if iteration >= max_iters:
             break
         idx = order[start:start + config.batch_size]
-        xb, yb = x_epoch[idx].to(run.device), y_epoch[idx].to(run.device)
+        mine = shard(idx, ranks)
+        xb, yb = x_epoch[mine].to(run.device), y_epoch[mine].to(run.device)
         run.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            logits = model(xb)
-        loss = run.loss_fn(logits.float(), yb)
+            logits = run.stepped(xb)
+        if ranks.active:
+            loss = _shard_loss(run, logits.float(), yb, y_epoch[idx].to(run.device))
+        else:
+            loss = run.loss_fn(logits.float(), yb)
         loss.backward()
         run.optimizer.step()
         run.scheduler.step()
@@ -366,13 +387,40 @@ def train_epoch(run: Run, iteration: int, beats: Tuple[torch.Tensor, torch.Tenso
         if run.averaged is not None:
             update_average(run.averaged, model, config.ema, iteration)
         loss_value = loss.item()
-        loss_sum += loss_value * len(idx)
+        if ranks.active:  # this rank's part of the global batch's mean loss
+            loss_sum += loss_value / ranks.world_size * len(idx)
+        else:
+            loss_sum += loss_value * len(idx)
         correct += int((logits.detach().argmax(dim=1) == yb).sum())
-        seen += len(idx)
+        seen += len(mine)
         if hasattr(batches, "set_postfix") and iteration % 20 == 0:
             batches.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+    if ranks.active:
+        loss_sum, n_correct, n_seen = all_reduce_sum([loss_sum, correct, seen], ranks)
+        correct, seen = int(round(n_correct)), int(round(n_seen))
     return EpochStats(iteration=iteration, loss_sum=loss_sum, correct=correct, seen=seen,
                       seconds=time.perf_counter() - started)
+
+
+def _shard_loss(run: Run, logits: torch.Tensor, labels: torch.Tensor,
+                batch_labels: torch.Tensor) -> torch.Tensor:
+    """A rank's loss: its beats' share of the global batch's (class-weighted) mean loss,
+    times the number of ranks, so that DDP's mean of the ranks' gradients is the gradient
+    of the single-process loss.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        ``(m, k)`` float32, this rank's beats.
+    labels : torch.Tensor
+        ``(m,)`` int64, this rank's beats.
+    batch_labels : torch.Tensor
+        ``(b,)`` int64, the whole global batch (every rank has them).
+    """
+    weight = run.loss_fn.weight
+    total = float(len(batch_labels)) if weight is None else weight[batch_labels].sum()
+    summed = F.cross_entropy(logits, labels, weight=weight, reduction="sum")
+    return summed * run.ranks.world_size / total
 
 
 def epoch_beats(run: Run, epoch: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -484,8 +532,13 @@ def finish(run: Run, state: TrainState, stopped_early: bool, train_beats_per_s: 
                      best_checkpoint=best_path, stopped_by=stopped_by)
 
 
-def train(config: TrainConfig, callbacks: Iterable[TrainCallback] = ()) -> RunResult:
+def train(config: TrainConfig, callbacks: Iterable[TrainCallback] = ()) -> Optional[RunResult]:
     """Train a model, keep the best one on validation macro-F1, and test it.
+
+    With ``config.nproc`` > 1 it starts that many local processes and trains with
+    DistributedDataParallel (:func:`ecgnet.distributed.launch`; the callbacks are pickled
+    to rank 0 and run there). Started by torchrun (``WORLD_SIZE`` > 1), it is one rank:
+    rank 0 returns the result, the other ranks ``None``. See :mod:`ecgnet.distributed`.
 
     Parameters
     ----------
@@ -497,13 +550,16 @@ def train(config: TrainConfig, callbacks: Iterable[TrainCallback] = ()) -> RunRe
 
     Returns
     -------
-    RunResult
+    RunResult or None
+        ``None`` on the ranks other than 0 of a torchrun run.
 
     Raises
     ------
     InputError
         Bad data, bad settings, an existing run folder (without ``resume`` or
         ``overwrite``), or a resume that does not match the run.
+    DistributedError
+        With ``nproc`` > 1: a rank died or failed unexpectedly (the others are stopped).
 
     Examples
     --------
@@ -511,15 +567,37 @@ def train(config: TrainConfig, callbacks: Iterable[TrainCallback] = ()) -> RunRe
     >>> result.best_checkpoint  # doctest: +SKIP
     PosixPath('runs/mitbih_train-random/best.pt')
     """
-    hooks = CallbackList(callbacks)
+    world = environment_world_size()
+    if config.nproc > 1 and world == 1 and not torch.distributed.is_initialized():
+        return launch(config, callbacks)  # nproc local processes, each back in this function
+    if world > 1 and config.nproc not in (1, world):
+        raise ConfigError("nproc", f"({config.nproc}) differs from WORLD_SIZE ({world}) set by "
+                                   f"torchrun; leave nproc at 1 under torchrun")
+    ranks, joined = current_ranks(), False
+    if ranks.active and not torch.distributed.is_initialized():
+        check_global_batch(config.batch_size, ranks.world_size)
+        init_process_group(ranks, setup_device(config.device, rank_threads(config.threads, ranks)))
+        joined = True
+    try:
+        return _train(config, CallbackList(callbacks))
+    finally:
+        if joined:
+            torch.distributed.destroy_process_group()
+
+
+def _train(config: TrainConfig, hooks: CallbackList) -> Optional[RunResult]:
+    """The run of :func:`train` in this process (one rank of several, or the only one)."""
     run = prepare(config)
     state = restore(run)
-    write_run_start(run, state)
-    hooks.on_run_start(config, run.run_dir, {
-        "source": run.data.source_info[0] if run.data.source_info else {},
-        "sources": list(run.data.source_info), "class_names": list(run.data.class_names),
-        "n_parameters": count_parameters(run.model), "model": config.model,
-        "start_epoch": state.epoch})
+    run.trained = wrap_model(run.model, run.device, run.ranks)
+    main = run.ranks.is_main
+    if main:
+        write_run_start(run, state)
+        hooks.on_run_start(config, run.run_dir, {
+            "source": run.data.source_info[0] if run.data.source_info else {},
+            "sources": list(run.data.source_info), "class_names": list(run.data.class_names),
+            "n_parameters": count_parameters(run.model), "model": config.model,
+            "start_epoch": state.epoch})
     max_iters = config.max_iters or float("inf")
     beats_done, train_seconds, stopped_by = 0, 0.0, ""
     stopped_early = state.bad_epochs >= config.patience
@@ -527,34 +605,48 @@ def train(config: TrainConfig, callbacks: Iterable[TrainCallback] = ()) -> RunRe
         epoch = state.epoch + 1
         beats = epoch_beats(run, epoch)
         batches = range(0, len(beats[2]), config.batch_size)
-        bar = _progress(batches, config.progress, f"epoch {epoch}/{config.epochs}")
+        bar = _progress(batches, config.progress and main, f"epoch {epoch}/{config.epochs}")
         stats = train_epoch(run, state.iteration, beats, bar)
         beats_done += stats.seen
         train_seconds += stats.seconds
-        val = validate(run.evaluated, run.val_set, config.eval_batch_size)
-        record = {"epoch": epoch, "iteration": stats.iteration,
-                  "lr": run.optimizer.param_groups[0]["lr"],
-                  "train_loss": stats.loss_sum / max(1, stats.seen),
-                  "train_accuracy": stats.correct / max(1, stats.seen), **val,
-                  "train_beats": stats.seen,
-                  "train_beats_per_s": stats.seen / max(stats.seconds, 1e-9),
-                  "seconds": stats.seconds}
-        if bar is not batches:
-            bar.set_postfix(loss=f"{record['train_loss']:.4f}",
-                            val_f1=f"{val['val_macro_f1']:.4f}",
-                            val_acc=f"{val['val_accuracy']:.4f}")
-            bar.close()
-        state = end_epoch(run, state, record)
+        if main:  # rank 0 validates, keeps score and calls the callbacks
+            state, stopped_by = _score_epoch(run, state, epoch, stats, bar, batches, hooks)
+        state, stopped_by = broadcast_object((state, stopped_by), run.ranks)
         stopped_early = state.bad_epochs >= config.patience
-        try:
-            hooks.on_epoch_end(epoch, {k: record[k] for k in EPOCH_METRICS})
-        except StopTraining as exc:
-            stopped_by = str(exc) or type(exc).__name__
+        if stopped_by:
             break
+    if not main:
+        return None
     result = finish(run, state, stopped_early,
                     beats_done / train_seconds if train_seconds else 0.0, stopped_by)
     hooks.on_run_end(result)
     return result
+
+
+def _score_epoch(run: Run, state: TrainState, epoch: int, stats: EpochStats, bar, batches,
+                 hooks: CallbackList) -> Tuple[TrainState, str]:
+    """Validate, write the epoch (:func:`end_epoch`), tell the callbacks; the new state and
+    why a callback stopped the run ('' if none)."""
+    config = run.config
+    val = validate(run.evaluated, run.val_set, config.eval_batch_size)
+    record = {"epoch": epoch, "iteration": stats.iteration,
+              "lr": run.optimizer.param_groups[0]["lr"],
+              "train_loss": stats.loss_sum / max(1, stats.seen),
+              "train_accuracy": stats.correct / max(1, stats.seen), **val,
+              "train_beats": stats.seen,
+              "train_beats_per_s": stats.seen / max(stats.seconds, 1e-9),
+              "seconds": stats.seconds}
+    if bar is not batches:
+        bar.set_postfix(loss=f"{record['train_loss']:.4f}",
+                        val_f1=f"{val['val_macro_f1']:.4f}",
+                        val_acc=f"{val['val_accuracy']:.4f}")
+        bar.close()
+    state = end_epoch(run, state, record)
+    try:
+        hooks.on_epoch_end(epoch, {k: record[k] for k in EPOCH_METRICS})
+    except StopTraining as exc:
+        return state, str(exc) or type(exc).__name__
+    return state, ""
 
 
 @torch.no_grad()

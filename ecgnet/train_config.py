@@ -106,7 +106,10 @@ class TrainConfig:
     augment: float = setting(0.0, "Top minority classes up to this share of the largest "
                                   "class with stretched and scaled copies (0 = off; e.g. 0.25).")
     device: str = setting("auto", "auto | cpu | cuda.")
-    threads: Optional[int] = setting(None, "CPU threads [default: the usable cores].")
+    threads: Optional[int] = setting(None, "CPU threads (of each process with nproc) "
+                                           "[default: the usable cores / nproc].")
+    nproc: int = setting(1, "Training processes on this machine (DistributedDataParallel: "
+                            "gloo on CPU, NCCL on GPUs); batch_size stays the global batch.")
     eval_batch_size: int = setting(512, "Beats per forward pass for validation and test.",
                                    cli=False)
     resume: bool = setting(False, "Continue the run(s) from last.pt.")
@@ -153,11 +156,13 @@ class TrainConfig:
                   ("ema", 0 <= self.ema < 1, "must be 0 (off) or between 0 and 1, e.g. 0.999"),
                   ("class_weights", self.class_weights in CLASS_WEIGHTS,
                    f"must be one of: {', '.join(CLASS_WEIGHTS)}"),
+                  ("nproc", self.nproc >= 1, "must be at least 1"),
                   ("max_iters", self.max_iters is None or self.max_iters >= 1,
                    "must be at least 1")]
         for parameter, ok, message in checks:
             if not ok:
                 raise ConfigError(parameter, message)
+        check_global_batch(self.batch_size, self.nproc)
 
     @property
     def run_dir(self) -> Path:
@@ -168,6 +173,23 @@ class TrainConfig:
     def to_dict(self) -> Dict[str, Any]:
         """The settings as a JSON-ready dict (``dataclasses.asdict``)."""
         return dataclasses.asdict(self)
+
+
+def check_global_batch(batch_size: int, processes: int) -> None:
+    """Raise :class:`ConfigError` (``nproc``) unless ``batch_size`` (the global batch)
+    splits evenly over ``processes`` training processes.
+
+    Examples
+    --------
+    >>> check_global_batch(128, 2)
+    >>> check_global_batch(128, 3)
+    Traceback (most recent call last):
+    ...
+    ecgnet.train_config.ConfigError: nproc (3 processes) must divide batch_size (128): the batch size is the global batch
+    """
+    if batch_size % processes:
+        raise ConfigError("nproc", f"({processes} processes) must divide batch_size "
+                                   f"({batch_size}): the batch size is the global batch")
 
 
 TRANSFER_DEFAULTS: Dict[str, Any] = {"split": "auto"}
@@ -188,4 +210,5 @@ def flag_of(name: str) -> str:
     return flag or "--" + name.replace("_", "-")
 
 
-__all__ = ["ConfigError", "TRANSFER_DEFAULTS", "TrainConfig", "flag_of", "setting"]
+__all__ = ["ConfigError", "TRANSFER_DEFAULTS", "TrainConfig", "check_global_batch", "flag_of",
+           "setting"]

@@ -135,7 +135,7 @@ def test_transfer_with_config_and_tracking(small_csv, tmp_path):
 def test_help_shows_defaults_written_in_help_texts_and_one_line_summaries(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")
     for argv, text in ((["train", "--help"], "Run folder name [default: <data stem>-<split>]."),
-                       (["segment", "--help"], "Worker processes [default: all cores]."),
+                       (["segment", "--help"], "at least 1 [default: all cores]."),
                        (["tune", "--help"], "[default: sqlite:///<tune folder>/study.db]"),
                        (["transfer", "--help"], "[default: fc; with --sweep: all of them]")):
         assert run_cli(argv) == 0

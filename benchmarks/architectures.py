@@ -25,9 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from ecgnet.train import TrainConfig, train  # noqa: E402
+from ecgnet.train import TrainConfig, train
 
 DEFAULT_MODELS = "kachuee,deep-cnn,cnn-lstm"
 

@@ -5,7 +5,7 @@ Usage::
     PYTHONPATH=. python -m benchmarks.app_speed [--checkpoint runs/NAME/best.pt]
         [--records 100,208,119,203,233] [--mirror URL]
 
-Starts ``python -m cli.main app`` on a free loopback port, opens
+Starts ``python -m ecg_cli.main app`` on a free loopback port, opens
 ``/?record=mitdb/1.0.0/<record>`` in headless Chromium (Selenium) and measures until the
 page is ready: the beat and class counts shown, both charts drawn and the script run
 finished. The records are downloaded beforehand (download time is not page time).
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         runs = Path(checkpoint).resolve().parent
         port = free_port()
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "app", "--port", str(port),
+        proc = subprocess.Popen([sys.executable, "-m", "ecg_cli.main", "app", "--port", str(port),
                                  "--data-dir", str(data), "--runs-dir", str(runs)],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)

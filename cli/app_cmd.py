@@ -39,6 +39,7 @@ def app_environment(data_dir: Optional[Path], runs_dir: Optional[Path],
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(
         os.pathsep) if p and p != root])
+    env["ECG_APP_PACKAGE"] = __package__  # the script imports its views from this package
     if data_dir is not None:
         env["ECG_DATA_DIR"] = str(Path(data_dir).resolve())
     if runs_dir is not None:

@@ -4,7 +4,7 @@
 (``torch.multiprocessing``, spawn) that rendezvous on 127.0.0.1 at a free port and train
 one model with :class:`~torch.nn.parallel.DistributedDataParallel`: gloo on the CPU, NCCL
 on CUDA devices (one GPU per rank, ``cuda:LOCAL_RANK``). ``torchrun --nproc-per-node N -m
-cli.main train ...`` does the same with processes torchrun starts: :func:`current_ranks`
+ecg_cli.main train ...`` does the same with processes torchrun starts: :func:`current_ranks`
 reads ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``.
 
 How a run is split (see :func:`ecgnet.train.train_epoch`):

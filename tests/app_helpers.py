@@ -54,9 +54,9 @@ def free_port() -> int:
 
 
 def start_app(port: int, data: Path, runs: Path, mirror: str) -> subprocess.Popen:
-    """``python -m cli.main app`` of this tree, in its own process group."""
+    """``python -m ecg_cli.main app`` of this tree, in its own process group."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "cli.main", "app", "--port", str(port),
+    return subprocess.Popen([sys.executable, "-m", "ecg_cli.main", "app", "--port", str(port),
                              "--data-dir", str(data), "--runs-dir", str(runs), "--mirror", mirror],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)

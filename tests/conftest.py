@@ -227,7 +227,7 @@ def ptbdb_records(mirror_dir) -> dict:
 
 def run_ecg(args: list[str]) -> int:
     """Run the ``ecg`` command in-process; return its exit status."""
-    from cli.main import main
+    from ecg_cli.main import main
 
     try:
         main(args)

@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from cli.app import SCRIPT, api  # noqa: E402
+from ecg_cli.app import SCRIPT, api  # noqa: E402
 from ecgnet.predict import predict  # noqa: E402
 from ecgseg.errors import InputError  # noqa: E402
 from ecgseg.pipeline import segment_record  # noqa: E402
@@ -97,7 +97,7 @@ def test_recording_page_shows_the_apis_counts(recording, reference_prediction, a
 
 def test_recording_chart_marks_sit_on_the_beats(recording, app_dirs):
     """The chart's beat marks are the detected R peaks, at the signal's value there."""
-    from cli.app.views.recording import window_frames
+    from ecg_cli.app.views.recording import window_frames
 
     view = recording.session_state["view"]
     trace, beats, reference, a, b = window_frames(view, 60.0, 10.0)

@@ -1,6 +1,6 @@
 """``ecg app`` in a real browser: headless Chromium driven by Selenium.
 
-The test starts ``python -m cli.main app`` on a free loopback port with an empty data
+The test starts ``python -m ecg_cli.main app`` on a free loopback port with an empty data
 folder, opens the recording page on MIT-BIH 208 (downloaded by the app from the mirror
 served on 127.0.0.1), checks the beat and class counts shown against the API's
 ``predict``, clicks through every page and saves a screenshot of each (paths printed).

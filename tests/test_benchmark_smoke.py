@@ -59,12 +59,12 @@ def test_fresh_processes_import_the_same_code_as_this_process(tmp_path):
     from pathlib import Path
 
     import ecgseg
-    from cli import bench_cmd
+    from ecg_cli import bench_cmd
     from ecgseg.bench.cases import Launcher
 
     launcher = Launcher.for_module(bench_cmd.CLI_MODULE)
-    assert launcher.module == "cli.main"
-    code = "import ecgseg, cli.main; print(ecgseg.__file__); print(cli.main.__file__)"
+    assert launcher.module == "ecg_cli.main"
+    code = "import ecgseg, ecg_cli.main; print(ecgseg.__file__); print(ecg_cli.main.__file__)"
     out = subprocess.run([sys.executable, "-c", code], env=launcher.env(), cwd=tmp_path,
                          capture_output=True, text=True, check=True).stdout.split()
     assert Path(out[0]).resolve() == Path(ecgseg.__file__).resolve()

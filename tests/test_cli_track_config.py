@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from cli.main import main
+from ecg_cli.main import main
 from ecgnet.config_file import read_config
 from ecgnet.data import load_data
 
@@ -150,7 +150,7 @@ def test_help_shows_defaults_written_in_help_texts_and_one_line_summaries(capsys
     assert {"transfer", "explain", "runs", "tune", "train"} <= set(names)
     import typer
 
-    from cli.main import app
+    from ecg_cli.main import app
 
     commands = set(typer.main.get_command(app).commands)
     assert all(name in commands for name in names), rows

@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 import typer
 
-from cli.main import app, main
+from ecg_cli.main import app, main
 from ecgnet.train_config import TRANSFER_DEFAULTS, ConfigError, TrainConfig, flag_of
 
 

@@ -204,7 +204,7 @@ def test_ctrl_c_cancels_closes_the_cluster_and_leaves_no_output(records, slow_mi
     records_dir = cache / "physionet" / "mitdb" / "1.0.0"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
-        [sys.executable, "-X", "faulthandler", "-m", "cli.main", "segment",
+        [sys.executable, "-X", "faulthandler", "-m", "ecg_cli.main", "segment",
          "--data-dir", str(tmp_path / "client-has-no-records"),
          "--records", ",".join(records), "--out", str(out), "--scheduler", "local",
          "--workers", "2", "--shards", str(shards), "--worker-data-dir", str(cache),

@@ -2,7 +2,7 @@
 existing outputs, options checked before any output, runs stopped before their first
 epoch, and the wording of input errors.
 
-The commands run as real processes (``python -m cli.main``) on real file systems: a
+The commands run as real processes (``python -m ecg_cli.main``) on real file systems: a
 size-limited tmpfs for a full disk, a read-only tmpfs for a read-only place. Mounting
 needs root; without it the tests skip with the reason, and fail under
 ``ECG_REQUIRE_MIRROR=1`` (CI runs as root).
@@ -42,7 +42,7 @@ def ecg_here(capsys, *args) -> subprocess.CompletedProcess:
 def ecg(*args, cwd=None) -> subprocess.CompletedProcess:
     """Run ``ecg ARGS`` of this worktree in a new process; its exit status and output."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "cli.main", *map(str, args)], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "ecg_cli.main", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -256,7 +256,7 @@ def test_a_refused_pickle_says_why_in_whole_words(tmp_path):
 
 
 def test_unexpected_errors_keep_their_traceback():
-    from cli.main import expected_error
+    from ecg_cli.main import expected_error
 
     assert expected_error(ZeroDivisionError()) is None
     assert expected_error(RuntimeError("CUDA out of memory")) is None

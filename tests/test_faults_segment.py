@@ -45,7 +45,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 def _ecg(*args: str) -> list[str]:
-    return [sys.executable, "-X", "faulthandler", "-m", "cli.main", *args]
+    return [sys.executable, "-X", "faulthandler", "-m", "ecg_cli.main", *args]
 
 
 def _env() -> dict:

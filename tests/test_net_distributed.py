@@ -22,7 +22,7 @@ import psutil
 import pytest
 import torch
 
-from cli.main import main
+from ecg_cli.main import main
 from ecgnet.callbacks import TrainCallback
 from ecgnet.checkpoint import load_checkpoint
 from ecgnet.data import load_data

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from cli.main import main
+from ecg_cli.main import main
 from ecgnet.checkpoint import load_checkpoint, load_model, save_checkpoint
 from ecgnet.inference import predict_proba
 from ecgnet.data import load_data

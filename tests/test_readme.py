@@ -14,7 +14,7 @@ How they run: in ``tmp/clone`` (the working folder of a fresh clone: nothing in 
 data folder ``./data`` made by the commands themselves), with ``tmp/shared/kaggle`` beside
 it holding the Kaggle rows as ``../shared`` does in CI (the full set, or the rows the
 shipped mini mirror rebuilds when ``../shared`` is absent). The word ``ecg`` becomes
-``sys.executable -m cli.main`` and ``python`` becomes ``sys.executable``, with this
+``sys.executable -m ecg_cli.main`` and ``python`` becomes ``sys.executable``, with this
 checkout first on ``PYTHONPATH``, so the checkout's code runs. The PhysioNet mirror
 (``../shared`` or the shipped one in ``tests/data/``) is served on 127.0.0.1 and given as
 ``ECG_PHYSIONET_URL``; ``ECG_DATA_DIR`` is unset, so ``./data`` is used.
@@ -116,7 +116,7 @@ def _environment(mirror_url: str) -> dict[str, str]:
 def _local(argv: list[str]) -> list[str]:
     """``ecg`` -> this interpreter running the checkout's CLI; ``python`` -> this interpreter."""
     if argv[0] == "ecg":
-        return [sys.executable, "-m", "cli.main", *argv[1:]]
+        return [sys.executable, "-m", "ecg_cli.main", *argv[1:]]
     if argv[0] == "python":
         return [sys.executable, *argv[1:]]
     return argv

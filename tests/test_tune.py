@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
+from ecg_cli.main import main
 from ecgnet.config_file import read_config
 from ecgnet.data import load_data
 from ecgnet.train import TrainConfig, train
@@ -79,7 +79,7 @@ def test_two_processes_share_a_study_which_resumes(small_csv, tmp_path, capsys):
     import optuna
 
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    argv = [sys.executable, "-m", "cli.main", "tune", str(small_csv), "--out", str(tmp_path),
+    argv = [sys.executable, "-m", "ecg_cli.main", "tune", str(small_csv), "--out", str(tmp_path),
             "--name", "t", "--storage", storage, "--study", "shared", "--trials", "2",
             "--space", "lr,batch_size,class_weights", *FAST]
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -7,13 +7,13 @@ the sidebar; the recording page also reads ``?record=<db>/<version>/<record>`` a
 """
 
 import importlib
-from pathlib import Path
+import os
 
 import streamlit as st
 
-#: The package this script belongs to: the folder's name (``cli`` in a source checkout,
-#: whose root ``ecg app`` puts on the child's PYTHONPATH; ``ecg_cli`` when installed).
-PACKAGE = Path(__file__).resolve().parents[1].name
+#: The package this script belongs to (``ecg_cli``; ``ecg app`` passes its own name in
+#: ``ECG_APP_PACKAGE``, so the views come from the same copy as the command).
+PACKAGE = os.environ.get("ECG_APP_PACKAGE") or "ecg_cli"
 PAGES = importlib.import_module(f"{PACKAGE}.app.views").PAGES
 
 st.set_page_config(page_title="ecg app", page_icon=":anatomical_heart:", layout="wide")

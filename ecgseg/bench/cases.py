@@ -276,7 +276,7 @@ class Launcher:
     Attributes
     ----------
     module : str
-        The CLI module, run as ``python -m <module>`` (``cli.main``).
+        The CLI module, run as ``python -m <module>`` (``ecg_cli.main``).
     pythonpath : tuple of str
         Folders the child needs on its path to import that module and :mod:`ecgseg`
         from the same place as this process (a source checkout, or site-packages);

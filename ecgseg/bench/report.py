@@ -241,7 +241,7 @@ def markdown(r: Result, png_name: str) -> str:
         "calls) from the raw files to a finished HDF5 file (lzf): header checks, "
         "sha256 of the source files, reading, resampling, kernels, labels, writing. "
         "Workers fork from the benchmark process, so interpreter start-up is not in "
-        "these rows; the fresh-process row (a new `python -m cli.main segment` on the "
+        "these rows; the fresh-process row (a new `python -m ecg_cli.main segment` on the "
         "same records, interleaved with the other rows: interpreter, imports, numba "
         "cache loading, pool, HDF5) and the start-up row show it. Its goal compares it "
         "with the I/O floor measured inside this already-running process.",
@@ -254,7 +254,7 @@ def markdown(r: Result, png_name: str) -> str:
         "`xqrs_detect` then a crop of 0.25 s before to 0.45 s after each peak. Both "
         "read the lead with wfdb first, run in one process, label nothing and write "
         "no file.",
-        "* Peak RSS: psutil polling (10 ms) of a fresh `python -m cli.main segment` "
+        "* Peak RSS: psutil polling (10 ms) of a fresh `python -m ecg_cli.main segment` "
         "and its workers; the tree sum counts pages shared after fork once per process.",
         "",
     ]

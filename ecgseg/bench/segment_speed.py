@@ -54,7 +54,7 @@ from . import report
 
 SCALE_POINTS = (1, 4, 16)
 #: The CLI module a fresh ``ecg segment`` process runs (``python -m <module>``).
-DEFAULT_CLI_MODULE = "cli.main"
+DEFAULT_CLI_MODULE = "ecg_cli.main"
 
 
 def parse_args(argv: list[str] | None, prog: str | None = None,

@@ -136,11 +136,11 @@ MODELS = {
     "ptb-mi": ShippedModel(
         name="ptb-mi",
         commands=(tuple(SEGMENT),
-                  ("train", MITDB_H5, "--split", "random", "--epochs", "6", "--patience", "6",
+                  ("train", MITDB_H5, "--split", "random", "--epochs", "3", "--patience", "6",
                    "--ema", "0.999", "--jitter", "0.5", "--precision", "bfloat16",
                    "--threads", "{threads}", "--out", RUNS, "--name", "ptb-source"),
                   ("transfer", f"{RUNS}/ptb-source/best.pt", "--data", PTB_ROWS[0], "--data",
-                   PTB_ROWS[1], "--trainable", "all", "--epochs", "150", "--patience", "30",
+                   PTB_ROWS[1], "--trainable", "all", "--epochs", "60", "--patience", "20",
                    "--augment", "1.0", "--jitter", "0.5", "--ema", "0.99", "--threads",
                    "{threads}", "--out", RUNS, "--name", "ptb-mi")),
         checkpoint=f"{RUNS}/ptb-mi/best.pt",
@@ -155,11 +155,11 @@ MODELS = {
                    "the rows of ptbdb_normal.csv / ptbdb_abnormal.csv",
             data="the 2 910 known rows of the published Kaggle PTB files (809 normal, 2 101 "
                  "MI: ../shared/kaggle/ptbdb_*_known_rows.csv); source network: plain "
-                 "kachuee trained 6 epochs on the MIT-BIH Kaggle-recipe beats",
+                 "kachuee trained 3 epochs on the MIT-BIH Kaggle-recipe beats",
             split="random, stratified by beat (seed 0): 80 % train (of it 10 % validation), "
                   "20 % test (582 beats); the rows carry no patient ids, so beats of one "
                   "patient are on both sides: optimistic, like the paper's split",
-            notes="The source network was trained briefly (6 epochs, bfloat16): fine-tuning "
+            notes="The source network was trained briefly (3 epochs, bfloat16): fine-tuning "
                   "every layer barely depends on it (README transfer section: from scratch "
                   "is within 0.3 points of 'all').",
             licence=LICENCE_PTB,

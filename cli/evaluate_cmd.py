@@ -47,6 +47,8 @@ def evaluate(
     if model is None and len(paths) < 2:
         raise InputError("give CHECKPOINT DATA..., or --model NAME DATA... (`ecg models` "
                          "lists the pretrained models)")
+    if model is not None and paths[0].suffix == ".pt":  # with --model every path is DATA
+        raise InputError("give a CHECKPOINT or --model NAME, not both")
     checkpoint = resolve_checkpoint(None if model else paths[0], model)
     data = list(paths) if model else list(paths[1:])
     dev = setup_device(device, threads)

@@ -21,7 +21,7 @@ def evaluate_records(
     detector: Annotated[str, typer.Option(
         help=f"R-peak detector: {detectors_help()}.")] = "qrs",
     recipe: Annotated[Optional[str], typer.Option(
-        help="Cut beats with this recipe [default: the checkpoint's].")] = None,
+        help="Cut beats with this recipe \\[default: the checkpoint's].")] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Also write the table, per-record figures and confusion "
                             "matrix as JSON.")] = None,

@@ -14,7 +14,7 @@ from ecgseg.errors import EcgError
 
 from . import (bench_cmd, download_cmd, evaluate_cmd, kaggle_cmd, predict_cmd, segment_cmd,
                train_cmd, transfer_cmd)
-from . import app_cmd, explain_cmd, runs_cmd, tune_cmd
+from . import app_cmd, explain_cmd, models_cmd, runs_cmd, tune_cmd
 from .evaluate_records_cmd import evaluate_records
 
 app = typer.Typer(
@@ -56,6 +56,7 @@ app.command("transfer")(transfer_cmd.transfer)
 app.command("explain")(explain_cmd.explain)
 app.command("runs")(runs_cmd.runs)
 app.command("tune")(tune_cmd.tune)
+app.command("models")(models_cmd.models)
 app.command("app")(app_cmd.app)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -15,13 +15,19 @@ from .options import DataDir, Mirror, Quiet
 
 
 def predict(
-    checkpoint: Annotated[Path, typer.Argument(help="best.pt or last.pt of `ecg train`.")],
-    input: Annotated[str, typer.Argument(
-        help="A WFDB record (path/to/208, with or without .hea/.dat, or mitdb/1.0.0/208, "
-             "fetched into the data folder), a beats HDF5, or a Kaggle-format CSV "
-             "(label column optional).", show_default=False)],
+    paths: Annotated[List[str], typer.Argument(
+        metavar="[CHECKPOINT] INPUT",
+        help="CHECKPOINT: best.pt or last.pt of `ecg train` (optional: without it, --model "
+             "NAME or the default pretrained model). INPUT: a WFDB record (path/to/208, with "
+             "or without .hea/.dat, or mitdb/1.0.0/208, fetched into the data folder), a "
+             "beats HDF5, or a Kaggle-format CSV (label column optional).",
+        show_default=False)],
+    model: Annotated[Optional[str], typer.Option(
+        "--model", "-m", help="A pretrained model shipped with the toolkit (`ecg models`) "
+                              "instead of a CHECKPOINT \\[default without CHECKPOINT: "
+                              "mitbih-interpatient].")] = None,
     out: Annotated[Optional[str], typer.Option(
-        "--out", "-o", help="Output file, '-' for stdout [default: "
+        "--out", "-o", help="Output file, '-' for stdout \\[default: "
                             "./<record>.predictions.csv, or .jsonl].")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl (JSON lines).")] = "csv",
     plot: Annotated[bool, typer.Option(
@@ -30,19 +36,19 @@ def predict(
     start: Annotated[float, typer.Option("--start", help="Plot window start, s.")] = 0.0,
     seconds: Annotated[float, typer.Option("--seconds", help="Plot window length, s.")] = 10.0,
     lead: Annotated[Optional[str], typer.Option(
-        help="Signal name to use [default: lead II: MLII or ii].")] = None,
+        help="Signal name to use \\[default: lead II: MLII or ii].")] = None,
     detector: Annotated[str, typer.Option(
         help=f"R-peak detector for a raw record: {detectors_help()}.")] = "qrs",
     recipe: Annotated[Optional[str], typer.Option(
-        help="Cut a raw record's beats with this recipe (paper or kaggle) [default: the one "
+        help="Cut a raw record's beats with this recipe (paper or kaggle) \\[default: the one "
              "the checkpoint's training beats were made with].")] = None,
     fs: Annotated[Optional[float], typer.Option(
-        help="Paper recipe: sampling rate of the beats, Hz [default: the checkpoint's "
+        help="Paper recipe: sampling rate of the beats, Hz \\[default: the checkpoint's "
              "training recipe, else 125].")] = None,
     threshold: Annotated[Optional[float], typer.Option(
-        help="R-peak threshold on the normalised window [default: as trained, else 0.9].")] = None,
+        help="R-peak threshold on the normalised window \\[default: as trained, else 0.9].")] = None,
     window: Annotated[Optional[float], typer.Option(
-        help="Paper recipe: window length, s [default: as trained, else 10].")] = None,
+        help="Paper recipe: window length, s \\[default: as trained, else 10].")] = None,
     tolerance: Annotated[float, typer.Option(
         help="Peak-to-annotation match tolerance for the reference classes and Se/+P, s.")] = 0.15,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 512,
@@ -58,6 +64,9 @@ def predict(
 ) -> None:
     """Classify every beat of a raw recording (or of a beats file) and write one row a beat.
 
+    `ecg predict RECORD` uses the pretrained inter-patient model; `ecg predict CHECKPOINT
+    RECORD` a model of yours; `ecg predict --model NAME RECORD` another shipped one.
+
     Columns: record, sample (R peak, in the record's samples), time_s, predicted,
     probability, reference (class of the matched reference annotation, if any), then
     p_<class> for every class. With reference annotations, prints the AAMI Se/+P summary.
@@ -70,6 +79,7 @@ def predict(
     from ecgseg.atomic import refuse_existing
     from ecgseg.errors import InputError
 
+    checkpoint, input = checkpoint_and_input(paths, model)
     if fmt not in FORMATS:
         raise InputError(f"unknown --format {fmt!r}: choose csv or jsonl")
     if plot:
@@ -109,11 +119,27 @@ def predict(
         + f" ({timing})")
 
 
+def checkpoint_and_input(paths: List[str], model: Optional[str]) -> tuple[Path, str]:
+    """``ecg predict``'s positional arguments: ``[CHECKPOINT] INPUT``, by their count.
+
+    One argument is the INPUT (the model: ``--model`` or the default pretrained one); two
+    are CHECKPOINT and INPUT (then ``--model`` is an error).
+    """
+    from ecgnet.pretrained import DEFAULT_MODEL, resolve_checkpoint
+    from ecgseg.errors import InputError
+
+    if len(paths) == 1:
+        return resolve_checkpoint(None, model, default=DEFAULT_MODEL), paths[0]
+    if len(paths) == 2:
+        return resolve_checkpoint(paths[0], model), paths[1]
+    raise InputError(f"give [CHECKPOINT] INPUT: one or two arguments, not {len(paths)}")
+
+
 def export_model(
     checkpoint: Annotated[Path, typer.Argument(help="best.pt or last.pt of `ecg train`.")],
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Prefix of the files written: <out>.ts.pt, <out>.onnx, <out>.json "
-                            "[default: the checkpoint's path without .pt].")] = None,
+                            "\\[default: the checkpoint's path without .pt].")] = None,
     onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Also write ONNX.")] = True,
     overwrite: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
 ) -> None:

@@ -9,6 +9,8 @@ Public API::
 - :func:`evaluate`: score a checkpoint on beats it never trained on (``ecg evaluate``);
 - :func:`load_model` / :func:`predict_proba`: batched inference from a checkpoint;
   :func:`model_inputs` adds the RR features a model such as ``kachuee-rr`` takes;
+- :func:`load_pretrained`: a model shipped with the package (:mod:`ecgnet.pretrained`,
+  ``ecg models``);
 - :func:`predict`: every beat of a raw record, beats HDF5 or CSV (``ecg predict``);
 - :func:`build_model`, :func:`register_model`, :func:`replace_head`, :func:`freeze`,
   :func:`frozen_parts`, :func:`load_backbone`: the model registry and the
@@ -42,6 +44,7 @@ _WHERE = {
     "SWEEP": "transfer", "SweepResult": "transfer", "sweep": "transfer",
     "transfer": "transfer", "transfer_config": "transfer",
     "tune": "tune", "TuneResult": "tune",
+    "load_pretrained": "pretrained",
 }
 
 __all__ = sorted(_WHERE)
@@ -69,6 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models import (MODELS, TRAINABLE, KachueeNet, KachueeRRNet, build_model, freeze,
                          frozen_parts, register_model, replace_head)
     from .predict import predict
+    from .pretrained import load_pretrained
     from .prediction import Prediction
     from .splits import DS1, DS2, make_split
     from .train import RunResult, train

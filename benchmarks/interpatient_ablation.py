@@ -28,9 +28,6 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 COMMON = {"split": "interpatient", "val_fraction": 0.3, "ema": 0.999, "jitter": 0.5,
           "precision": "bfloat16"}
 """Settings of every row (those of the earlier inter-patient runs in TRAIN_ACCURACY.md)."""

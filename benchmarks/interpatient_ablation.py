@@ -39,10 +39,12 @@ ROWS: Dict[str, dict] = {
                   "model": "kachuee-rr2"},
     "morphology": {"label": "+ likeness to the record's median beat (`kachuee-rrm`)",
                    "model": "kachuee-rrm"},
+    "median-diff": {"label": "+ beat minus record's median beat as 2nd channel (`kachuee-rrmd`)",
+                    "model": "kachuee-rrmd"},
     "sqrt-weights": {"label": "+ sqrt class weights in the loss",
-                     "model": "kachuee-rrm", "class_weights": "sqrt"},
+                     "model": "kachuee-rrmd", "class_weights": "sqrt"},
     "minority-copies": {"label": "+ minority copies (augment 0.25)",
-                        "model": "kachuee-rrm", "class_weights": "sqrt", "augment": 0.25},
+                        "model": "kachuee-rrmd", "class_weights": "sqrt", "augment": 0.25},
 }
 """Ablation rows, in order: registry name -> label and the settings beyond :data:`COMMON`."""
 

@@ -20,11 +20,11 @@ import numpy as np
 from ecgseg.errors import InputError
 from ecgseg.kaggle_csv import read_kaggle_csv
 from ecgseg.labels import AAMI_CLASSES, BEAT_SAMPLES, MI_CLASSES
-from ecgseg.morphology import MORPHOLOGY_FEATURES, morphology_features
+from ecgseg.morphology import MORPHOLOGY_FEATURES, morphology_features, record_median_beats
 from ecgseg.rhythm import RECORD_RR_FEATURES, record_rr_features, rr_features
 from ecgseg.store import load_beats
 
-from .models import record_columns, rr_columns
+from .models import median_columns, record_columns, rr_columns
 
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
@@ -86,6 +86,9 @@ class BeatData:
     record_features : np.ndarray, optional
         ``(n, 5)`` float32 features of each beat relative to its record
         (:data:`RECORD_FEATURES`, :func:`record_features`; HDF5 input); None for CSV.
+    median_beats : np.ndarray, optional
+        ``(n, 187)`` float32 median beat of each beat's record
+        (:func:`ecgseg.morphology.record_median_beats`; HDF5 input); None for CSV.
     sources : list of str
         The files the beats come from.
     source_info : list of dict
@@ -102,6 +105,7 @@ class BeatData:
     sources: list = field(default_factory=list)
     source_info: list = field(default_factory=list)
     record_features: Optional[np.ndarray] = None
+    median_beats: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -117,7 +121,7 @@ class BeatData:
         return BeatData(np.ascontiguousarray(self.beats[index]), self.labels[index],
                         self.class_names, pick(self.records), pick(self.patients),
                         pick(self.rhythm), list(self.sources), list(self.source_info),
-                        pick(self.record_features))
+                        pick(self.record_features), pick(self.median_beats))
 
     def counts(self) -> np.ndarray:
         """Beats per class: ``(n_classes,)`` int64."""
@@ -259,22 +263,23 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
                              f"0..{len(class_names) - 1} ({' '.join(class_names)}; other "
                              f"classes: name them with --classes)")
     all_labels = all_labels.astype(np.int64)
-    records_all = patients_all = rhythm_all = relative_all = None
+    records_all = patients_all = rhythm_all = relative_all = median_all = None
     if all(r is not None for r in recs):
         records_all = np.concatenate(recs)
         patients_all = np.concatenate(pats)
         if all(r is not None for r in rhythm):
             rhythm_all = np.concatenate(rhythm)
-            relative_all = np.concatenate(relative)
+            relative_all = np.concatenate([r[0] for r in relative])
+            median_all = np.ascontiguousarray(np.concatenate([r[1] for r in relative]))
     return BeatData(np.ascontiguousarray(np.concatenate(beats)), all_labels, class_names,
                     records_all, patients_all, rhythm_all, [str(p) for p in paths], info,
-                    relative_all)
+                    relative_all, median_all)
 
 
 def _labelled_beats(path: Path, records, rhythm: list, relative: list):
     """The labelled beats of one HDF5 file; appends their RR features to ``rhythm`` and
-    their record-relative features to ``relative`` (None when the file lacks the
-    records' sampling frequencies).
+    ``(record-relative features, record median beats)`` to ``relative`` (None when the
+    file lacks the records' sampling frequencies).
 
     The intervals, the record's mean interval and its median beat are measured over all
     the file's beats (unlabelled ones too), so leaving a beat out does not lengthen its
@@ -286,7 +291,8 @@ def _labelled_beats(path: Path, records, rhythm: list, relative: list):
     groups = table.meta["record"].cat.codes.to_numpy()
     rhythm.append(None if times is None else rr_features(times, groups)[keep])
     relative.append(None if times is None else
-                    record_features(table.beats, times, groups)[keep])
+                    (record_features(table.beats, times, groups)[keep],
+                     record_median_beats(table.beats, groups)[keep]))
     table.beats = np.ascontiguousarray(table.beats[keep])
     table.labels = table.labels[keep]
     table.meta = table.meta.iloc[keep].reset_index(drop=True)
@@ -294,7 +300,8 @@ def _labelled_beats(path: Path, records, rhythm: list, relative: list):
 
 
 def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
-                 what: str = "these beats", record: Optional[np.ndarray] = None) -> np.ndarray:
+                 what: str = "these beats", record: Optional[np.ndarray] = None,
+                 median: Optional[np.ndarray] = None) -> np.ndarray:
     """What ``model`` takes for these beats: the beats, plus RR features if it uses them,
     plus features relative to the beat's record if it uses those.
 
@@ -312,26 +319,29 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
     record : np.ndarray, optional
         ``(n, 5)`` record-relative features (:attr:`BeatData.record_features`), or None
         where unknown; a model with ``record_features = j > 0`` takes the first ``j``.
+    median : np.ndarray, optional
+        ``(n, 187)`` median beat of each beat's record (:attr:`BeatData.median_beats`),
+        for the models that take it last (``median_beat = True``).
 
     Returns
     -------
     np.ndarray
-        ``(n, 187)`` or ``(n, 187 + k + j)`` float32, C-contiguous.
+        ``(n, 187)`` or ``(n, 187 + k + j [+ 187])`` float32, C-contiguous.
 
     Raises
     ------
     InputError
         The model uses RR or record features and the input has none (Kaggle CSV rows).
     """
-    k, j = rr_columns(model), record_columns(model)
-    if k == 0 and j == 0:
+    k, j, m = rr_columns(model), record_columns(model), median_columns(model)
+    if k == 0 and j == 0 and m == 0:
         return beats
-    if rhythm is None or (j and record is None):
+    if rhythm is None or (j and record is None) or (m and median is None):
         name = getattr(model, "model_name", type(model).__name__)
         raise InputError(f"{what}: model {name} uses RR intervals, which "
                          f"these beats do not carry (Kaggle CSV rows never do); give the "
                          f"beats HDF5 written by ecg segment")
-    parts = [beats, rhythm[:, :k]] + ([record[:, :j]] if j else [])
+    parts = [beats, rhythm[:, :k]] + ([record[:, :j]] if j else []) + ([median] if m else [])
     return np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
 
 
@@ -347,4 +357,4 @@ def data_inputs(model, data: BeatData, what: Optional[str] = None) -> np.ndarray
     """
     return model_inputs(model, data.beats, data.rhythm,
                         what or ", ".join(data.sources) or "these beats",
-                        record=data.record_features)
+                        record=data.record_features, median=data.median_beats)

@@ -36,7 +36,7 @@ from ecgseg.labels import BEAT_SAMPLES
 from ecgseg.rhythm import RR_FEATURES
 
 from .data import RECORD_FEATURES
-from .models import input_columns, record_columns, rr_columns
+from .models import input_columns, median_columns, record_columns, rr_columns
 
 OPSET = 18
 
@@ -230,7 +230,8 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike | None = 
             "class_names": list(meta["class_names"]),
             "input": {"name": "beats", "shape": ["batch", width], "dtype": "float32",
                       "rr_features": list(RR_FEATURES[:rr_columns(model)])
-                      + list(RECORD_FEATURES[:record_columns(model)])},
+                      + list(RECORD_FEATURES[:record_columns(model)]),
+                      "median_beat_columns": median_columns(model)},
             "output": {"name": "probabilities", "shape": ["batch", meta["n_classes"]],
                        "dtype": "float32"},
             "data_sources": meta["training"].get("data_sources"),

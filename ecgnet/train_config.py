@@ -79,7 +79,8 @@ class TrainConfig:
                                     "kachuee-rr (the same with each beat's RR intervals; "
                                     "needs the HDF5 of ecg segment), kachuee-rr2 (+ the "
                                     "intervals over the record's mean interval), kachuee-rrm "
-                                    "(+ likeness to the record's median beat).")
+                                    "(+ likeness to the record's median beat), kachuee-rrmd (+ the "
+                                    "beat minus that median beat as a 2nd channel).")
     classes: Optional[List[str]] = setting(
         None, "Class names in label order, comma-separated [default: from the data; "
               "N,S,V,F,Q for MIT-BIH, normal,MI for PTB].")

@@ -119,7 +119,8 @@ def mitbih(kaggle_dir):
 
 
 @pytest.mark.parametrize("name,params,extra", [("kachuee-rr2", 55_269, 8),
-                                               ("kachuee-rrm", 55_333, 10)])
+                                               ("kachuee-rrm", 55_333, 10),
+                                               ("kachuee-rrmd", 55_493, 10 + 187)])
 def test_record_models_take_rr_and_record_columns(mitbih, tmp_path, name, params, extra):
     idx = small_rows(mitbih.beats, mitbih.labels, 20)
     h5 = write_h5(tmp_path / "b.h5", mitbih.beats[idx], mitbih.labels[idx], ["100", "101"])
@@ -130,24 +131,33 @@ def test_record_models_take_rr_and_record_columns(mitbih, tmp_path, name, params
     x = data_inputs(model, data)
     assert x.shape == (len(idx), 187 + extra)
     np.testing.assert_array_equal(x[:, 187:192], data.rhythm)
-    np.testing.assert_array_equal(x[:, 192:], data.record_features[:, :extra - 5])
+    n_record = min(extra - 5, len(RECORD_FEATURES))
+    np.testing.assert_array_equal(x[:, 192:192 + n_record], data.record_features[:, :n_record])
+    if extra > 10:  # then the record's median beat
+        np.testing.assert_array_equal(x[:, 197:], data.median_beats)
+        first = np.flatnonzero(data.records == data.records[0])
+        np.testing.assert_array_equal(data.median_beats[0],
+                                      np.median(data.beats[first], axis=0))
     assert data_inputs(build_model("kachuee-rr", 5), data).shape == (len(idx), 192)
     assert predict_proba(model, x).shape == (len(idx), 5)
     with pytest.raises(InputError, match=f"model {name} uses RR intervals"):
         model_inputs(model, data.beats, data.rhythm, "b.h5")  # no record features given
     sub = data.subset(np.arange(5))
     np.testing.assert_array_equal(sub.record_features, data.record_features[:5])
+    np.testing.assert_array_equal(sub.median_beats, data.median_beats[:5])
 
 
-def test_the_record_model_trains_evaluates_predicts_and_exports(mitbih, tmp_path, mirror_url):
+@pytest.mark.parametrize("name", ["kachuee-rrm", "kachuee-rrmd"])
+def test_the_record_model_trains_evaluates_predicts_and_exports(mitbih, tmp_path, mirror_url,
+                                                                name):
     idx = small_rows(mitbih.beats, mitbih.labels, 60)
     beats, labels = mitbih.beats[idx], mitbih.labels[idx]
     h5 = write_h5(tmp_path / "b.h5", beats, labels, ["100", "101", "102", "103"])
     csv = write_csv(tmp_path / "b.csv", beats, labels)
-    with pytest.raises(InputError, match="model kachuee-rrm uses RR intervals.*HDF5"):
-        train(TrainConfig(data=[str(csv)], model="kachuee-rrm", out=str(tmp_path), name="csv",
+    with pytest.raises(InputError, match=f"model {name} uses RR intervals.*HDF5"):
+        train(TrainConfig(data=[str(csv)], model=name, out=str(tmp_path), name="csv",
                           progress=False, threads=1))
-    result = train(TrainConfig(data=[str(h5)], model="kachuee-rrm", out=str(tmp_path),
+    result = train(TrainConfig(data=[str(h5)], model=name, out=str(tmp_path),
                                name="rrm", batch_size=32, max_iters=6, jitter=0.5,
                                augment=0.5, progress=False, threads=1))
     ckpt = result.run_dir / "best.pt"

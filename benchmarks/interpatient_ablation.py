@@ -45,7 +45,7 @@ ROWS: Dict[str, dict] = {
                      "model": "kachuee-rrmd", "class_weights": "sqrt"},
     "minority-copies": {"label": "+ minority copies (augment 0.25)",
                         "model": "kachuee-rrmd", "class_weights": "sqrt", "augment": 0.25},
-    "balanced-weights": {"label": "instead of the last two: balanced class weights",
+    "balanced-weights": {"label": "balanced class weights instead of sqrt (on `kachuee-rrmd`)",
                          "model": "kachuee-rrmd", "class_weights": "balanced"},
 }
 """Ablation rows, in order: registry name -> label and the settings beyond :data:`COMMON`."""

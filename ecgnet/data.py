@@ -20,13 +20,50 @@ import numpy as np
 from ecgseg.errors import InputError
 from ecgseg.kaggle_csv import read_kaggle_csv
 from ecgseg.labels import AAMI_CLASSES, BEAT_SAMPLES, MI_CLASSES
-from ecgseg.rhythm import rr_features
+from ecgseg.morphology import MORPHOLOGY_FEATURES, morphology_features, record_median_beats
+from ecgseg.rhythm import RECORD_RR_FEATURES, record_rr_features, rr_features
 from ecgseg.store import load_beats
 
-from .models import rr_columns
+from .models import median_columns, record_columns, rr_columns
 
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
+
+RECORD_FEATURES = RECORD_RR_FEATURES + MORPHOLOGY_FEATURES
+"""Columns of :attr:`BeatData.record_features`: each beat relative to its own record
+(intervals over the record's mean interval, likeness to the record's median beat)."""
+
+
+def record_features(beats: np.ndarray, times_s: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each beat relative to its own record: :data:`RECORD_FEATURES`.
+
+    Computed from the beats and their positions alone (never the labels), over all the
+    beats given, record by record.
+
+    Parameters
+    ----------
+    beats : np.ndarray
+        ``(n, 187)`` float32 beats.
+    times_s : np.ndarray
+        ``(n,)`` beat positions, s from the record's start.
+    groups : np.ndarray
+        ``(n,)`` record of each beat.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, 5)`` float32: :func:`ecgseg.rhythm.record_rr_features` then
+        :func:`ecgseg.morphology.morphology_features`.
+
+    Examples
+    --------
+    >>> beats = np.zeros((4, 187), np.float32); beats[:, 10] = 1
+    >>> record_features(beats, np.arange(4.0), np.zeros(4)).round(2)[0].tolist()
+    [1.0, 1.0, 1.0, 1.0, 0.0]
+    """
+    return np.ascontiguousarray(np.concatenate(
+        [record_rr_features(times_s, groups), morphology_features(beats, groups)], axis=1),
+        np.float32)
 
 
 @dataclass
@@ -46,6 +83,12 @@ class BeatData:
     rhythm : np.ndarray, optional
         ``(n, 5)`` float32 RR-interval features of each beat
         (:func:`ecgseg.rhythm.rr_features`; HDF5 input); None for CSV.
+    record_features : np.ndarray, optional
+        ``(n, 5)`` float32 features of each beat relative to its record
+        (:data:`RECORD_FEATURES`, :func:`record_features`; HDF5 input); None for CSV.
+    median_beats : np.ndarray, optional
+        ``(n, 187)`` float32 median beat of each beat's record
+        (:func:`ecgseg.morphology.record_median_beats`; HDF5 input); None for CSV.
     sources : list of str
         The files the beats come from.
     source_info : list of dict
@@ -61,6 +104,8 @@ class BeatData:
     rhythm: Optional[np.ndarray] = None
     sources: list = field(default_factory=list)
     source_info: list = field(default_factory=list)
+    record_features: Optional[np.ndarray] = None
+    median_beats: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -75,7 +120,8 @@ class BeatData:
         pick = (lambda a: None if a is None else a[index])
         return BeatData(np.ascontiguousarray(self.beats[index]), self.labels[index],
                         self.class_names, pick(self.records), pick(self.patients),
-                        pick(self.rhythm), list(self.sources), list(self.source_info))
+                        pick(self.rhythm), list(self.sources), list(self.source_info),
+                        pick(self.record_features), pick(self.median_beats))
 
     def counts(self) -> np.ndarray:
         """Beats per class: ``(n_classes,)`` int64."""
@@ -168,11 +214,12 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
     if not paths:
         raise InputError("no data file given")
     beats, labels, recs, pats, rhythm, where, info = [], [], [], [], [], [], []
+    relative = []  # record-relative features of each file (None: unknown)
     database = None
     attr_classes = None
     for path in paths:
         if path.suffix.lower() in HDF5_SUFFIXES:
-            table = _labelled_beats(path, records, rhythm)
+            table = _labelled_beats(path, records, rhythm, relative)
             if table.beats.shape[1] != BEAT_SAMPLES:
                 raise InputError(f"{path}: beats of {table.beats.shape[1]} samples, "
                                  f"expected {BEAT_SAMPLES}")
@@ -200,6 +247,7 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
             recs.append(None)
             pats.append(None)
             rhythm.append(None)
+            relative.append(None)
             where.append(lambda i, p=path: f"{p}:{i + 1}")
             info.append({"path": str(path), "format": "csv"})
     all_labels = np.concatenate(labels)
@@ -215,28 +263,36 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
                              f"0..{len(class_names) - 1} ({' '.join(class_names)}; other "
                              f"classes: name them with --classes)")
     all_labels = all_labels.astype(np.int64)
-    records_all = patients_all = rhythm_all = None
+    records_all = patients_all = rhythm_all = relative_all = median_all = None
     if all(r is not None for r in recs):
         records_all = np.concatenate(recs)
         patients_all = np.concatenate(pats)
         if all(r is not None for r in rhythm):
             rhythm_all = np.concatenate(rhythm)
+            relative_all = np.concatenate([r[0] for r in relative])
+            median_all = np.ascontiguousarray(np.concatenate([r[1] for r in relative]))
     return BeatData(np.ascontiguousarray(np.concatenate(beats)), all_labels, class_names,
-                    records_all, patients_all, rhythm_all, [str(p) for p in paths], info)
+                    records_all, patients_all, rhythm_all, [str(p) for p in paths], info,
+                    relative_all, median_all)
 
 
-def _labelled_beats(path: Path, records, rhythm: list):
-    """The labelled beats of one HDF5 file; appends their RR features to ``rhythm``
-    (None when the file lacks the records' sampling frequencies).
+def _labelled_beats(path: Path, records, rhythm: list, relative: list):
+    """The labelled beats of one HDF5 file; appends their RR features to ``rhythm`` and
+    ``(record-relative features, record median beats)`` to ``relative`` (None when the
+    file lacks the records' sampling frequencies).
 
-    The intervals are measured over all the file's beats (unlabelled ones too), so
-    leaving a beat out does not lengthen its neighbours' intervals.
+    The intervals, the record's mean interval and its median beat are measured over all
+    the file's beats (unlabelled ones too), so leaving a beat out does not lengthen its
+    neighbours' intervals.
     """
     table = load_beats(path, records=records, labelled=False)
     keep = np.flatnonzero(table.labels >= 0)
     times = table.times_s()  # None: a file without the records' sampling frequencies
-    rhythm.append(None if times is None else rr_features(
-        times, table.meta["record"].cat.codes.to_numpy())[keep])
+    groups = table.meta["record"].cat.codes.to_numpy()
+    rhythm.append(None if times is None else rr_features(times, groups)[keep])
+    relative.append(None if times is None else
+                    (record_features(table.beats, times, groups)[keep],
+                     record_median_beats(table.beats, groups)[keep]))
     table.beats = np.ascontiguousarray(table.beats[keep])
     table.labels = table.labels[keep]
     table.meta = table.meta.iloc[keep].reset_index(drop=True)
@@ -244,8 +300,10 @@ def _labelled_beats(path: Path, records, rhythm: list):
 
 
 def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
-                 what: str = "these beats") -> np.ndarray:
-    """What ``model`` takes for these beats: the beats, plus RR features if it uses them.
+                 what: str = "these beats", record: Optional[np.ndarray] = None,
+                 median: Optional[np.ndarray] = None) -> np.ndarray:
+    """What ``model`` takes for these beats: the beats, plus RR features if it uses them,
+    plus features relative to the beat's record if it uses those.
 
     Parameters
     ----------
@@ -258,23 +316,45 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
         ``(n, 5)`` RR features (:attr:`BeatData.rhythm`), or None where unknown.
     what : str
         Names the input in the error message.
+    record : np.ndarray, optional
+        ``(n, 5)`` record-relative features (:attr:`BeatData.record_features`), or None
+        where unknown; a model with ``record_features = j > 0`` takes the first ``j``.
+    median : np.ndarray, optional
+        ``(n, 187)`` median beat of each beat's record (:attr:`BeatData.median_beats`),
+        for the models that take it last (``median_beat = True``).
 
     Returns
     -------
     np.ndarray
-        ``(n, 187)`` or ``(n, 187 + k)`` float32, C-contiguous.
+        ``(n, 187)`` or ``(n, 187 + k + j [+ 187])`` float32, C-contiguous.
 
     Raises
     ------
     InputError
-        The model uses RR features and the input has none (Kaggle CSV rows).
+        The model uses RR or record features and the input has none (Kaggle CSV rows).
     """
-    k = rr_columns(model)
-    if k == 0:
+    k, j, m = rr_columns(model), record_columns(model), median_columns(model)
+    if k == 0 and j == 0 and m == 0:
         return beats
-    if rhythm is None:
+    if rhythm is None or (j and record is None) or (m and median is None):
         name = getattr(model, "model_name", type(model).__name__)
         raise InputError(f"{what}: model {name} uses RR intervals, which "
                          f"these beats do not carry (Kaggle CSV rows never do); give the "
                          f"beats HDF5 written by ecg segment")
-    return np.ascontiguousarray(np.concatenate([beats, rhythm[:, :k]], axis=1), np.float32)
+    parts = [beats, rhythm[:, :k]] + ([record[:, :j]] if j else []) + ([median] if m else [])
+    return np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
+
+
+def data_inputs(model, data: BeatData, what: Optional[str] = None) -> np.ndarray:
+    """:func:`model_inputs` of all the beats of ``data`` (its RR and record features).
+
+    Examples
+    --------
+    >>> from ecgnet.models import build_model
+    >>> d = BeatData(np.zeros((2, 187), np.float32), np.zeros(2, np.int64), ("N", "S"))
+    >>> data_inputs(build_model("kachuee", 2), d).shape
+    (2, 187)
+    """
+    return model_inputs(model, data.beats, data.rhythm,
+                        what or ", ".join(data.sources) or "these beats",
+                        record=data.record_features, median=data.median_beats)

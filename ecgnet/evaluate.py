@@ -18,7 +18,7 @@ import torch
 from ecgseg.errors import InputError
 
 from .checkpoint import load_model
-from .data import BeatData, beat_hashes, load_data, model_inputs, named_task
+from .data import BeatData, beat_hashes, data_inputs, load_data, named_task
 from .inference import predict_proba
 from .jsonfile import write_json
 from .metrics import classification_report
@@ -215,7 +215,7 @@ def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | 
         raise InputError(f"no beat left to evaluate: the {description} of "
                          f"{', '.join(map(str, data_set.sources))} were all used in training")
     subset = data_set.subset(index)
-    inputs = model_inputs(model, subset.beats, subset.rhythm, ", ".join(data_set.sources))
+    inputs = data_inputs(model, subset, ", ".join(data_set.sources))
     report = evaluate_beats(model, inputs, subset.labels, meta["class_names"], batch_size)
     report.update(part=description, excluded_training_beats=excluded,
                   checkpoint=str(checkpoint), data=list(data_set.sources))

@@ -40,7 +40,7 @@ from torch import nn
 
 from ecgseg.errors import InputError
 
-from .models import BEAT_LENGTH, rr_columns
+from .models import BEAT_LENGTH, input_columns
 
 METHODS = ("integrated-gradients", "occlusion")
 """Attribution methods of :func:`explain_beat` and :func:`average_by_class`."""
@@ -150,7 +150,7 @@ def feature_parts(model: nn.Module) -> List[Tuple[str, nn.Module]]:
 
 def _check_width(model: nn.Module, x: np.ndarray) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=np.float32)
-    width = BEAT_LENGTH + rr_columns(model)
+    width = input_columns(model)
     if x.ndim != 2 or x.shape[1] != width:
         raise InputError(f"beats have shape {x.shape}, expected (n, {width}) for this model")
     return x
@@ -432,11 +432,11 @@ def load_inputs(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike]
         Unreadable checkpoint or data; a model with RR features and data without them.
     """
     from .checkpoint import load_model
-    from .data import load_data, model_inputs
+    from .data import data_inputs, load_data
 
     model, meta = load_model(checkpoint)
     beats = load_data(data)
-    inputs = model_inputs(model, beats.beats, beats.rhythm, ", ".join(beats.sources))
+    inputs = data_inputs(model, beats, ", ".join(beats.sources))
     same = tuple(beats.class_names) == tuple(meta["class_names"])
     return ExplainInputs(model=model, class_names=tuple(meta["class_names"]), inputs=inputs,
                          labels=beats.labels if same else None, sources=list(beats.sources))

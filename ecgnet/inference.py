@@ -10,7 +10,7 @@ from ecgseg.errors import InputError
 
 from ecgseg.labels import BEAT_SAMPLES
 
-from .models import rr_columns
+from .models import input_columns
 
 PRECISIONS = ("float32", "bfloat16")
 """Arithmetic of inference (and of the training passes, see :class:`ecgnet.train.TrainConfig`)."""
@@ -54,7 +54,7 @@ def predict_proba(model: nn.Module, beats: np.ndarray, batch_size: int = 512,
     (3, 5)
     """
     beats = np.asarray(beats, dtype=np.float32)
-    width = BEAT_SAMPLES + rr_columns(model)
+    width = input_columns(model)
     if beats.ndim != 2 or beats.shape[1] != width:
         raise InputError(f"beats have shape {beats.shape}, expected (n, {width})")
     if precision not in PRECISIONS:

@@ -35,7 +35,8 @@ from ecgseg.oserrors import writing
 from ecgseg.labels import BEAT_SAMPLES
 from ecgseg.rhythm import RR_FEATURES
 
-from .models import rr_columns
+from .data import RECORD_FEATURES
+from .models import input_columns, median_columns, record_columns, rr_columns
 
 OPSET = 18
 
@@ -49,7 +50,7 @@ class ProbabilityModel(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
-        self.rhythm_features = rr_columns(model)
+        self.rhythm_features = input_columns(model) - BEAT_SAMPLES  # RR + record columns
 
     def forward(self, beats: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return torch.softmax(self.model(beats.unsqueeze(1)), dim=1)
@@ -223,12 +224,14 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike | None = 
     wanted = [paths["ts"], paths["json"]] + ([paths["onnx"]] if skip is None else [])
     for path in wanted:
         refuse_existing(path, overwrite)
-    n_rr = rr_columns(model)
+    n_rr = input_columns(model) - BEAT_SAMPLES  # RR features, then record-relative ones
     width = BEAT_SAMPLES + n_rr  # the beat's samples, then its RR features (s, ratios)
     info = {"format": "ecgnet-export", "version": 1, "model": meta["model"],
             "class_names": list(meta["class_names"]),
             "input": {"name": "beats", "shape": ["batch", width], "dtype": "float32",
-                      "rr_features": list(RR_FEATURES[:n_rr])},
+                      "rr_features": list(RR_FEATURES[:rr_columns(model)])
+                      + list(RECORD_FEATURES[:record_columns(model)]),
+                      "median_beat_columns": median_columns(model)},
             "output": {"name": "probabilities", "shape": ["batch", meta["n_classes"]],
                        "dtype": "float32"},
             "data_sources": meta["training"].get("data_sources"),

@@ -159,16 +159,90 @@ class KachueeRRNet(KachueeNet):
     """
 
     rhythm_features = 5
+    record_features = 0
 
     def __init__(self, n_classes: int = 5, channels: int = 32, n_blocks: int = 5):
         super().__init__(n_classes, channels, n_blocks)
-        self.fc1 = nn.Linear(self.n_features + self.rhythm_features, 32)
+        self.fc1 = nn.Linear(self.n_features + self.rhythm_features + self.record_features, 32)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(n, n_classes)`` of inputs ``(n, 192)`` or ``(n, 1, 192)``."""
+        """Logits ``(n, n_classes)`` of inputs ``(n, 187 + k)`` or ``(n, 1, 187 + k)``
+        (``k`` = 5 RR features, plus the record-relative ones of the subclasses)."""
         x = x.flatten(1)  # (n, 1, 192) or (n, 192) -> (n, 192)
         beats, rhythm = x[:, :BEAT_LENGTH], x[:, BEAT_LENGTH:]
         z = torch.cat([self.features(beats), rhythm], dim=1)
+        return self.head(self.fc2(self.relu(self.fc1(z))))
+
+
+@register_model("kachuee-rr2")
+class KachueeRecordRRNet(KachueeRRNet):
+    """``kachuee-rr`` plus the RR intervals relative to the record's own mean interval.
+
+    ``fc1`` takes the 64 convolutional features, the 5 RR features of ``kachuee-rr`` and
+    3 record-relative ones (:data:`ecgseg.rhythm.RECORD_RR_FEATURES`: previous, next and
+    local interval divided by the record's mean interval), which tell an ectopic beat
+    from a normal one even where ectopic beats are the prevailing rhythm (MIT-BIH 232).
+    55 269 parameters for 5 classes. Input ``(n, 187 + 8)``
+    (:func:`ecgnet.data.model_inputs`).
+
+    Examples
+    --------
+    >>> build_model("kachuee-rr2", 5)(torch.zeros(2, 195)).shape
+    torch.Size([2, 5])
+    """
+
+    record_features = 3
+
+
+@register_model("kachuee-rrm")
+class KachueeRecordRRMorphNet(KachueeRRNet):
+    """``kachuee-rr2`` plus the beat's likeness to its record's median beat.
+
+    ``fc1`` also takes :data:`ecgseg.morphology.MORPHOLOGY_FEATURES` (correlation with
+    the record's median beat and the RMS of the difference): 55 333 parameters for 5
+    classes. Input ``(n, 187 + 10)`` (:func:`ecgnet.data.model_inputs`).
+
+    Examples
+    --------
+    >>> build_model("kachuee-rrm", 5)(torch.zeros(2, 197)).shape
+    torch.Size([2, 5])
+    """
+
+    record_features = 5
+
+
+@register_model("kachuee-rrmd")
+class KachueeMedianDiffNet(KachueeRRNet):
+    """``kachuee-rrm`` whose convolutions also see the beat minus its record's median beat.
+
+    The stem takes two channels, the beat and its difference from the median beat of its
+    record (:func:`ecgseg.morphology.record_median_beats`), so the network sees where
+    this beat departs from the patient's usual one. 55 493 parameters for 5 classes.
+
+    Input ``(n, 187 + 10 + 187)``: the beat, 5 RR and 5 record features, then the
+    record's median beat (:func:`ecgnet.data.model_inputs`); the difference is taken
+    inside, so augmenting the beat changes it consistently.
+
+    Examples
+    --------
+    >>> build_model("kachuee-rrmd", 5)(torch.zeros(2, 384)).shape
+    torch.Size([2, 5])
+    """
+
+    record_features = 5
+    median_beat = True
+
+    def __init__(self, n_classes: int = 5, channels: int = 32, n_blocks: int = 5):
+        super().__init__(n_classes, channels, n_blocks)
+        self.stem = nn.Conv1d(2, channels, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)`` of inputs ``(n, 384)`` or ``(n, 1, 384)``."""
+        x = x.flatten(1)
+        beats, extra = x[:, :BEAT_LENGTH], x[:, BEAT_LENGTH:-BEAT_LENGTH]
+        median = x[:, -BEAT_LENGTH:]
+        z = self.features(torch.stack([beats, beats - median], dim=1))
+        z = torch.cat([z, extra], dim=1)
         return self.head(self.fc2(self.relu(self.fc1(z))))
 
 
@@ -176,6 +250,25 @@ def rr_columns(model: nn.Module) -> int:
     """Number of RR-feature columns ``model`` takes after each beat's 187 samples (0 for
     models of the beat alone; 5 for ``kachuee-rr``)."""
     return int(getattr(model, "rhythm_features", 0))
+
+
+def record_columns(model: nn.Module) -> int:
+    """Number of record-relative feature columns ``model`` takes after its RR features
+    (the first ``k`` of :data:`ecgnet.data.RECORD_FEATURES`; 0 for most models, 3 for
+    ``kachuee-rr2``, 5 for ``kachuee-rrm``)."""
+    return int(getattr(model, "record_features", 0))
+
+
+def median_columns(model: nn.Module) -> int:
+    """Columns of the record's median beat ``model`` takes last (187 for ``kachuee-rrmd``,
+    else 0)."""
+    return BEAT_LENGTH if getattr(model, "median_beat", False) else 0
+
+
+def input_columns(model: nn.Module) -> int:
+    """Columns ``model`` takes per beat: 187 samples, RR features, record features, and
+    the record's median beat for the models that take it."""
+    return BEAT_LENGTH + rr_columns(model) + record_columns(model) + median_columns(model)
 
 
 def count_parameters(model: nn.Module) -> int:

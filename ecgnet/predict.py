@@ -29,10 +29,11 @@ import numpy as np
 
 from ecgseg.errors import InputError
 from ecgseg.labels import BEAT_SAMPLES
+from ecgseg.morphology import record_median_beats
 from ecgseg.rhythm import rr_features
 
-from .data import default_class_names, model_inputs
-from .models import rr_columns
+from .data import default_class_names, model_inputs, record_features
+from .models import record_columns, rr_columns
 from .prediction import Prediction
 from .predict_input import Source, choose_recipe, recipe_params, resolve_input
 
@@ -136,11 +137,16 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
                          f"takes {BEAT_SAMPLES}")
     fields = dict(got.fields)
     rhythm = None  # RR features, for the models that use them
+    record = median = None  # record-relative features, for the models that use them
     if rr_columns(model) and fields.get("time_s") is not None:
         rhythm = rr_features(fields["time_s"], fields["record"])
+        if record_columns(model):
+            record = record_features(got.beats, fields["time_s"], fields["record"])
+            median = record_median_beats(got.beats, fields["record"])
         if source.kind == "record" and fields.get("detector_name") not in ACCURATE_DETECTORS:
             fields["notes"] = (*fields.get("notes", ()), RR_NOTE)
-    inputs = model_inputs(model, got.beats, rhythm, str(source.path))
+    inputs = model_inputs(model, got.beats, rhythm, str(source.path), record=record,
+                          median=median)
     t1 = time.perf_counter()
     proba = predict_proba(model, inputs, batch_size=batch_size, precision=precision)
     seconds = {**fields.pop("seconds", {}), "model": time.perf_counter() - t1}

@@ -42,7 +42,7 @@ from .augment import augment_minority, class_weights, jitter
 from .callbacks import EPOCH_METRICS, CallbackList, StopTraining, TrainCallback
 from .checkpoint import (load_backbone, load_checkpoint, make_checkpoint,
                          model_from_checkpoint, save_checkpoint)
-from .data import BeatData, beat_hashes, load_data, model_inputs
+from .data import BeatData, beat_hashes, data_inputs, load_data
 from .device import setup_device
 from .distributed import (SINGLE, Ranks, all_reduce_sum, broadcast_object, current_ranks,
                           environment_world_size, init_process_group, launch, rank_device,
@@ -278,7 +278,7 @@ def prepare(config: TrainConfig) -> Run:
     frozen = frozen_parts(model, config.trainable)
     freeze(model, frozen)
     model.to(device)
-    train_inputs = model_inputs(model, train_set.beats, train_set.rhythm, ", ".join(data.sources))
+    train_inputs = data_inputs(model, train_set, ", ".join(data.sources))
     if not config.resume:  # rank 0 alone writes the run folder
         run_dir = _prepare_run_dir(config) if ranks.is_main else config.run_dir
     averaged = None
@@ -461,7 +461,7 @@ def validate(model: nn.Module, data: BeatData, batch_size: int) -> dict:
         ``val_loss`` (mean cross-entropy, nats), ``val_accuracy``, ``val_macro_f1``
         (floats) and ``val_f1`` ({class name: F1}).
     """
-    proba = predict_proba(model, model_inputs(model, data.beats, data.rhythm), batch_size)
+    proba = predict_proba(model, data_inputs(model, data), batch_size)
     p_true = proba[np.arange(len(proba)), data.labels]
     cm = confusion_matrix(data.labels, proba.argmax(axis=1), data.n_classes)
     f1 = precision_recall_f1(cm)["f1"]
@@ -517,7 +517,7 @@ def finish(run: Run, state: TrainState, stopped_early: bool, train_beats_per_s: 
     model = run.model
     model.load_state_dict(best["state_dict"])
     test_set = data.subset(split.test)
-    report = evaluate_beats(model, model_inputs(model, test_set.beats, test_set.rhythm),
+    report = evaluate_beats(model, data_inputs(model, test_set),
                             test_set.labels, data.class_names, config.eval_batch_size)
     report.update(part=f"test part of the run's {split.kind} split",
                   excluded_training_beats=0, checkpoint=str(best_path),

@@ -75,9 +75,12 @@ class TrainConfig:
              "label last). Several files are concatenated.")
     name: Optional[str] = setting(None, "Run folder name [default: <data stem>-<split>].")
     out: str = setting("runs", "Parent folder of the run folders.")
-    model: str = setting("kachuee", "Registered model name: kachuee (the paper's CNN) or "
+    model: str = setting("kachuee", "Registered model name: kachuee (the paper's CNN), "
                                     "kachuee-rr (the same with each beat's RR intervals; "
-                                    "needs the HDF5 of ecg segment).")
+                                    "needs the HDF5 of ecg segment), kachuee-rr2 (+ the "
+                                    "intervals over the record's mean interval), kachuee-rrm "
+                                    "(+ likeness to the record's median beat), kachuee-rrmd (+ the "
+                                    "beat minus that median beat as a 2nd channel).")
     classes: Optional[List[str]] = setting(
         None, "Class names in label order, comma-separated [default: from the data; "
               "N,S,V,F,Q for MIT-BIH, normal,MI for PTB].")

@@ -11,8 +11,11 @@ def models(
         "--verbose", "-v", help="Also the data, split, licence and the commands that "
                                 "trained each model.")] = False,
 ) -> None:
-    """One block per shipped model: leads, recipe, detector, beat sampling rate, classes,
-    parameters and headline metrics (`ecg predict --model NAME`, `ecg evaluate --model NAME`)."""
+    """List the shipped pretrained models and what each expects (`ecg predict --model NAME`).
+
+    One block per model: leads, recipe, detector, beat sampling rate, classes, parameters
+    and headline metrics; `ecg evaluate --model NAME` scores one on your beats.
+    """
     from ecgnet.pretrained import DEFAULT_MODEL, list_models
     from ecgnet.pretrained.card import format_card
 

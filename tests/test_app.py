@@ -73,7 +73,7 @@ def reference_prediction(app_dirs, recording):
     return predict(app_dirs["checkpoint"], RECORD, data_dir=app_dirs["data"])
 
 
-def test_recording_page_shows_the_apis_counts(recording, reference_prediction, app_dirs):
+def test_recording_page_shows_the_apis_counts(full_mirror, recording, reference_prediction, app_dirs):
     at, pred = recording, reference_prediction
     assert (app_dirs["data"] / "physionet" / "mitdb" / "1.0.0" / "208.dat").is_file()
     assert not at.error, [e.value for e in at.error]
@@ -241,7 +241,7 @@ def test_runs_page(app_dirs):
     assert len(at.get("vega_lite_chart")) == 3  # loss, validation, confusion matrix
 
 
-def test_kaggle_check_page_without_and_with_the_rebuild(app_dirs, session_data_dir, kaggle_dir):
+def test_kaggle_check_page_without_and_with_the_rebuild(full_mirror, app_dirs, session_data_dir, kaggle_dir):
     at = open_app("Kaggle check", record=None)
     assert not at.exception
     assert any("ecg segment --db mitdb --recipe kaggle" in w.value for w in at.warning)

@@ -114,7 +114,7 @@ def go_to(driver, page: str) -> None:
     label.click()
 
 
-def test_app_in_a_real_browser(browser, app_dirs, kaggle_rows, mirror_url, tmp_path_factory):
+def test_app_in_a_real_browser(full_mirror, browser, app_dirs, kaggle_rows, mirror_url, tmp_path_factory):
     from selenium.webdriver.common.by import By
 
     shots = tmp_path_factory.mktemp("app-screenshots")

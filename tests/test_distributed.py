@@ -63,7 +63,7 @@ def assert_same_file(expected: Path, got: Path) -> None:
         assert a["beats"].shape[0] > 1000
 
 
-def test_local_cluster_equals_local_run(session_data_dir, records, local_h5, tmp_path):
+def test_local_cluster_equals_local_run(full_mirror, session_data_dir, records, local_h5, tmp_path):
     out = tmp_path / "dask.h5"
     s = segment_database("mitdb", data_dir=session_data_dir, out=out, records=records,
                          workers=2, scheduler="local", progress=False)
@@ -71,7 +71,7 @@ def test_local_cluster_equals_local_run(session_data_dir, records, local_h5, tmp
     assert_same_file(local_h5, out)
 
 
-def test_shards_read_back_equal_to_single_file(session_data_dir, records, local_h5,
+def test_shards_read_back_equal_to_single_file(full_mirror, session_data_dir, records, local_h5,
                                                tmp_path):
     out, shards = tmp_path / "out" / "mitdb.h5", tmp_path / "shards"
     s = segment_database("mitdb", data_dir=session_data_dir, out=out, records=records,
@@ -121,7 +121,7 @@ def slow_mirror(mirror_dir):
     server.server_close()
 
 
-def test_scheduler_and_workers_processes_survive_a_killed_worker(
+def test_scheduler_and_workers_processes_survive_a_killed_worker(full_mirror,
         session_data_dir, records, local_h5, slow_mirror, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))

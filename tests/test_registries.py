@@ -86,7 +86,7 @@ def test_own_peaks_as_detector_peaks_give_identical_beats(session_data_dir):
     np.testing.assert_array_equal(ptb_own.sample, ptb_via.sample)
 
 
-def test_paper_recipe_with_reference_detector_finds_nearly_every_beat(session_data_dir, tmp_path):
+def test_paper_recipe_with_reference_detector_finds_nearly_every_beat(full_mirror, session_data_dir, tmp_path):
     out = tmp_path / "ref.h5"
     s = segment_database("mitdb", data_dir=session_data_dir, out=out, records=["100", "208"],
                          detector="reference", tolerance_s=0.1, workers=1, progress=False)
@@ -104,7 +104,7 @@ def test_paper_recipe_with_reference_detector_finds_nearly_every_beat(session_da
     assert recs.loc["208", "sensitivity"] > 0.98
 
 
-def test_kaggle_recipe_with_paper_detector_and_errors(session_data_dir, tmp_path):
+def test_kaggle_recipe_with_paper_detector_and_errors(full_mirror, session_data_dir, tmp_path):
     path = session_data_dir / "physionet" / "mitdb" / "1.0.0" / "100"
     res = segment_record(path, "mitdb", None, recipe="kaggle", detector="paper")
     assert res.beats.shape[1] == 187 and 900 < len(res.labels) < 1300

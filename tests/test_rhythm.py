@@ -78,7 +78,7 @@ def test_perturbation_leaves_the_rr_columns_alone(mitbih):
     np.testing.assert_array_equal(out[:, :187], perturb(mitbih.beats[:20], np.random.default_rng(0)))
 
 
-def test_the_rr_model_trains_evaluates_predicts_and_exports_from_hdf5(mitbih, tmp_path,
+def test_the_rr_model_trains_evaluates_predicts_and_exports_from_hdf5(full_mirror, mitbih, tmp_path,
                                                                      mirror_url):
     idx = small_rows(mitbih.beats, mitbih.labels, 60)
     beats, labels = mitbih.beats[idx], mitbih.labels[idx]

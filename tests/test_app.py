@@ -30,6 +30,8 @@ from .net_helpers import small_rows, write_h5  # noqa: E402
 
 RECORD = "mitdb/1.0.0/208"
 TIMEOUT = 180
+#: ``?model=`` of the pages opened here: the tiny run checkpoint (set by the fixture below).
+RUN_MODEL: dict = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -38,7 +40,9 @@ def _app_environment(app_dirs, mirror_url):
     env = app_environment(app_dirs["data"], app_dirs["runs"], mirror_url)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    RUN_MODEL["model"] = str(app_dirs["checkpoint"])
     yield
+    RUN_MODEL.clear()
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
@@ -46,10 +50,15 @@ def _app_environment(app_dirs, mirror_url):
             os.environ[k] = v
 
 
-def open_app(page: str = "Recording", record: str | None = RECORD) -> AppTest:
+def open_app(page: str = "Recording", record: str | None = RECORD,
+             model: str | None = "run") -> AppTest:
+    """The app on ``page``; ``model``: ``?model=`` ("run": the tiny run's checkpoint, None:
+    none given, so the default pretrained model)."""
     at = AppTest.from_file(str(SCRIPT), default_timeout=TIMEOUT)
     if record:
         at.query_params["record"] = record
+    if model:
+        at.query_params["model"] = RUN_MODEL["model"] if model == "run" else model
     at.run()
     if page != "Recording":
         at.sidebar.radio[0].set_value(page).run()
@@ -93,6 +102,57 @@ def test_recording_page_shows_the_apis_counts(full_mirror, recording, reference_
     assert len(beat_table) == len(pred)
     np.testing.assert_array_equal(beat_table["sample"].to_numpy(), pred.sample)
     assert [b.label for b in at.get("download_button")] == ["Download CSV"]
+
+
+def test_recording_page_with_the_default_pretrained_model(recording, app_dirs):
+    """No run chosen: the shipped default model is preselected and gives the API's verdict."""
+    from ecgnet.pretrained import DEFAULT_MODEL, model_names, weights_path
+
+    at = open_app(model=None)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    picker = at.selectbox(key="model")
+    assert picker.value == DEFAULT_MODEL
+    assert picker.options[0] == f"pretrained: {DEFAULT_MODEL} (default)"
+    assert all(f"pretrained: {n}" in " ".join(picker.options) for n in model_names())
+    assert any("best.pt" in o for o in picker.options)  # the run's checkpoint is offered too
+    pred = predict(weights_path(DEFAULT_MODEL), RECORD, data_dir=app_dirs["data"])
+    shown = metrics(at)
+    assert int(shown["beats"]) == len(pred) > 2000
+    counts = pred.summary()["predicted"]
+    assert {c: int(shown[c]) for c in counts} == counts
+    assert any(m.value.startswith(f"#### {pred.summary_lines()[0]}") for m in at.markdown)
+    view = at.session_state["view"]
+    assert Path(view.checkpoint) == weights_path(DEFAULT_MODEL)
+    np.testing.assert_allclose(view.prediction.proba, pred.proba, atol=1e-6)
+
+
+def test_model_by_name_in_the_url_and_an_unknown_one(app_dirs):
+    from ecgnet.pretrained import weights_path
+
+    at = open_app(model="mitbih-random")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="model").value == "mitbih-random"
+    pred = predict(weights_path("mitbih-random"), RECORD, data_dir=app_dirs["data"])
+    assert {c: int(metrics(at)[c]) for c in pred.class_names} == pred.summary()["predicted"]
+    at = open_app(model="no-such-model")
+    assert not at.exception
+    assert len(at.error) == 1 and "no-such-model" in at.error[0].value
+    assert "mitbih-interpatient" in at.error[0].value  # names the models there are
+
+
+def test_model_choices_without_runs(tmp_path):
+    """Right after install (no run folder) the pretrained models are the choice."""
+    from ecgnet.pretrained import DEFAULT_MODEL, model_names, weights_path
+
+    choices = api.model_choices(tmp_path / "no-runs")
+    assert [c.key for c in choices][0] == DEFAULT_MODEL
+    assert sorted(c.key for c in choices) == model_names()
+    assert all(c.pretrained and c.checkpoint == weights_path(c.key) for c in choices)
+    assert api.resolve_model(None, choices).key == DEFAULT_MODEL
+    assert api.resolve_model("ptb-mi", choices).checkpoint == weights_path("ptb-mi")
+    assert api.resolve_model(None, []) is None
+    with pytest.raises(InputError, match="'nope' is neither a pretrained model"):
+        api.resolve_model("nope", choices)
 
 
 def test_recording_chart_marks_sit_on_the_beats(recording, app_dirs):

@@ -2,8 +2,9 @@
 
 The test starts ``python -m ecg_cli.main app`` on a free loopback port with an empty data
 folder, opens the recording page on MIT-BIH 208 (downloaded by the app from the mirror
-served on 127.0.0.1), checks the beat and class counts shown against the API's
-``predict``, clicks through every page and saves a screenshot of each (paths printed).
+served on 127.0.0.1) with the default pretrained model (no ``?model=``: what a user gets
+right after install), checks the beat and class counts shown against the API's
+``predict`` with that model, clicks through every page and saves a screenshot of each (paths printed).
 
 Without Chromium, chromedriver or selenium the test skips; ``ECG_REQUIRE_BROWSER=1``
 (set by ``.ci/run``) turns that skip into a failure.
@@ -105,6 +106,17 @@ def page_idle(driver) -> bool:
     return not driver.find_elements(By.CSS_SELECTOR, "[data-testid=stStatusWidget]")
 
 
+def selectbox_texts(driver) -> str:
+    """What the select boxes show (their text, and the value of their input fields)."""
+    from selenium.webdriver.common.by import By
+
+    out = []
+    for box in driver.find_elements(By.CSS_SELECTOR, "[data-testid=stSelectbox]"):
+        out.append(box.get_attribute("textContent") or "")
+        out += [i.get_attribute("value") or "" for i in box.find_elements(By.TAG_NAME, "input")]
+    return "\n".join(out)
+
+
 def go_to(driver, page: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -140,13 +152,16 @@ def test_app_in_a_real_browser(full_mirror, browser, app_dirs, kaggle_rows, mirr
         print(f"\nscreenshot: {path} (page ready {ready_s:.1f} s after the request, cold "
               "server)")
 
-        pred = predict(app_dirs["checkpoint"], RECORD, data_dir=data)
+        from ecgnet.pretrained import DEFAULT_MODEL, weights_path
+
+        pred = predict(weights_path(DEFAULT_MODEL), RECORD, data_dir=data)
         shown = shown_metrics(browser)
         assert int(shown["beats"]) == len(pred) > 500
         counts = pred.summary()["predicted"]
         assert {c: int(shown[c]) for c in counts} == counts
         headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h4")]
         assert pred.summary_lines()[0] in headings
+        assert f"pretrained: {DEFAULT_MODEL} (default)" in selectbox_texts(browser)
         assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
         assert (data / "physionet" / "mitdb" / "1.0.0" / "208.dat").is_file()
 

@@ -87,6 +87,87 @@ def checkpoints(runs: str | os.PathLike | None = None) -> List[Path]:
     return sorted(found, key=lambda p: (str(p.parent), p.name != "best.pt", p.name))
 
 
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the model picker: a shipped pretrained model or a run checkpoint.
+
+    ``key`` is what ``?model=`` takes (the pretrained model's name, or the checkpoint's
+    path); ``label`` what the picker shows; ``checkpoint`` the file that is loaded.
+    """
+
+    key: str
+    label: str
+    checkpoint: Path
+    pretrained: bool
+
+
+def pretrained_models() -> List[ModelChoice]:
+    """The shipped pretrained models (``ecgnet.pretrained``), the default one first.
+
+    Examples
+    --------
+    >>> pretrained_models()[0].key  # doctest: +SKIP
+    'mitbih-interpatient'
+    """
+    from ecgnet.pretrained import DEFAULT_MODEL, list_models, weights_path
+
+    out = []
+    for card in list_models():
+        try:
+            path = weights_path(card.name)
+        except EcgError:  # a card whose weights are missing: not offered
+            continue
+        default = " (default)" if card.name == DEFAULT_MODEL else ""
+        out.append(ModelChoice(key=card.name, label=f"pretrained: {card.name}{default}",
+                               checkpoint=path, pretrained=True))
+    return sorted(out, key=lambda c: (c.key != DEFAULT_MODEL, c.key))
+
+
+def model_choices(runs: str | os.PathLike | None = None) -> List[ModelChoice]:
+    """What the model picker offers: the pretrained models, then the runs' checkpoints."""
+    root = runs_dir(runs)
+    found = [ModelChoice(key=str(p), label=_relative(p, root), checkpoint=p, pretrained=False)
+             for p in checkpoints(root)]
+    return pretrained_models() + found
+
+
+def resolve_model(wanted: str | None, choices: Sequence[ModelChoice]) -> Optional[ModelChoice]:
+    """The choice ``?model=`` names (a pretrained name or a checkpoint path), else the default.
+
+    Without ``wanted`` the default pretrained model (``ecgnet.pretrained.DEFAULT_MODEL``)
+    is chosen, else the first choice; None when there is none. A ``wanted`` path that is
+    not among ``choices`` is returned as a new choice (any checkpoint file can be opened).
+
+    Raises
+    ------
+    InputError
+        ``wanted`` is neither a pretrained model's name nor an existing file.
+    """
+    from ecgnet.pretrained import DEFAULT_MODEL
+
+    if wanted:
+        for c in choices:
+            if wanted == c.key or Path(wanted) == c.checkpoint:
+                return c
+        if Path(wanted).is_file():
+            return ModelChoice(key=str(wanted), label=str(wanted), checkpoint=Path(wanted),
+                               pretrained=False)
+        names = ", ".join(c.key for c in choices if c.pretrained) or "(none shipped)"
+        raise InputError(f"model {wanted!r} is neither a pretrained model ({names}) nor a "
+                         "checkpoint file")
+    for c in choices:
+        if c.key == DEFAULT_MODEL:
+            return c
+    return choices[0] if choices else None
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 # --- the recording page ------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 Settings come from the environment, set by ``ecg app``: ``ECG_DATA_DIR`` (data folder),
 ``ECG_RUNS_DIR`` (run folders), ``ECG_PHYSIONET_URL`` (mirror). The page is chosen in
 the sidebar; the recording page also reads ``?record=<db>/<version>/<record>`` and
-``?model=<checkpoint path>`` from the URL.
+``?model=<pretrained model name or checkpoint path>`` from the URL.
 """
 
 import importlib

@@ -18,18 +18,25 @@ BUCKETS = 1200
 
 
 def choose_model(runs_root: Path):
-    """Model select box (``?model=`` preselects); None when there is no checkpoint."""
-    found = api.checkpoints(runs_root)
-    wanted = st.query_params.get("model")
-    if wanted and Path(wanted) not in found:
-        found.insert(0, Path(wanted))
-    if not found:
-        st.warning(f"No checkpoint under {runs_root}: train one with `ecg train` "
-                   "(or start the app with `--runs-dir`).")
+    """Model select box: the pretrained models and the runs' checkpoints.
+
+    ``?model=NAME`` (a pretrained model) or ``?model=PATH`` (a checkpoint) preselects;
+    otherwise the default pretrained model is selected. Returns the checkpoint path to
+    load, or None when there is no model at all.
+    """
+    choices = api.model_choices(runs_root)
+    chosen = api.resolve_model(st.query_params.get("model"), choices)
+    if chosen is None:
+        st.warning(f"No model: no pretrained model is installed and no checkpoint is under "
+                   f"{runs_root}; train one with `ecg train` (or start the app with "
+                   "`--runs-dir`).")
         return None
-    index = found.index(Path(wanted)) if wanted else 0
-    return st.selectbox("Model", found, index=index, key="model",
-                        format_func=lambda p: short(p, runs_root))
+    if chosen not in choices:
+        choices.insert(0, chosen)
+    by_key = {c.key: c for c in choices}
+    key = st.selectbox("Model", list(by_key), index=list(by_key).index(chosen.key),
+                       key="model", format_func=lambda k: by_key[k].label)
+    return by_key[key].checkpoint
 
 
 def choose_record(data: Path):

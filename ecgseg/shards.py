@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -169,30 +168,14 @@ class ShardIndexWriter:
             f.create_virtual_dataset(key, layout, fillvalue=0 if key != "symbol" else b"")
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        f = self._f
-        image = None
-        try:
-            try:
-                if exc_type is None:
-                    self._write_virtual(f)
-                    BeatWriter._write_records(self, f)  # the /records table, one definition
-                    for key, value in self.attrs.items():
-                        f.attrs[key] = _attr_value(value)
-                    f.attrs["format"] = FORMAT
-                    f.attrs["shards"] = len(self._shards)
-                    f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
-                                       .isoformat(timespec="seconds"))
-                    f.flush()
-                    image = f.id.get_file_image()
-            finally:
-                f.close()
-                self._f = None
-            if image is not None:
-                with open(self._tmp, "wb") as out:
-                    out.write(image)
-                del image
-        except BaseException:
-            if not self._ctx.__exit__(*sys.exc_info()):
-                raise
-        else:
-            self._ctx.__exit__(exc_type, exc, tb)
+        def fill(f: h5py.File) -> None:
+            self._write_virtual(f)
+            BeatWriter._write_records(self, f)  # the /records table, one definition
+            for key, value in self.attrs.items():
+                f.attrs[key] = _attr_value(value)
+            f.attrs["format"] = FORMAT
+            f.attrs["shards"] = len(self._shards)
+            f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
+                               .isoformat(timespec="seconds"))
+
+        BeatWriter._finish(self, exc_type, exc, tb, fill)  # the in-memory file, one definition

@@ -178,22 +178,31 @@ class BeatWriter:
         self.records.append(row)
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        def fill(f: h5py.File) -> None:
+            self._write_records(f)
+            for key, value in self.attrs.items():
+                f.attrs[key] = _attr_value(value)
+            f.attrs["format"] = FORMAT
+            f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
+                               .isoformat(timespec="seconds"))
+            self._ds.clear()
+
+        self._finish(exc_type, exc, tb, fill)
+
+    def _finish(self, exc_type, exc, tb, fill) -> None:
+        """Complete the in-memory file: ``fill(f)`` on success, then close it, write its
+        image under the temporary name in one go and let the atomic context rename it (or
+        remove it on failure). Also used by :class:`ecgseg.shards.ShardIndexWriter`."""
         f = self._f
         image = None
         try:
             try:
                 if exc_type is None:
-                    self._write_records(f)
-                    for key, value in self.attrs.items():
-                        f.attrs[key] = _attr_value(value)
-                    f.attrs["format"] = FORMAT
-                    f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
-                                       .isoformat(timespec="seconds"))
-                    self._ds.clear()
+                    fill(f)
                     f.flush()
                     image = f.id.get_file_image()
             finally:
-                self._ds.clear()
+                getattr(self, "_ds", {}).clear()
                 f.close()
                 self._f = None
             if image is not None:

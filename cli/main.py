@@ -6,6 +6,7 @@ turns the toolkit's errors into one clear line and a non-zero exit status.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import typer
@@ -108,6 +109,14 @@ def main(argv: list[str] | None = None) -> None:
     """
     try:
         app(args=argv, prog_name="ecg")
+    except SystemExit as done:
+        if argv is None and done.code in (0, None):
+            # The command finished and its outputs are complete: a Ctrl-C or SIGTERM while
+            # the interpreter shuts down (where Python restores the default handlers, so the
+            # process would die of the signal) must not turn that success into a kill.
+            for s in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(s, signal.SIG_IGN)
+        raise
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

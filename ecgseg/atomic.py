@@ -180,9 +180,12 @@ def remove_orphaned_temporaries(folder: str | os.PathLike) -> list[Path]:
 
 
 def _lock_owner(fd: int) -> str:
-    with contextlib.suppress(OSError, ValueError):
-        pid = int(os.pread(fd, 32, 0).split()[0])
-        return f" (pid {pid})"
+    """`` (pid N)`` from the lock file, or "" (not written yet: the holder writes it after locking)."""
+    fields = b""
+    with contextlib.suppress(OSError):
+        fields = os.pread(fd, 32, 0).split()
+    if fields and fields[0].isdigit():
+        return f" (pid {int(fields[0])})"
     return ""
 
 

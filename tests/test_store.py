@@ -84,3 +84,27 @@ def test_bad_inputs(tmp_path):
         load_beats(path, split="DS9")
     with pytest.raises(InputError, match="records not in"):
         load_beats(path, records=["999"])
+
+
+def test_busy_output_whose_holder_has_not_written_its_pid_yet(tmp_path):
+    """The lock's holder writes its pid just after locking: a second writer that looks in
+    between finds an empty lock file, and must still say 'busy' in one clean error."""
+    import fcntl
+    import os
+
+    from ecgseg.atomic import LOCK_SUFFIX, OutputBusyError, atomic_path
+
+    out = tmp_path / "beats.h5"
+    fd = os.open(tmp_path / f".{out.name}{LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held, still empty
+        with pytest.raises(OutputBusyError, match=r"another process is writing .*beats\.h5"):
+            with atomic_path(out):
+                pass
+        os.pwrite(fd, b"4242\n", 0)
+        with pytest.raises(OutputBusyError, match=r"another process \(pid 4242\) is writing"):
+            with atomic_path(out):
+                pass
+    finally:
+        os.close(fd)
+    assert not out.exists()

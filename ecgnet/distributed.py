@@ -217,11 +217,27 @@ def _rank_main(rank: int, world_size: int, port: int, config: "TrainConfig",
     except EcgError as exc:
         parameter = getattr(exc, "parameter", None)
         results.put(("error", rank, parameter, getattr(exc, "detail", str(exc))))
-        sys.exit(1)
+        _end_rank(1)
     except KeyboardInterrupt:
-        sys.exit(130)
+        _end_rank(130)
     if rank == 0:
         results.put(("result", rank, result, None))
+    _end_rank(0)
+
+
+def _end_rank(status: int) -> None:
+    """End a rank process now, skipping the interpreter's and C++'s exit-time teardown.
+
+    After ``destroy_process_group`` torch's background C++ threads (gloo, the store) can
+    still be joinable when the process exits; their static destructors then call
+    ``std::terminate`` ("terminate called without an active exception", SIGABRT, no
+    Python frame left). Measured: 2 of 10 runs of the distributed resume test lost rank 1
+    that way. Everything a rank must leave behind is written before this point (atomic
+    files, the result already in the pipe of a ``SimpleQueue``).
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def launch(config: "TrainConfig", callbacks: Iterable["TrainCallback"] = ()) -> "RunResult":

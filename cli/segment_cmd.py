@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import List, Optional
 
@@ -76,23 +75,16 @@ def segment(
     from ecgseg.lifecycle import command_lifecycle
     from ecgseg.pipeline import segment_database
     from ecgseg.recipes import get_recipe
+    from ecgseg.recipes.params import UnknownParameterError, override_params
 
     with command_lifecycle():
-        params = get_recipe(recipe).default_params(db)
         overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,
                      "record_choice": record_choice}
-        overrides = {k: v for k, v in overrides.items() if v is not None}
-        if overrides:
-            fields = ({f.name for f in dataclasses.fields(params)} if params is not None
-                      else set())
-            unknown = sorted(set(overrides) - fields)
-            if unknown:
-                opts = ", ".join("--" + k.replace("_s", "").replace("_", "-") for k in unknown)
-                raise EcgError(f"{opts} does not apply to --db {db} --recipe {recipe}")
-            try:
-                params = dataclasses.replace(params, **overrides)
-            except (TypeError, ValueError) as exc:
-                raise EcgError(f"bad recipe parameter: {exc}") from None
+        try:
+            params = override_params(get_recipe(recipe).default_params(db), overrides)
+        except UnknownParameterError as exc:
+            opts = ", ".join("--" + k.replace("_s", "").replace("_", "-") for k in exc.names)
+            raise EcgError(f"{opts} does not apply to --db {db} --recipe {recipe}") from None
         wanted = comma_list(records)
         summary = segment_database(
             db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,

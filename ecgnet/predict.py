@@ -55,7 +55,7 @@ class InputBeats:
     ``beats`` ``(n, 187)`` float32; ``fields``: the :class:`Prediction` attributes other
     than ``class_names`` and ``proba`` (``name``, ``record``, ``sample``, ``time_s``,
     ``reference``, and for a record ``detector``, ``params``, ``source``, ``fs``,
-    ``lead``, ``stats``, ``notes``, ``seconds``).
+    ``lead``, ``recipe``, ``beat_fs``, ``stats``, ``notes``, ``seconds``).
     """
 
     beats: np.ndarray
@@ -154,8 +154,11 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
     if proba.shape[1] != len(class_names):
         raise InputError(f"{checkpoint}: the model gives {proba.shape[1]} classes, its "
                          f"checkpoint names {len(class_names)}")
+    extra = inputs[:, BEAT_SAMPLES:] if inputs.shape[1] > BEAT_SAMPLES else None
     return Prediction(class_names=class_names, proba=proba, seconds=seconds,
-                      beats=np.asarray(got.beats, dtype=np.float32), **fields)
+                      beats=np.asarray(got.beats, dtype=np.float32),
+                      extra_inputs=None if extra is None else np.ascontiguousarray(extra),
+                      **fields)
 
 
 def beats_of_record(source: Source, meta: dict, overrides: Optional[Dict[str, Any]],
@@ -169,6 +172,7 @@ def beats_of_record(source: Source, meta: dict, overrides: Optional[Dict[str, An
     classes are that database's task, else unknown (-1).
     """
     from ecgseg.pipeline import segment_record
+    from ecgseg.recipes import get_recipe
 
     choice = choose_recipe(meta, source.db, overrides, recipe)
     params, note = choice.params, choice.note
@@ -185,7 +189,8 @@ def beats_of_record(source: Source, meta: dict, overrides: Optional[Dict[str, An
     return InputBeats(res.beats, dict(
         name=source.name, record=np.full(n, source.name, dtype=object), sample=res.sample,
         time_s=res.sample / fs, reference=labels, detector=res.detector, params=params,
-        source=source, fs=fs, lead=str(res.stats["lead"]),
+        source=source, fs=fs, lead=str(res.stats["lead"]), recipe=choice.recipe,
+        beat_fs=get_recipe(choice.recipe).fs(source.db, params),
         stats=dict(res.stats, tolerance_s=tolerance_s),
         notes=tuple(([note] if note else []) + list(res.warnings)),
         seconds={"download": download_seconds, "segment": seconds}, detector_name=detector))

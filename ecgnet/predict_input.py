@@ -314,6 +314,7 @@ def recipe_params(meta: dict, overrides: Optional[Dict[str, Any]] = None):
         recipe (their parameters are used), else one line saying what was assumed.
     """
     from ecgseg.recipes.paper import PaperParams
+    from ecgseg.recipes.params import override_params
 
     sources = (meta.get("training") or {}).get("data_sources")
     fields = {f.name for f in dataclasses.fields(PaperParams)}
@@ -338,14 +339,8 @@ def recipe_params(meta: dict, overrides: Optional[Dict[str, Any]] = None):
             note = ("the model was trained on Kaggle-format CSV beats, whose recipe the "
                     "checkpoint cannot know: segmenting with the paper recipe's defaults "
                     "(125 Hz; the published Kaggle beats are 120 Hz, cut at annotations)")
-    base.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    unknown = sorted(set(base) - fields)
-    if unknown:
-        raise InputError(f"unknown paper-recipe parameter(s): {', '.join(unknown)}")
-    try:
-        return PaperParams(**base), note
-    except TypeError as exc:
-        raise InputError(f"bad recipe parameter: {exc}") from None
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return override_params(PaperParams(), {**base, **given}, what="paper-recipe"), note
 
 
 __all__ = ["FALLBACK_DATABASE", "HDF5_SUFFIXES", "RecipeChoice", "Source", "choose_recipe",

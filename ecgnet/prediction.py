@@ -47,6 +47,14 @@ class Prediction:
         ``download``, ``segment`` (read + segment + label), ``model``.
     beats : ndarray, float32 (n, 187) or None
         The beats the model classified (its input without RR features).
+    extra_inputs : ndarray, float32 (n, r) or None
+        What the model took after each beat's 187 samples (RR features, record features,
+        the record's median beat; :func:`ecgnet.data.model_inputs`), None for a model of
+        the beat alone: ``np.hstack([beats, extra_inputs])`` is the model's input.
+    recipe : str or None
+        The recipe the beats were cut with (raw records; :mod:`ecgseg.recipes.registry`).
+    beat_fs : float or None
+        Sampling rate of the beats, Hz, from that recipe's registry entry (raw records).
     """
 
     name: str
@@ -65,6 +73,9 @@ class Prediction:
     notes: Tuple[str, ...] = ()
     seconds: Dict[str, float] = field(default_factory=dict)
     beats: Optional[np.ndarray] = None
+    extra_inputs: Optional[np.ndarray] = None
+    recipe: Optional[str] = None
+    beat_fs: Optional[float] = None
 
     def __len__(self) -> int:
         return int(self.proba.shape[0])

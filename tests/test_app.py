@@ -23,6 +23,7 @@ from ecg_cli.app import SCRIPT, api  # noqa: E402
 from ecgnet.predict import predict  # noqa: E402
 from ecgseg.errors import InputError  # noqa: E402
 from ecgseg.pipeline import segment_record  # noqa: E402
+from ecgseg.recipes import get_recipe  # noqa: E402
 
 from .app_helpers import (app_dirs, app_environment, children, free_port,  # noqa: E402,F401
                           kaggle_rows, start_app, stop_group, wait_healthy)
@@ -213,7 +214,76 @@ def test_beat_page_shows_the_models_input(recording, reference_prediction, app_d
         assert e.attribution.shape == (187,) and np.isfinite(e.attribution).all()
         assert e.target == row["predicted"]
         assert any("attribution for class" in c.value for c in at.caption)
+    # the tiny run was trained on Kaggle-format CSV rows: Kaggle-recipe beats at 120 Hz,
+    # as the recipe registry says (not the record's 360 Hz)
+    assert view.beat_fs == get_recipe("kaggle").fs("mitdb") == 120.0
+    caption = " ".join(c.value for c in at.caption)
+    assert "kaggle recipe: resampled to 120 Hz" in caption and "360 Hz" not in caption
     at.sidebar.radio[0].set_value("Recording").run()
+
+
+@pytest.fixture(scope="module")
+def paper_checkpoint(kaggle_rows, tmp_path_factory):
+    """A tiny run trained on beats whose HDF5 says the paper recipe made them."""
+    from ecgnet.train import TrainConfig, train
+    from ecgseg.store import BeatWriter
+
+    base = tmp_path_factory.mktemp("paper-run")
+    idx = small_rows(kaggle_rows.beats, kaggle_rows.labels, 30)
+    beats, labels = kaggle_rows.beats[idx], kaggle_rows.labels[idx]
+    with BeatWriter(base / "paper.h5", length=187,
+                    attrs={"database": "mitdb", "recipe": "paper", "classes": list("NSVFQ")}) as w:
+        w.append_record("100", "100", beats, labels=labels, sample=np.arange(len(idx)) * 300,
+                        window=np.full(len(idx), -1), n_values=np.full(len(idx), 187),
+                        stats={"fs_in": 360.0})
+    result = train(TrainConfig(data=[str(base / "paper.h5")], out=str(base / "runs"),
+                               name="paper", batch_size=32, max_iters=5, progress=False,
+                               threads=1))
+    return result.run_dir / "best.pt"
+
+
+def test_beat_page_names_the_paper_recipes_rate(recording, paper_checkpoint):
+    """A paper-recipe checkpoint's beats are at the paper recipe's 125 Hz."""
+    at = open_app("Beat", model=str(paper_checkpoint))
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    view = at.session_state["view"]
+    assert view.recipe == "paper" and view.prediction.notes == ()
+    assert view.beat_fs == get_recipe("paper").fs("mitdb") == 125.0
+    caption = " ".join(c.value for c in at.caption)
+    assert "paper recipe: resampled to 125 Hz" in caption, caption
+
+
+def test_beat_page_explains_a_model_with_rr_inputs(recording, app_dirs):
+    """The default pretrained model (kachuee-rr) takes 5 RR features after the beat: the
+    attribution covers the 187 samples with those held fixed, not a shape error."""
+    from ecgnet.checkpoint import load_model
+    from ecgnet.explain import explain_beat
+    from ecgnet.pretrained import DEFAULT_MODEL, weights_path
+
+    at = open_app(model=None)
+    at.session_state["beat_number"] = 11
+    at.sidebar.radio[0].set_value("Beat").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not [i.value for i in at.info if "No attribution" in i.value]
+    view = at.session_state["view"]
+    assert view.extra_columns == 5 and view.model_input(11).shape == (192,)
+    caption = " ".join(c.value for c in at.caption)
+    assert "5 RR features held fixed" in caption, caption
+    assert "resampled to 120 Hz" in caption
+    if api.explain_available():
+        assert len(at.get("vega_lite_chart")) == 3  # beat, probabilities, feature maps
+        # the page's attribution is ecgnet.explain's on the model's whole input
+        pred = predict(weights_path(DEFAULT_MODEL), RECORD, data_dir=app_dirs["data"])
+        np.testing.assert_allclose(view.prediction.extra_inputs, pred.extra_inputs, atol=1e-6)
+        model, meta = load_model(weights_path(DEFAULT_MODEL))
+        whole = np.concatenate([pred.beats[11], pred.extra_inputs[11]])
+        direct = explain_beat(model, whole, meta["class_names"], method="occlusion")
+        got = api.explain_beat(view.checkpoint, view.model_input(11))
+        np.testing.assert_allclose(got.attribution, direct.attribution, atol=1e-5)
+        assert got.target == meta["class_names"][direct.predicted]
+        # the beat alone is refused in words, not as an array shape
+        with pytest.raises(InputError, match="RR or record features"):
+            api.explain_beat(view.checkpoint, view.beats[11])
 
 
 def test_upload_of_a_signal_file(recording, app_dirs, tmp_path):

@@ -100,10 +100,22 @@ def charts_drawn(driver) -> int:
 
 
 def page_idle(driver) -> bool:
-    """Streamlit has finished running the script (no 'running' status widget)."""
+    """Streamlit has finished running the script: no 'running' status widget and no stale
+    element of the previous run left (Streamlit greys those out until the run ends; the
+    status widget shows only after a delay, so a page can look idle while they remain)."""
     from selenium.webdriver.common.by import By
 
-    return not driver.find_elements(By.CSS_SELECTOR, "[data-testid=stStatusWidget]")
+    return not driver.find_elements(By.CSS_SELECTOR, "[data-testid=stStatusWidget], "
+                                                     "[data-stale=true]")
+
+
+def code_blocks_drawn(driver) -> bool:
+    """Every code block shows its text (Streamlit highlights them in a chunk loaded on
+    first use, and the block stays empty until it has arrived)."""
+    from selenium.webdriver.common.by import By
+
+    return all(c.text.strip() for c in driver.find_elements(By.CSS_SELECTOR,
+                                                            "[data-testid=stCode]"))
 
 
 def selectbox_texts(driver) -> str:
@@ -189,13 +201,21 @@ def test_app_in_a_real_browser(full_mirror, browser, app_dirs, kaggle_rows, mirr
             wait_for(browser, lambda d: expected[page] in d.find_element(
                 By.CSS_SELECTOR, "[data-testid=stMain]").text, what=f"the {page} page")
             wait_for(browser, page_idle, what=f"the {page} page's script run")
+            wait_for(browser, code_blocks_drawn, what=f"the {page} page's code blocks")
             time.sleep(1.0)
             path = shots / f"{i}-{page.lower().replace(' ', '-')}.png"
             browser.save_screenshot(str(path))
             print(f"screenshot: {path}")
             assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
+            if page == "Data set":  # the provenance is shown, not an empty box
+                code = browser.find_element(By.CSS_SELECTOR, "[data-testid=stCode]").text
+                assert '"recipe": "kaggle"' in code, code
         go_to(browser, "Beat")
         wait_for(browser, lambda d: charts_drawn(d) >= 2, what="the beat and probability charts")
+        # the default model (kachuee-rr, Kaggle recipe) is explained, at its beats' 120 Hz
+        main = browser.find_element(By.CSS_SELECTOR, "[data-testid=stMain]").text
+        assert "kaggle recipe: resampled to 120 Hz" in main and "360 Hz" not in main
+        assert "5 RR features held fixed" in main and "No attribution" not in main
     finally:
         stop_group(proc)
     assert proc.returncode is not None

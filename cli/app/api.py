@@ -198,7 +198,8 @@ class RecordView:
         Its sampling rate, Hz.
     lead : str
     beats : ndarray, float32 (n_beats, 187)
-        The model's input beats, in the prediction's row order.
+        The model's input beats, in the prediction's row order (at :attr:`beat_fs`);
+        :meth:`model_input` adds the model's other inputs (RR features).
     reference : Reference or None
     checkpoint : str
     """
@@ -230,6 +231,32 @@ class RecordView:
     @property
     def class_names(self) -> Tuple[str, ...]:
         return tuple(self.prediction.class_names)
+
+    @property
+    def recipe(self) -> str:
+        """The recipe the beats were cut with (the checkpoint's; ``ecgseg.recipes``)."""
+        return str(self.prediction.recipe)
+
+    @property
+    def beat_fs(self) -> float:
+        """Sampling rate of the model's input beats, Hz: the recipe's output rate in the
+        recipe registry (120 Hz for Kaggle-recipe MIT-BIH beats, 125 Hz for the paper
+        recipe's), not the record's."""
+        return float(self.prediction.beat_fs)
+
+    @property
+    def extra_columns(self) -> int:
+        """Inputs the model takes after each beat's 187 samples (5 RR features for
+        ``kachuee-rr``; 0 for a model of the beat alone)."""
+        extra = self.prediction.extra_inputs
+        return 0 if extra is None else int(extra.shape[1])
+
+    def model_input(self, i: int) -> np.ndarray:
+        """Everything the model took for beat ``i``: float32 ``(187 + extra_columns,)``,
+        the beat's samples then its RR (and other) features."""
+        extra = self.prediction.extra_inputs
+        beat = np.asarray(self.beats[i], np.float32)
+        return beat if extra is None else np.concatenate([beat, extra[i].astype(np.float32)])
 
     def counts(self) -> Dict[str, int]:
         """Beats per predicted class (every class of the model, zeros included)."""
@@ -497,27 +524,43 @@ class BeatExplanation:
     feature_maps: Dict[str, np.ndarray]
 
 
-def explain_beat(checkpoint: str | os.PathLike, beat: np.ndarray,
+def explain_beat(checkpoint: str | os.PathLike, model_input: np.ndarray,
                  method: str = "occlusion") -> Optional[BeatExplanation]:
     """Attribution and feature maps of one beat for its predicted class, or None.
 
     Uses ``ecgnet.explain.explain_beat`` (imported here only, on use); None when that
-    module is absent. ``method``: ``"occlusion"`` (plain PyTorch, default) or
-    ``"integrated-gradients"`` (needs captum).
+    module is absent. The attribution covers the beat's 187 samples; a model's other
+    inputs (the RR features of ``kachuee-rr``) are held fixed at the beat's values.
+
+    Parameters
+    ----------
+    checkpoint : path
+    model_input : ndarray, float32 (187 + r,)
+        Everything the model takes for the beat (:meth:`RecordView.model_input`).
+    method : {"occlusion", "integrated-gradients"}
+        ``"occlusion"`` (plain PyTorch, default) or ``"integrated-gradients"`` (captum).
 
     Raises
     ------
-    EcgError
-        The model cannot be explained on this input (e.g. it also takes RR intervals).
+    InputError
+        ``model_input`` lacks the model's inputs after the beat (a model with RR features
+        given the beat alone): the message says which.
     """
     if not explain_available():
         return None
     explain = importlib.import_module("ecgnet.explain")
     from ecgnet.checkpoint import load_model
+    from ecgnet.models import input_columns
 
     model, meta = load_model(checkpoint)
-    e = explain.explain_beat(model, np.asarray(beat, np.float32), tuple(meta["class_names"]),
-                             method=method)
+    x = np.asarray(model_input, np.float32).ravel()
+    width = input_columns(model)
+    if len(x) != width:
+        name = getattr(model, "model_name", type(model).__name__)
+        raise InputError(f"model_input has {len(x)} values; model {name} takes {width} "
+                         f"(the 187 beat samples and {width - 187} RR or record features), "
+                         "so this beat cannot be explained without them")
+    e = explain.explain_beat(model, x, tuple(meta["class_names"]), method=method)
     return BeatExplanation(attribution=np.asarray(e.attribution, np.float64),
                            target=str(e.class_names[e.target]), method=str(e.method),
                            feature_maps={k: np.asarray(v) for k, v in e.feature_maps.items()})

@@ -2,11 +2,15 @@
 
 :class:`PaperParams` (the paper recipe, and the ``paper`` detector) and
 :class:`KagglePtbParams` (the Kaggle PTB recipe). Errors name the parameter.
+:func:`override_params` is the one way user overrides (CLI options, API keywords) become
+a parameter object (``ecg segment``, ``ecg predict``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Tuple, TypeVar
 
 import numpy as np
 
@@ -138,3 +142,73 @@ def _check_threshold(threshold: float, inclusive: bool) -> None:
     if not (0 <= threshold <= 1 if inclusive else 0 <= threshold < 1):
         raise InputError(f"threshold must be in [0, {top} (windows are normalised to 0..1), "
                          f"got {threshold}")
+
+
+P = TypeVar("P")
+
+
+class UnknownParameterError(InputError):
+    """Overrides name parameters the recipe's parameter object does not have.
+
+    Attributes
+    ----------
+    names : tuple of str
+        The unknown parameter names, sorted.
+    """
+
+    def __init__(self, message: str, names: Tuple[str, ...]):
+        super().__init__(message)
+        self.names = tuple(names)
+
+
+def override_params(params: Optional[P], overrides: Optional[Mapping[str, Any]],
+                    what: str = "recipe") -> Optional[P]:
+    """``params`` with the ``overrides`` that are not None applied (a new frozen object).
+
+    Parameters
+    ----------
+    params : dataclass instance or None
+        A recipe's parameter object (:meth:`ecgseg.recipes.Recipe.default_params`, or one
+        already adjusted); None for a recipe without parameters on this database.
+    overrides : mapping of str, optional
+        Field name -> value; None values mean "not given" and are ignored.
+    what : str
+        Names the parameter object in the unknown-parameter message
+        (``"unknown <what> parameter(s): ..."``).
+
+    Returns
+    -------
+    The same object when nothing is overridden, else a new one of its type.
+
+    Raises
+    ------
+    UnknownParameterError
+        A name that is not a field of ``params`` (every name when ``params`` is None);
+        ``names`` lists them, for front ends that phrase them as their options.
+    InputError
+        A value the parameter object refuses (its message names the parameter), or one
+        of the wrong type (``bad recipe parameter: ...``).
+
+    Examples
+    --------
+    >>> override_params(PaperParams(), {"threshold": 0.8, "fs": None}).threshold
+    0.8
+    >>> override_params(None, {"fs": None}) is None
+    True
+    >>> override_params(None, {"fs": 100.0})
+    Traceback (most recent call last):
+    ...
+    ecgseg.recipes.params.UnknownParameterError: unknown recipe parameter(s): fs
+    """
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if not given:
+        return params
+    fields = {f.name for f in dataclasses.fields(params)} if params is not None else set()
+    unknown = tuple(sorted(set(given) - fields))
+    if unknown:
+        raise UnknownParameterError(f"unknown {what} parameter(s): {', '.join(unknown)}",
+                                    unknown)
+    try:
+        return dataclasses.replace(params, **given)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"bad recipe parameter: {exc}") from None

@@ -30,23 +30,19 @@ def render() -> None:
     ref = row["reference"] or "none"
     st.markdown(f"#### Beat {i} of {pred.name}: at {row['time_s']:.3f} s, predicted "
                 f"**{row['predicted']}** ({row['probability']:.3f}); reference {ref}")
-    fs = float((pred.params.fs if pred.params is not None else None) or view.fs)
+    fs = view.beat_fs
     probs = {c: float(pred.proba[i, k]) for k, c in enumerate(pred.class_names)}
     explanation, why_not = None, ""
     if api.explain_available():
         try:
-            explanation = api.explain_beat(view.checkpoint, view.beats[i])
+            explanation = api.explain_beat(view.checkpoint, view.model_input(i))
         except EcgError as exc:
             why_not = str(exc)
     attribution = explanation.attribution if explanation is not None else None
     c1, c2 = st.columns([3, 2])
     with c1:
         st.altair_chart(charts.beat_chart(view.beats[i], fs, attribution), width="stretch")
-        st.caption(f"The {view.beats.shape[1]} samples the model takes (resampled to {fs:g} Hz, "
-                   "normalised, zero-padded)"
-                   + (f"; colour: {explanation.method} attribution for class "
-                      f"{explanation.target} (red: towards it, blue: against)"
-                      if explanation is not None else ""))
+        st.caption(beat_caption(view, explanation))
     with c2:
         st.altair_chart(charts.probability_chart(probs), width="stretch")
     if why_not:
@@ -56,3 +52,19 @@ def render() -> None:
                             key="feature_part")
         st.altair_chart(charts.feature_map_chart(explanation.feature_maps[part]),
                         width="stretch")
+
+
+def beat_caption(view: api.RecordView, explanation) -> str:
+    """What the beat chart shows: the samples at the recipe's rate, the other inputs, the
+    attribution's colours."""
+    text = (f"The {view.beats.shape[1]} samples the model takes ({view.recipe} recipe: "
+            f"resampled to {view.beat_fs:g} Hz, normalised, zero-padded)")
+    extra = view.extra_columns
+    if extra:
+        text += f" and {extra} RR features"
+    if explanation is not None:
+        text += (f"; colour: {explanation.method} attribution for class {explanation.target} "
+                 "(red: towards it, blue: against)")
+        if extra:
+            text += f", over the samples with the {extra} RR features held fixed"
+    return text

@@ -120,9 +120,9 @@ class QrsParams:
     refractory_s: float = 0.2
     twave_s: float = 0.36
     twave_slope_ratio: float = 0.5
-    threshold_fraction: float = 0.45
+    threshold_fraction: float = 0.5
     searchback_rr: float = 1.66
-    searchback_fraction: float = 0.7
+    searchback_fraction: float = 0.6
     learning_s: float = 2.0
     refine_s: float = 0.075
     peak_s: float = 0.02

@@ -212,8 +212,8 @@ def test_warm_up_runs():
 
 # --- real records ----------------------------------------------------------------------------
 
-# measured with the defaults (Se %, +P %, 150 ms): 100 100.00/100.00, 119 100.00/99.95,
-# 208 99.46/99.76; the bounds sit a little below
+# measured with the defaults (Se %, +P %, 150 ms): 100 100.00/100.00, 119 100.00/100.00,
+# 208 99.36/99.83; the bounds sit a little below
 @pytest.mark.parametrize("name, min_se, min_pp", [("100", 99.9, 99.9), ("119", 99.9, 99.8),
                                                   ("208", 99.2, 99.5)])
 def test_mitdb_records(mitdb_mlii, mitdb_records, name, min_se, min_pp):
@@ -222,3 +222,31 @@ def test_mitdb_records(mitdb_mlii, mitdb_records, name, min_se, min_pp):
     score = score_detections(detect_qrs(mitdb_mlii(name), 360.0), reference, int(0.15 * 360))
     assert 100 * score.sensitivity >= min_se
     assert 100 * score.positive_predictivity >= min_pp
+
+
+def test_mitdb_207_flutter_excluded_as_ec57_says(mitdb_mlii, mitdb_records):
+    # 207's ventricular flutter episodes ([ ... ]) hold waves a detector sees but no beats:
+    # EC57 leaves them out. Measured: +P 83.3 % counting them, 99.47 % EC57 (10 false positives).
+    from ecgseg.matching import ventricular_flutter_episodes
+
+    _, ann_sample, ann_symbol = mitdb_records["207"]
+    reference = ann_sample[aami_label(ann_symbol) >= 0]
+    peaks = detect_qrs(mitdb_mlii("207"), 360.0)
+    plain = score_detections(peaks, reference, int(0.15 * 360))
+    ec57 = score_detections(peaks, reference, int(0.15 * 360),
+                            excluded=ventricular_flutter_episodes(ann_sample, ann_symbol))
+    assert plain.positive_predictivity < 0.9 and ec57.positive_predictivity >= 0.993
+    assert ec57.sensitivity == plain.sensitivity >= 0.999
+
+
+def test_mitdb_108_noise_and_large_p_waves(full_mirror):
+    # the hardest MIT-BIH record for every detector; measured Se 96.88 %, +P 94.73 %
+    # (Se 93.93 %, +P 90.59 % with the earlier threshold_fraction 0.45, searchback_fraction 0.7)
+    import wfdb
+
+    path = str(full_mirror / "mitdb" / "1.0.0" / "108")
+    x = np.ascontiguousarray(wfdb.rdrecord(path, channels=[0]).p_signal[:, 0])
+    ann = wfdb.rdann(path, "atr")
+    score = score_detections(detect_qrs(x, 360.0), ann.sample[aami_label(ann.symbol) >= 0],
+                             int(0.15 * 360))
+    assert score.sensitivity >= 0.965 and score.positive_predictivity >= 0.945

@@ -5,7 +5,8 @@ Hamilton & Tompkins (1986), re-derived here for any sampling rate and run as num
 kernels over the whole record (linear in its length, no Python loop per beat):
 
 1. **Gaps.** NaN samples are bridged by linear interpolation and excluded from
-   detection (a gap does not stop detection after it).
+   detection (a gap does not stop detection after it). A signal without gaps is used
+   as is: one scan counts non-finite samples and finds the range, nothing is copied.
 2. **Band-pass.** A 2nd-order Butterworth high-pass (``low_hz``) and low-pass
    (``high_hz``) biquad, designed for the given ``fs`` by the bilinear transform, run
    forward then backward (zero phase, no delay; 4th-order slopes). Each pass starts in

@@ -73,6 +73,80 @@ def _match_count(det: np.ndarray, ref: np.ndarray, tol: np.int64) -> np.int64:
     return matched
 
 
+@njit(cache=True)
+def _match_flags(det: np.ndarray, ref: np.ndarray, tol: np.int64) -> np.ndarray:
+    """The merge of :func:`_match_count`, returning uint8 (len(det),): 1 where a detection is matched."""
+    flags = np.zeros(det.shape[0], dtype=np.uint8)
+    i = 0
+    j = 0
+    nd = det.shape[0]
+    nr = ref.shape[0]
+    while i < nd and j < nr:
+        d = det[i]
+        r = ref[j]
+        dist = abs(d - r)
+        if dist <= tol:
+            if i + 1 < nd and abs(det[i + 1] - r) < dist:
+                i += 1
+            elif j + 1 < nr and abs(ref[j + 1] - d) < dist:
+                j += 1
+            else:
+                flags[i] = 1
+                i += 1
+                j += 1
+        elif d < r:
+            i += 1
+        else:
+            j += 1
+    return flags
+
+
+def ventricular_flutter_episodes(samples: np.ndarray, symbols) -> np.ndarray:
+    """Ventricular flutter/fibrillation episodes of a record's reference annotations.
+
+    MIT-BIH marks an episode's start with ``[`` and its end with ``]`` (inside, flutter
+    waves ``!``, which are not beats). An episode without its ``]`` runs to the end.
+
+    Parameters
+    ----------
+    samples : ndarray, int (k,)
+        Annotation positions, samples.
+    symbols : sequence of str (k,)
+        Annotation symbols.
+
+    Returns
+    -------
+    ndarray, int64 (m, 2)
+        ``[start, end]`` of each episode, samples, both inclusive.
+
+    Examples
+    --------
+    >>> ventricular_flutter_episodes(np.array([5, 10, 20, 30, 40]), ["N", "[", "!", "]", "N"]).tolist()
+    [[10, 30]]
+    """
+    out = []
+    start = None
+    for pos, sym in zip(np.asarray(samples, dtype=np.int64).tolist(), symbols):
+        if sym == "[" and start is None:
+            start = pos
+        elif sym == "]" and start is not None:
+            out.append((start, pos))
+            start = None
+    if start is not None:
+        out.append((start, np.iinfo(np.int64).max))
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+def _inside(positions: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+    """bool (n,): position inside one of the inclusive ``[start, end]`` intervals (m, 2)."""
+    if intervals.size == 0:
+        return np.zeros(positions.shape, dtype=bool)
+    starts = np.sort(intervals[:, 0])
+    ends = intervals[np.argsort(intervals[:, 0]), 1]
+    k = np.searchsorted(starts, positions, side="right") - 1
+    return (k >= 0) & (positions <= ends[np.clip(k, 0, None)])
+
+
 @dataclass
 class DetectorScore:
     """Beat-detection quality against reference annotations.
@@ -107,7 +181,7 @@ class DetectorScore:
 
 
 def score_detections(detections: np.ndarray, reference: np.ndarray,
-                     tolerance: int) -> DetectorScore:
+                     tolerance: int, *, excluded: np.ndarray | None = None) -> DetectorScore:
     """One-to-one match of detections to reference beats (both in samples).
 
     Parameters
@@ -116,8 +190,32 @@ def score_detections(detections: np.ndarray, reference: np.ndarray,
         Positions in samples (sorted here; duplicates in ``detections`` count once each).
     tolerance : int
         Largest allowed distance, samples (inclusive).
+    excluded : ndarray, int (m, 2), optional
+        Inclusive ``[start, end]`` sample intervals left out of the scoring, as ANSI/AAMI
+        EC57 (and EC38) prescribe for ventricular flutter/fibrillation episodes
+        (:func:`ventricular_flutter_episodes`): reference beats inside are dropped, and a
+        detection inside that matches no reference beat is not counted (neither a true
+        nor a false positive; PhysioNet's ``bxb`` does the same). ``None``: every beat
+        and detection counts.
+
+    Examples
+    --------
+    >>> ref = np.array([100, 400, 1000])
+    >>> det = np.array([101, 398, 600, 650, 1003])            # 600, 650: waves of a flutter episode
+    >>> s = score_detections(det, ref, 54)
+    >>> (s.detected, s.matched)
+    (5, 3)
+    >>> s = score_detections(det, ref, 54, excluded=np.array([[550, 700]]))
+    >>> (s.detected, s.matched, s.positive_predictivity)
+    (3, 3, 1.0)
     """
     det = np.ascontiguousarray(np.sort(np.asarray(detections, dtype=np.int64)))
     ref = np.ascontiguousarray(np.sort(np.asarray(reference, dtype=np.int64)))
-    return DetectorScore(int(ref.size), int(det.size),
-                         int(_match_count(det, ref, np.int64(tolerance))))
+    if excluded is None:
+        return DetectorScore(int(ref.size), int(det.size),
+                             int(_match_count(det, ref, np.int64(tolerance))))
+    intervals = np.asarray(excluded, dtype=np.int64).reshape(-1, 2)
+    ref = np.ascontiguousarray(ref[~_inside(ref, intervals)])
+    matched = _match_flags(det, ref, np.int64(tolerance)).astype(bool)
+    uncounted = int(np.count_nonzero(~matched & _inside(det, intervals)))
+    return DetectorScore(int(ref.size), int(det.size) - uncounted, int(np.count_nonzero(matched)))

@@ -95,3 +95,19 @@ def test_default_output_is_the_data_dir_not_the_tracked_results(tmp_path):
 
     assert parse_args(["--data-dir", str(tmp_path)]).out == tmp_path / "bench"
     assert parse_args([], default_out=tmp_path / "x").out == tmp_path / "x"
+
+
+def test_detector_bench_scores_both_ways_and_per_record(mitdb_dir, tmp_path):
+    # qrs only, on 207: the EC57 columns leave 207's flutter episodes out
+    from ecgseg.bench.detectors import main
+
+    out = tmp_path / "DET.md"
+    main(["--records", "207", "--skip", "sleepecg,neurokit2,xqrs,paper", "--repeat", "1",
+          "--records-table", "--mitdb", str(mitdb_dir), "--out", str(out)])
+    text = out.read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| qrs |")).split("|")
+    header = next(line for line in text.splitlines() if line.startswith("| detector |")).split("|")
+    col = {name.strip(): i for i, name in enumerate(header)}
+    plain, ec57 = float(row[col["+P %"]]), float(row[col["EC57 +P %"]])
+    assert plain < 95.0 < 99.0 < ec57  # 207's ~370 flutter waves counted, then left out
+    assert "| 207 | 0/" in text and "Per record, FN/FP" in text

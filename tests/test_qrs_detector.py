@@ -61,15 +61,19 @@ def test_strong_noise_and_wander():
     assert_all_found(detect_qrs(x, fs), truth, fs)
 
 
+@pytest.mark.parametrize("gap", [True, False])
 @pytest.mark.parametrize("fs", [125.0, 360.0, 1000.0])
-def test_numba_and_numpy_backends_identical(fs):
+def test_numba_and_numpy_backends_identical(fs, gap):
     x, _ = synthetic_ecg(fs, seconds=40.0, noise_mv=0.1, seed=7)
-    x[int(10 * fs):int(12 * fs)] = np.nan
+    if gap:
+        x[int(10 * fs):int(12 * fs)] = np.nan
+    before = x.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QrsWarning)
         a = detect_qrs(x, fs, backend="numba")
         b = detect_qrs(x, fs, backend="numpy")
     np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(x, before)  # the caller's signal is never written (no-gap path uses it as is)
 
 
 def test_kernels_match_their_references():
@@ -77,7 +81,11 @@ def test_kernels_match_their_references():
 
     fs = 360.0
     x, _ = synthetic_ecg(fs, seconds=20.0, seed=1)
+    clean = x.copy()
     x[1000:1100] = np.nan
+    for signal in (clean, x, np.full(400, np.nan)):
+        assert q._finite_range_nb(signal) == q._finite_range_np(signal)
+    assert q._finite_range_nb(x)[0] == 100
     y_nb, v_nb = q._bridge_gaps_nb(x)
     y_np, v_np = q._bridge_gaps_np(x)
     np.testing.assert_array_equal(y_nb, y_np)
@@ -87,12 +95,12 @@ def test_kernels_match_their_references():
     outs_np = q._bandpass_energy_np(y_nb, sos)
     for a, b in zip(outs_nb, outs_np):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
-    env_nb = q._envelope_nb(outs_nb[2], v_nb, 22, True)
-    env_np = q._envelope_np(outs_nb[2], v_nb, 22, True)
+    env_nb = q._envelope_nb(outs_nb[1], v_nb, 22, True)
+    env_np = q._envelope_np(outs_nb[1], v_nb, 22, True)
     np.testing.assert_array_equal(env_nb, env_np)
     assert np.all(env_nb[1000:1100] == 0)
-    cand_nb = q._candidates_nb(env_nb, outs_nb[1], 36, 27)
-    cand_np = q._candidates_np(env_nb, outs_nb[1], 36, 27)
+    cand_nb = q._candidates_nb(env_nb, outs_nb[0], 36, 27)
+    cand_np = q._candidates_np(env_nb, outs_nb[0], 36, 27)
     for a, b in zip(cand_nb, cand_np):
         np.testing.assert_array_equal(a, b)
 
@@ -204,8 +212,8 @@ def test_warm_up_runs():
 
 # --- real records ----------------------------------------------------------------------------
 
-# measured with the defaults (Se %, +P %, 150 ms): 100 100.00/100.00, 119 100.00/99.95,
-# 208 99.46/99.76; the bounds sit a little below
+# measured with the defaults (Se %, +P %, 150 ms): 100 100.00/100.00, 119 100.00/100.00,
+# 208 99.36/99.83; the bounds sit a little below
 @pytest.mark.parametrize("name, min_se, min_pp", [("100", 99.9, 99.9), ("119", 99.9, 99.8),
                                                   ("208", 99.2, 99.5)])
 def test_mitdb_records(mitdb_mlii, mitdb_records, name, min_se, min_pp):
@@ -214,3 +222,31 @@ def test_mitdb_records(mitdb_mlii, mitdb_records, name, min_se, min_pp):
     score = score_detections(detect_qrs(mitdb_mlii(name), 360.0), reference, int(0.15 * 360))
     assert 100 * score.sensitivity >= min_se
     assert 100 * score.positive_predictivity >= min_pp
+
+
+def test_mitdb_207_flutter_excluded_as_ec57_says(mitdb_mlii, mitdb_records):
+    # 207's ventricular flutter episodes ([ ... ]) hold waves a detector sees but no beats:
+    # EC57 leaves them out. Measured: +P 83.3 % counting them, 99.47 % EC57 (10 false positives).
+    from ecgseg.matching import ventricular_flutter_episodes
+
+    _, ann_sample, ann_symbol = mitdb_records["207"]
+    reference = ann_sample[aami_label(ann_symbol) >= 0]
+    peaks = detect_qrs(mitdb_mlii("207"), 360.0)
+    plain = score_detections(peaks, reference, int(0.15 * 360))
+    ec57 = score_detections(peaks, reference, int(0.15 * 360),
+                            excluded=ventricular_flutter_episodes(ann_sample, ann_symbol))
+    assert plain.positive_predictivity < 0.9 and ec57.positive_predictivity >= 0.993
+    assert ec57.sensitivity == plain.sensitivity >= 0.999
+
+
+def test_mitdb_108_noise_and_large_p_waves(full_mirror):
+    # the hardest MIT-BIH record for every detector; measured Se 96.88 %, +P 94.73 %
+    # (Se 93.93 %, +P 90.59 % with the earlier threshold_fraction 0.45, searchback_fraction 0.7)
+    import wfdb
+
+    path = str(full_mirror / "mitdb" / "1.0.0" / "108")
+    x = np.ascontiguousarray(wfdb.rdrecord(path, channels=[0]).p_signal[:, 0])
+    ann = wfdb.rdann(path, "atr")
+    score = score_detections(detect_qrs(x, 360.0), ann.sample[aami_label(ann.symbol) >= 0],
+                             int(0.15 * 360))
+    assert score.sensitivity >= 0.965 and score.positive_predictivity >= 0.945

@@ -5,7 +5,8 @@ Hamilton & Tompkins (1986), re-derived here for any sampling rate and run as num
 kernels over the whole record (linear in its length, no Python loop per beat):
 
 1. **Gaps.** NaN samples are bridged by linear interpolation and excluded from
-   detection (a gap does not stop detection after it).
+   detection (a gap does not stop detection after it). A signal without gaps is used
+   as is: one scan counts non-finite samples and finds the range, nothing is copied.
 2. **Band-pass.** A 2nd-order Butterworth high-pass (``low_hz``) and low-pass
    (``high_hz``) biquad, designed for the given ``fs`` by the bilinear transform, run
    forward then backward (zero phase, no delay; 4th-order slopes). Each pass starts in
@@ -120,9 +121,9 @@ class QrsParams:
     refractory_s: float = 0.2
     twave_s: float = 0.36
     twave_slope_ratio: float = 0.5
-    threshold_fraction: float = 0.45
+    threshold_fraction: float = 0.5
     searchback_rr: float = 1.66
-    searchback_fraction: float = 0.7
+    searchback_fraction: float = 0.6
     learning_s: float = 2.0
     refine_s: float = 0.075
     peak_s: float = 0.02
@@ -194,6 +195,37 @@ def _steady_state(sos: np.ndarray, u: float) -> np.ndarray:
 # --- kernels: numba versions and their plain NumPy references --------------------------------
 
 @njit(cache=True)
+def _finite_range_nb(x):
+    """float64 (n,) -> (number of non-finite samples, min and max of the finite ones).
+
+    One read of the signal and no allocation: a signal without gaps is then used as is
+    (no bridged copy). Without finite samples, min and max are +inf and -inf.
+    """
+    bad = 0
+    lo = math.inf
+    hi = -math.inf
+    for i in range(x.shape[0]):
+        v = x[i]
+        if math.isfinite(v):
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        else:
+            bad += 1
+    return bad, lo, hi
+
+
+def _finite_range_np(x):
+    finite = np.isfinite(x)
+    bad = int(x.size - np.count_nonzero(finite))
+    if bad == x.size:
+        return bad, math.inf, -math.inf
+    v = x[finite] if bad else x
+    return bad, float(v.min()), float(v.max())
+
+
+@njit(cache=True)
 def _bridge_gaps_nb(x):
     """float64 (n,) with NaN -> (copy with NaN linearly bridged, uint8 (n,) 1 where finite)."""
     n = x.shape[0]
@@ -256,10 +288,11 @@ def _bandpass_energy_nb(x, sos):
 
     The two biquads of ``sos`` (2, 6) run forward, then backward, each pass from its steady
     state (direct form II transposed, the operation order of ``scipy.signal.sosfilt``).
-    During the backward pass the central difference ``d[i] = bp[i+1] - bp[i-1]``
-    (0 at both ends) is formed and ``suffix[i] = sum(d[i:]**2)`` accumulated from the end.
+    The backward pass overwrites the forward output in place (two arrays written in all,
+    not four). During it the central difference ``d[i] = bp[i+1] - bp[i-1]`` (0 at both
+    ends) is formed and ``suffix[i] = sum(d[i:]**2)`` accumulated from the end.
 
-    Returns (bp float64 (n,), |d| float64 (n,), suffix float64 (n + 1,)).
+    Returns (bp float64 (n,), suffix float64 (n + 1,)).
     """
     n = x.shape[0]
     b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
@@ -278,8 +311,7 @@ def _bandpass_energy_nb(x, sos):
         fwd[i] = w
     zi = _steady_state_nb(sos, fwd[n - 1])
     p0, p1, q0, q1 = zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]
-    bp = np.empty(n)
-    slope = np.empty(n)
+    bp = fwd  # fwd[i] is read before bp[i] is written
     suffix = np.empty(n + 1)
     suffix[n] = 0.0
     acc = 0.0
@@ -296,13 +328,10 @@ def _bandpass_energy_nb(x, sos):
         if i + 1 < n - 1:
             d = bp[i + 2] - w
             acc += d * d
-            slope[i + 1] = abs(d)
             suffix[i + 1] = acc
-    slope[n - 1] = 0.0
     suffix[n - 1] = 0.0
-    slope[0] = 0.0
     suffix[0] = acc
-    return bp, slope, suffix
+    return bp, suffix
 
 
 def _bandpass_energy_np(x, sos):
@@ -316,7 +345,7 @@ def _bandpass_energy_np(x, sos):
     suffix = np.zeros(n + 1)
     suffix[1:n - 1] = np.cumsum((d * d)[-2:0:-1])[::-1]  # summed from the end, as the kernel does
     suffix[0] = suffix[1]
-    return bp, np.abs(d), suffix
+    return bp, suffix
 
 
 @njit(cache=True)
@@ -356,10 +385,11 @@ def _envelope_np(suffix, valid, half, has_gaps):
 
 
 @njit(cache=True)
-def _candidates_nb(env, slope, half, qrs_half):
+def _candidates_nb(env, bp, half, qrs_half):
     """Envelope peaks (first sample of a plateau) that are the largest within ``half``.
 
-    Returns (int64 positions, their envelope values, steepest |slope| within ``qrs_half``).
+    Returns (int64 positions, square roots of their envelope values, steepest slope
+    ``|bp[j+1] - bp[j-1]|`` (0 at both ends) for ``j`` within ``qrs_half`` of each).
     """
     n = env.shape[0]
     pos = np.empty(n // 2 + 1, dtype=np.int64)
@@ -368,9 +398,12 @@ def _candidates_nb(env, slope, half, qrs_half):
         e = env[i]
         if e > env[i - 1] and e >= env[i + 1] and e > 0.0:
             ok = True
-            for j in range(max(0, i - half), min(n, i + half + 1)):
-                if env[j] > e:
+            # outward from i: a larger neighbour, when there is one, is usually close
+            for d in range(1, half + 1):
+                if (i + d < n and env[i + d] > e) or (i - d >= 0 and env[i - d] > e):
                     ok = False
+                    break
+                if i + d >= n and i - d < 0:
                     break
             if ok:
                 pos[m] = i
@@ -382,9 +415,10 @@ def _candidates_nb(env, slope, half, qrs_half):
         i = pos[k]
         amp[k] = math.sqrt(env[i])
         s = 0.0
-        for j in range(max(0, i - qrs_half), min(n, i + qrs_half + 1)):
-            if slope[j] > s:
-                s = slope[j]
+        for j in range(max(1, i - qrs_half), min(n - 1, i + qrs_half + 1)):
+            d = abs(bp[j + 1] - bp[j - 1])
+            if d > s:
+                s = d
         steep[k] = s
     return pos, amp, steep
 
@@ -396,7 +430,9 @@ def _window_max(a, centres, half):
     return win[centres].max(axis=1)
 
 
-def _candidates_np(env, slope, half, qrs_half):
+def _candidates_np(env, bp, half, qrs_half):
+    slope = np.zeros(bp.size)
+    slope[1:-1] = np.abs(bp[2:] - bp[:-2])
     e = env[1:-1]
     pos = np.flatnonzero((e > env[:-2]) & (e >= env[2:]) & (e > 0.0)) + 1
     pos = pos[env[pos] >= _window_max(env, pos, half)].astype(np.int64)
@@ -626,18 +662,19 @@ def _check_input(signal, fs, params: QrsParams, backend: str) -> np.ndarray:
     return x
 
 
-def _check_finite(bridged: np.ndarray, valid: np.ndarray, fs: float) -> int:
-    """Number of finite samples; refuses a signal without any, or flat; warns about gaps."""
-    n = bridged.size
-    n_finite = int(np.count_nonzero(valid))
-    if n_finite == 0:
+def _check_finite(n: int, bad: int, lo: float, hi: float, fs: float) -> None:
+    """Refuses a signal without finite samples, or flat; warns about gaps (``bad`` of ``n``)."""
+    if bad == n:
         raise QrsInputError("signal has no finite sample (all NaN or infinite)")
-    if bridged.max() == bridged.min():  # the bridged signal only takes values of finite samples' range
-        raise QrsInputError(f"signal is flat (every finite sample is {bridged[0]:g}): no QRS to detect")
-    if n_finite < n:
-        warnings.warn(f"signal has {n - n_finite} non-finite samples ({(n - n_finite) / fs:.3g} s): "
+    if hi == lo:
+        raise QrsInputError(f"signal is flat (every finite sample is {lo:g}): no QRS to detect")
+    if bad:
+        warnings.warn(f"signal has {bad} non-finite samples ({bad / fs:.3g} s): "
                       "no detection inside the gaps", QrsWarning, stacklevel=3)
-    return n_finite
+
+
+_NO_GAPS = np.zeros(0, dtype=np.uint8)
+"""``valid`` mask of a signal without gaps (never read: the envelope is told ``has_gaps=False``)."""
 
 
 def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *,
@@ -694,11 +731,15 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
     cand_half = max(1, int(round(params.candidate_s * fs)))
     qrs_half = max(1, int(round(params.refine_s * fs)))
     peak_half = int(round(params.peak_s * fs))
-    x, valid = (_bridge_gaps_nb if numba else _bridge_gaps_np)(x)
-    n_finite = _check_finite(x, valid, fs)
-    bp, slope, suffix = (_bandpass_energy_nb if numba else _bandpass_energy_np)(x, sos)
-    env = (_envelope_nb if numba else _envelope_np)(suffix, valid, half, n_finite < x.size)
-    pos, amp, steep = (_candidates_nb if numba else _candidates_np)(env, slope, cand_half, qrs_half)
+    bad, lo, hi = (_finite_range_nb if numba else _finite_range_np)(x)
+    _check_finite(x.size, bad, lo, hi, fs)
+    if bad:  # bridge the gaps (a copy); a signal without gaps is used as is
+        x, valid = (_bridge_gaps_nb if numba else _bridge_gaps_np)(x)
+    else:
+        valid = _NO_GAPS
+    bp, suffix = (_bandpass_energy_nb if numba else _bandpass_energy_np)(x, sos)
+    env = (_envelope_nb if numba else _envelope_np)(suffix, valid, half, bad > 0)
+    pos, amp, steep = (_candidates_nb if numba else _candidates_np)(env, bp, cand_half, qrs_half)
     chosen = (_thresholds_nb if numba else _thresholds_py)(
         pos, amp, steep, fs, params.learning_s * fs, params.refractory_s * fs,
         params.twave_s * fs, params.twave_slope_ratio, params.threshold_fraction,

@@ -74,9 +74,11 @@ def segment(
     """
     from ecgseg.errors import EcgError
     from ecgseg.lifecycle import command_lifecycle
+    from ecgseg.numba_start import start_numba_without_blas
     from ecgseg.pipeline import segment_database
     from ecgseg.recipes import get_recipe
 
+    start_numba_without_blas()  # this process runs only the toolkit's kernels: no BLAS
     with command_lifecycle():
         params = get_recipe(recipe).default_params(db)
         overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,

@@ -132,18 +132,31 @@ def read_header(path: str | Path) -> Header | None:
     return parse_header(text, path.name)
 
 
-def _decode_212(raw: np.ndarray, n: int) -> np.ndarray:
-    """The first ``n`` samples of format-212 bytes ``raw`` (uint8), int64."""
+def _slot_212(groups: np.ndarray, slot: int) -> np.ndarray:
+    """Sample ``slot`` (0 or 1) of each 3-byte group (uint8 (k, 3)) as int64 (k,)."""
+    if slot == 0:
+        v = groups[:, 0].astype(np.int16) | ((groups[:, 1] & 0x0F).astype(np.int16) << 8)
+    else:
+        v = groups[:, 2].astype(np.int16) | ((groups[:, 1] & 0xF0).astype(np.int16) << 4)
+    v <<= 4  # the 12-bit sign to bit 15, then an arithmetic shift back: sign extension
+    v >>= 4
+    return v.astype(np.int64)
+
+
+def _decode_212(raw: np.ndarray, sig_len: int, width: int, col: int) -> np.ndarray:
+    """Signal ``col`` of ``width`` interleaved format-212 signals in bytes ``raw`` (uint8),
+    int64 (sig_len,). With an even ``width`` a signal's samples sit in the same half of
+    every ``width / 2``-th group, so only those are decoded."""
+    n = sig_len * width
     groups = (n + 1) // 2
-    b = np.zeros(groups * 3, dtype=np.uint8)
-    b[: min(raw.shape[0], b.shape[0])] = raw[: b.shape[0]]
-    b = b.reshape(groups, 3).astype(np.int64)
-    out = np.empty((groups, 2), dtype=np.int64)
-    out[:, 0] = b[:, 0] | ((b[:, 1] & 0x0F) << 8)
-    out[:, 1] = b[:, 2] | ((b[:, 1] & 0xF0) << 4)
-    out = out.reshape(-1)[:n]
-    out[out > 2047] -= 4096
-    return out
+    if raw.shape[0] < groups * 3:  # an odd sample count ends with a 2-byte half group
+        raw = np.concatenate([raw, np.zeros(groups * 3 - raw.shape[0], np.uint8)])
+    b = raw[: groups * 3].reshape(groups, 3)
+    if width % 2 == 0:
+        return _slot_212(b[col // 2:: width // 2], col % 2)
+    both = np.empty((groups, 2), dtype=np.int64)
+    both[:, 0], both[:, 1] = _slot_212(b, 0), _slot_212(b, 1)
+    return both.reshape(-1)[:n].reshape(sig_len, width)[:, col].copy()
 
 
 def read_digital(path: str | Path, header: Header, channel: int) -> np.ndarray | None:
@@ -162,11 +175,9 @@ def read_digital(path: str | Path, header: Header, channel: int) -> np.ndarray |
     raw = np.fromfile(path.parent / fname, dtype=np.uint8, count=count)
     if raw.shape[0] < count:
         return None
-    if fmt == "16":
-        d = raw.view("<i2").reshape(header.sig_len, width)[:, col].astype(np.int64)
-    else:
-        d = _decode_212(raw, n).reshape(header.sig_len, width)[:, col].copy()
-    return d
+    if fmt == "212":
+        return _decode_212(raw, header.sig_len, width, col)
+    return raw.view("<i2").reshape(header.sig_len, width)[:, col].astype(np.int64)
 
 
 def to_physical(digital: np.ndarray, header: Header, channel: int) -> np.ndarray:

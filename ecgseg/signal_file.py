@@ -24,7 +24,7 @@ records of the mirror).
 Examples
 --------
 >>> h = parse_header("100 2 360 650000\\n100.dat 212 200 11 1024 995 -22131 0 MLII\\n"
-...                  "100.dat 212 200 11 1024 1011 20052 0 V5\\n# 69 M\\n", "100")
+...                  "100.dat 212 200 11 1024 1011 20052 0 V5\\n# 69 M\\n")
 >>> h.sig_name, h.fs, h.baseline, h.comments
 (['MLII', 'V5'], 360, [1024, 1024], ['69 M'])
 """
@@ -55,6 +55,7 @@ class Header:
     Attributes
     ----------
     record_name : str
+        As the header's first line names it.
     n_sig : int
     fs : int or float
         Sampling frequency, Hz (int when the header writes an integer, as wfdb).
@@ -83,7 +84,7 @@ class Header:
     comments: list = field(default_factory=list)
 
 
-def parse_header(text: str, record_name: str) -> Header | None:
+def parse_header(text: str) -> Header | None:
     """Parse a plain single-segment header, or None when it is not one (use wfdb)."""
     lines, comments = [], []
     for line in text.splitlines():
@@ -102,7 +103,7 @@ def parse_header(text: str, record_name: str) -> Header | None:
     fs = int(rec[2]) if _INT.match(rec[2]) else float(rec[2])
     if n_sig < 1 or len(lines) != 1 + n_sig or sig_len < 1 or not fs > 0:
         return None
-    h = Header(record_name=record_name, n_sig=n_sig, fs=fs, sig_len=sig_len,
+    h = Header(record_name=rec[0], n_sig=n_sig, fs=fs, sig_len=sig_len,
                comments=comments)
     for line in lines[1:]:
         tok = line.split()
@@ -129,7 +130,7 @@ def read_header(path: str | Path) -> Header | None:
         text = Path(f"{path}.hea").read_text(encoding="latin-1")
     except (OSError, UnicodeError):
         return None
-    return parse_header(text, path.name)
+    return parse_header(text)
 
 
 def _slot_212(groups: np.ndarray, slot: int) -> np.ndarray:

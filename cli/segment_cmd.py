@@ -73,10 +73,12 @@ def segment(
     """
     from ecgseg.errors import EcgError
     from ecgseg.lifecycle import command_lifecycle
+    from ecgseg.numba_start import start_numba_without_blas
     from ecgseg.pipeline import segment_database
     from ecgseg.recipes import get_recipe
     from ecgseg.recipes.params import UnknownParameterError, override_params
 
+    start_numba_without_blas()  # this process runs only the toolkit's kernels: no BLAS
     with command_lifecycle():
         overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,
                      "record_choice": record_choice}

@@ -18,7 +18,6 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .databases import DATABASES, Database, get_database
-from .download import DownloadSummary, download_database, record_list, verify_database
 from .errors import DownloadError, EcgError, InputError, RecordError
 
 try:
@@ -28,13 +27,15 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "DATABASES", "Database", "DownloadError", "DownloadSummary", "EcgError", "InputError",
-    "RecordError", "__version__", "download_database", "get_database", "record_list",
-    "verify_database",
+    "RecordError", "__version__", "get_database",
 ]
 
-# Segmentation API, imported on first use so that ``import ecgseg`` (and ``ecg download``)
-# does not pay for importing numba and scipy.
+# The rest of the API is imported on first use, so that ``import ecgseg`` (which every
+# ``ecg`` command does) pays neither for numba nor for wfdb and pandas (the download
+# layer; ``ecg segment`` on local records reads them with :mod:`ecgseg.signal_file`).
 _LAZY = {
+    "DownloadSummary": "ecgseg.download", "download_database": "ecgseg.download",
+    "record_list": "ecgseg.download", "verify_database": "ecgseg.download",
     "Segments": "ecgseg.segments",
     "PaperParams": "ecgseg.recipes.paper", "segment_paper": "ecgseg.recipes.paper",
     "KagglePtbParams": "ecgseg.recipes.kaggle", "segment_kaggle_mitdb": "ecgseg.recipes.kaggle",

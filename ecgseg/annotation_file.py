@@ -78,14 +78,20 @@ def decode_mit_annotations(words):
     return sample[:k].copy(), code[:k].copy(), True
 
 
+#: Symbol of each MIT annotation code 0..41 (the WFDB standard codes, ``ecgcodes.h``;
+#: '' for the unused codes 15 and 17; a test checks it against wfdb's
+#: ``ann_label_table``). Codes 42..49 are user-defined: such files go to wfdb.
+MIT_CODE_SYMBOLS = (" NLRaVFJASEj/Q~", "", "|", "", "s", "T", "*", "D", '"', "=", "p", "B",
+                    "^", "t", "+", "u", "?", "!", "[", "]", "e", "n", "@", "x", "f", "(",
+                    ")", "r")
+
+
 @functools.cache
 def _symbols() -> np.ndarray:
-    from wfdb.io.annotation import ann_label_table
-
+    """``MIT_CODE_SYMBOLS`` as a lookup table of 64 entries ('' where undefined)."""
+    codes = list(MIT_CODE_SYMBOLS[0]) + list(MIT_CODE_SYMBOLS[1:])
     table = np.full(64, "", dtype="U2")
-    for store, symbol in zip(ann_label_table["label_store"], ann_label_table["symbol"]):
-        if 0 <= int(store) < 64:
-            table[int(store)] = symbol
+    table[: len(codes)] = codes
     return table
 
 

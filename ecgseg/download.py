@@ -26,20 +26,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from tqdm.auto import tqdm
-from wfdb.io import download as wfdb_download
-# wfdb's public downloader (``dl_full_file``) raises these exceptions, and wfdb 4.x
-# exports them from nowhere else: catching them needs the private module. Kept
-# (rather than re-implementing wfdb's HTTP layer) so that ``set_db_index_url`` and
-# wfdb's retries and range requests keep applying; pinned by ``wfdb>=4.1``.
-from wfdb.io._url import NetFileError, NetFileNotFoundError
-
 from .atomic import atomic_path
 from .config import physionet_url
 from .databases import Database, get_database
 from .errors import DownloadError
 
 SUMS_FILE = "SHA256SUMS.txt"
+
+
+def _wfdb_download():
+    """``wfdb.io.download``, imported when something is downloaded (``import wfdb`` costs
+    ~0.25 s: it imports pandas; ``ecg segment`` on local records needs none of it)."""
+    from wfdb.io import download
+
+    return download
+
+
+def _net_errors() -> tuple[type[Exception], type[Exception]]:
+    """``(NetFileError, NetFileNotFoundError)``: what wfdb's downloader raises.
+
+    wfdb 4.x exports them from nowhere else than its private ``wfdb.io._url``. Kept
+    (rather than re-implementing wfdb's HTTP layer) so that ``set_db_index_url`` and
+    wfdb's retries and range requests keep applying; pinned by ``wfdb>=4.1``.
+    """
+    from wfdb.io._url import NetFileError, NetFileNotFoundError
+
+    return NetFileError, NetFileNotFoundError
 
 
 @dataclass
@@ -94,6 +106,7 @@ class DownloadSummary:
 @contextlib.contextmanager
 def use_physionet_url(url: str) -> Iterator[str]:
     """Point wfdb at ``url`` (PhysioNet's ``files/`` tree or a mirror) for the block."""
+    wfdb_download = _wfdb_download()
     previous = wfdb_download.config.db_index_url
     wfdb_download.set_db_index_url(url)
     try:
@@ -135,7 +148,7 @@ SHARED_WRITE_WAIT_S = 600.0
 
 
 def _url_of(db: Database, rel: str) -> str:
-    return f"{wfdb_download.config.db_index_url}{db.pn_dir}/{rel}"
+    return f"{_wfdb_download().config.db_index_url}{db.pn_dir}/{rel}"
 
 
 def _fetch(db: Database, rel: str, dest: Path) -> int:
@@ -145,10 +158,10 @@ def _fetch(db: Database, rel: str, dest: Path) -> int:
         # Several processes may fill one cache (Dask workers of a machine): wait for
         # the other writer of a file instead of failing (the content is verified).
         with atomic_path(dest, wait_s=SHARED_WRITE_WAIT_S) as tmp:
-            wfdb_download.dl_full_file(url, str(tmp))
-    except NetFileNotFoundError:
+            _wfdb_download().dl_full_file(url, str(tmp))
+    except _net_errors()[1]:
         raise DownloadError(f"not found on the server: {url}") from None
-    except (NetFileError, _request_exception()) as exc:
+    except (_net_errors()[0], _request_exception()) as exc:
         raise DownloadError(f"cannot download {url}: {_short(exc)}") from None
     except OSError as exc:
         raise _disk_error(exc, dest) from None
@@ -193,8 +206,8 @@ def record_list(db: str | Database, data_dir: str | os.PathLike | None = None,
         return path.read_text(encoding="ascii").split()
     with use_physionet_url(physionet_url(mirror)) as url:
         try:
-            return list(wfdb_download.get_record_list(db.pn_dir))
-        except (NetFileError, _request_exception(), ValueError) as exc:
+            return list(_wfdb_download().get_record_list(db.pn_dir))
+        except (_net_errors()[0], _request_exception(), ValueError) as exc:
             raise DownloadError(
                 f"cannot read the record list {url}{db.pn_dir}/RECORDS: {_short(exc)}"
             ) from None
@@ -266,6 +279,8 @@ def download_database(
         summary.records = wanted
         files = _plan(db, wanted)[len(db.index_files):]
         summary.files = len(files) + len(db.index_files)
+        from tqdm.auto import tqdm
+
         bar = tqdm(files, desc=f"download {db.pn_dir}", unit="file", disable=not progress,
                    leave=False)
         for rel in bar:

@@ -1,4 +1,7 @@
-"""Reading one PhysioNet record from the data folder with wfdb.
+"""Reading one PhysioNet record from the data folder.
+
+Plain records (formats 212 and 16: MIT-BIH, PTB) are read by :mod:`ecgseg.signal_file`
+without importing wfdb; anything else goes through wfdb, with the same result.
 
 I/O lives here, at the edge: the recipes get plain arrays. Every failure a user can
 meet (missing or truncated ``.dat``, a header that does not parse, a lead the record
@@ -13,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import wfdb
 
+from . import signal_file
 from .databases import Database
 from .errors import RecordError
 
@@ -76,8 +79,13 @@ def record_path(db: Database, name: str, data_dir=None) -> Path:
     return db.local_dir(data_dir) / name
 
 
-def read_header(path: str | Path) -> wfdb.Record:
+def read_header(path: str | Path) -> signal_file.Header:
     """Read and check a record header.
+
+    Returns
+    -------
+    Header
+        :class:`ecgseg.signal_file.Header` (the fields of ``wfdb.Record`` used here).
 
     Raises
     ------
@@ -87,16 +95,31 @@ def read_header(path: str | Path) -> wfdb.Record:
     path = Path(path)
     if not path.with_suffix(".hea").exists() and not Path(str(path) + ".hea").exists():
         raise RecordError(f"record {path.name}: header {path}.hea not found")
-    try:
-        header = wfdb.rdheader(str(path))
-    except Exception as exc:  # wfdb raises many types on a malformed header
-        raise RecordError(f"record {path.name}: header does not parse ({exc})") from None
+    header = signal_file.read_header(path)
+    if header is None:
+        header = _wfdb_header(path)
     if not header.sig_name or not header.fs or header.sig_len is None:
         raise RecordError(f"record {path.name}: header lacks signals, fs or length")
     return header
 
 
-def _check_signal_files(path: Path, header: wfdb.Record) -> None:
+def _wfdb_header(path: Path) -> signal_file.Header:
+    """A header :mod:`ecgseg.signal_file` does not read, read by wfdb."""
+    import wfdb
+
+    try:
+        h = wfdb.rdheader(str(path))
+    except Exception as exc:  # wfdb raises many types on a malformed header
+        raise RecordError(f"record {path.name}: header does not parse ({exc})") from None
+    return signal_file.Header(
+        record_name=h.record_name, n_sig=int(h.n_sig or 0), fs=h.fs, sig_len=h.sig_len,
+        file_name=list(h.file_name or []), fmt=list(h.fmt or []),
+        adc_gain=list(h.adc_gain or []), baseline=list(h.baseline or []),
+        units=list(h.units or []), sig_name=list(h.sig_name or []),
+        comments=list(h.comments or []))
+
+
+def _check_signal_files(path: Path, header: signal_file.Header) -> None:
     """Raise RecordError if a signal file is missing or shorter than the header says."""
     files: dict[str, list[str]] = {}
     for fname, fmt in zip(header.file_name, header.fmt):
@@ -113,7 +136,7 @@ def _check_signal_files(path: Path, header: wfdb.Record) -> None:
                                   f"({have} of {need} bytes)")
 
 
-def choose_channel(header: wfdb.Record, db: Database, lead: str | None = None) -> tuple[int, str]:
+def choose_channel(header: signal_file.Header, db: Database, lead: str | None = None) -> tuple[int, str]:
     """Pick the channel to read: ``lead`` if given, else the database's lead II.
 
     When the record lacks the database's default lead (MIT-BIH 102 and 104 have no
@@ -171,22 +194,32 @@ def read_lead(path: str | Path, db: Database, lead: str | None = None,
             raise RecordError(f"record {name} has no signal {channel}")
         note = ""
     _check_signal_files(path, header)
-    try:
-        r = wfdb.rdrecord(str(path), channels=[channel], physical=physical,
-                          return_res=64)
-    except Exception as exc:
-        raise RecordError(f"record {name}: cannot read signals ({exc})") from None
-    if physical:
-        sig = np.ascontiguousarray(r.p_signal[:, 0], dtype=np.float64)
-        if np.isnan(sig).all():
-            raise RecordError(f"record {name}: lead {header.sig_name[channel]} is all NaN")
-        units = (r.units or ["mV"])[0]
+    fast = (signal_file.read_digital(path, header, channel)
+            if header.fmt[channel] in signal_file.INVALID_SAMPLE else None)
+    if fast is not None:
+        sig = signal_file.to_physical(fast, header, channel) if physical else fast
+        units = header.units[channel] if physical else "adu"
     else:
-        sig = np.ascontiguousarray(r.d_signal[:, 0], dtype=np.int64)
-        units = "adu"
+        sig, units = _wfdb_signal(path, name, channel, physical)
+    if physical and np.isnan(sig).all():
+        raise RecordError(f"record {name}: lead {header.sig_name[channel]} is all NaN")
     return LeadSignal(record=name, signal=sig, fs=float(header.fs),
                       lead=str(header.sig_name[channel]), channel=int(channel), units=units,
                       note=note, comments=list(header.comments or []))
+
+
+def _wfdb_signal(path: Path, name: str, channel: int, physical: bool) -> tuple[np.ndarray, str]:
+    """One signal of a record :mod:`ecgseg.signal_file` does not read, and its units."""
+    import wfdb
+
+    try:
+        r = wfdb.rdrecord(str(path), channels=[channel], physical=physical, return_res=64)
+    except Exception as exc:
+        raise RecordError(f"record {name}: cannot read signals ({exc})") from None
+    if physical:
+        return (np.ascontiguousarray(r.p_signal[:, 0], dtype=np.float64),
+                (r.units or ["mV"])[0])
+    return np.ascontiguousarray(r.d_signal[:, 0], dtype=np.int64), "adu"
 
 
 def _record_name(path: Path, db: Database) -> str:
@@ -220,6 +253,8 @@ def read_annotations(path: str | Path, extension: str = "atr") -> Annotations | 
     fast = read_mit_annotations(str(file))  # same result as wfdb.rdann, ~100x faster
     if fast is not None:
         return Annotations(sample=fast[0], symbol=fast[1])
+    import wfdb
+
     try:
         ann = wfdb.rdann(str(path), extension)
     except Exception as exc:
@@ -229,7 +264,7 @@ def read_annotations(path: str | Path, extension: str = "atr") -> Annotations | 
                        symbol=np.asarray(ann.symbol, dtype=str))
 
 
-def ptb_diagnosis(header: wfdb.Record | LeadSignal) -> str:
+def ptb_diagnosis(header: signal_file.Header | LeadSignal) -> str:
     """The ``Reason for admission`` of a PTB header (or of a lead read from it; '' when absent)."""
     for line in header.comments or []:
         key, _, value = line.partition(":")

@@ -35,16 +35,18 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from .atomic import atomic_path, refuse_existing
 from .errors import EcgError, InputError
 from .labelling import OUT_OF_TASK, UNMATCHED  # noqa: F401  (schema values, defined once)
 from .splits import SPLITS
+
+if TYPE_CHECKING:  # pandas is imported by the readers only (writing needs none of it)
+    import pandas as pd
 
 FORMAT = "ecg-beats/1"
 COMPRESSIONS = ("lzf", "gzip", "none")
@@ -331,6 +333,8 @@ def _open(path: str | os.PathLike) -> h5py.File:
 
 
 def _read_records(f: h5py.File) -> pd.DataFrame:
+    import pandas as pd
+
     g = f["records"]
     cols = {}
     for key in g:
@@ -404,6 +408,8 @@ def load_beats(path: str | os.PathLike, records: Iterable[str] | None = None,
             keep &= label >= 0
         idx = np.flatnonzero(keep)
         beats = f["beats"][()][idx] if len(idx) > len(label) // 2 else f["beats"][idx]
+        import pandas as pd
+
         meta = pd.DataFrame({
             "record": pd.Categorical.from_codes(record_id[idx], categories=names),
             "patient": recs["patient"].astype(str).to_numpy()[record_id[idx]],

@@ -41,3 +41,12 @@ def test_unknown_codes_fall_back(tmp_path):
     f = tmp_path / "x.atr"
     np.array([(55 << 10) | 3, 0], dtype="<u2").tofile(f)  # code 55 is not a label
     assert read_mit_annotations(str(f)) is None
+
+
+def test_symbol_table_equals_wfdb():
+    from wfdb.io.annotation import ann_label_table
+
+    from ecgseg.annotation_file import _symbols
+
+    ref = dict(zip((int(c) for c in ann_label_table["label_store"]), ann_label_table["symbol"]))
+    assert list(_symbols()) == [ref.get(code, "") for code in range(64)]

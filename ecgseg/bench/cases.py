@@ -316,7 +316,8 @@ class Launcher:
     def startup_seconds(self) -> float:
         """Wall time of a fresh interpreter importing the CLI and loading the paper kernels, s."""
         code = (f"import {self.module}, ecgseg.pipeline; from ecgseg.pipeline import warm_up; "
-                "warm_up('paper')")
+                "from ecgseg.numba_start import start_numba_without_blas; "
+                "start_numba_without_blas(); warm_up('paper')")  # as ecg segment starts
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True, env=self.env())
         return time.perf_counter() - t0

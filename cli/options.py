@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -24,6 +25,25 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 def echo_err(message: str) -> None:
     """Print a message on stderr."""
     typer.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def resumable_run(again: str) -> Iterator[None]:
+    """Around a run that can be continued (``ecg train``, ``ecg transfer``).
+
+    Ctrl-C and SIGTERM (``kill``, ``timeout``, schedulers) end it cleanly
+    (:func:`ecgseg.lifecycle.command_lifecycle`: temporary files removed, exit status
+    130 or 143, no traceback) after one line saying how to continue:
+    ``interrupted; continue with: AGAIN``.
+    """
+    from ecgseg.lifecycle import Terminated, command_lifecycle
+
+    with command_lifecycle():
+        try:
+            yield
+        except (KeyboardInterrupt, Terminated):
+            echo_err(f"interrupted; continue with: {again}")
+            raise
 
 
 def comma_list(values: Optional[List[str]]) -> Optional[List[str]]:

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ecgseg.atomic import atomic_path
+from ecgseg.atomic import atomic_path, remove_orphaned_temporaries, remove_stale_locks
 from ecgseg.errors import InputError
 from ecgseg.oserrors import writing
 
@@ -202,9 +202,13 @@ def _prepare_run_dir(config: TrainConfig) -> Path:
     """Make the run folder; refuse an existing run unless resumed or overwritten.
 
     A run stopped before its first epoch ended (a run folder without ``last.pt``) has
-    nothing to keep: a new run, or a resume, starts it again from the beginning.
+    nothing to keep: a new run, or a resume, starts it again from the beginning. The
+    temporary and lock files that a killed run of the folder left are removed.
     """
     run_dir = config.run_dir
+    if run_dir.is_dir():  # what a killed run of this folder left (its temporaries, locks)
+        remove_orphaned_temporaries(run_dir)
+        remove_stale_locks(run_dir)
     if config.resume:
         if not (run_dir / "last.pt").is_file():
             raise InputError(f"resume: {run_dir / 'last.pt'} does not exist (nothing to resume)")

@@ -179,6 +179,53 @@ def remove_orphaned_temporaries(folder: str | os.PathLike) -> list[Path]:
     return sorted(removed)
 
 
+def remove_stale_locks(folder: str | os.PathLike) -> list[Path]:
+    """Remove the lock files (``.<name>.ecg-lock``) in ``folder`` that no process holds.
+
+    A writer killed inside :func:`atomic_path` leaves its lock file (the kernel drops
+    the lock itself); the next writer of the same output removes it when it finishes,
+    but an output that is never written again (the ``last.pt`` of a run killed after its
+    last epoch) would keep it for ever. A lock that this process can take is stale:
+    it is taken, unlinked and let go (a writer that opened it meanwhile finds it gone
+    and locks the new one, see :func:`_acquire_lock`). Not recursive; returns the
+    removed paths.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / f".a.h5{LOCK_SUFFIX}").write_text("999999999")
+    >>> [p.name for p in remove_stale_locks(d)]
+    ['.a.h5.ecg-lock']
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock files
+        return []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        if not (name.startswith(".") and name.endswith(LOCK_SUFFIX)):
+            continue
+        lock = Path(folder) / name
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(lock)
+            removed.append(lock)
+        except OSError:  # held by a live writer (BlockingIOError), or gone already
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
 def _lock_owner(fd: int) -> str:
     """`` (pid N)`` from the lock file, or "" (not written yet: the holder writes it after locking)."""
     fields = b""

@@ -185,3 +185,15 @@ def test_transfer_terminated_says_how_to_resume(source, ptb_csv, tmp_path):
     no_traceback(err)
     assert "--resume" in err.strip().splitlines()[-1], err
     assert leftovers(tmp_path) == []
+
+
+def test_stale_locks_are_removed_but_not_a_live_writers(tmp_path):
+    from ecgseg.atomic import LOCK_SUFFIX, atomic_path, remove_stale_locks
+
+    stale = tmp_path / f".a.pt{LOCK_SUFFIX}"
+    stale.write_text("999999999\n")
+    with atomic_path(tmp_path / "b.pt") as tmp:  # a live writer holds b.pt's lock
+        tmp.write_bytes(b"b")
+        assert remove_stale_locks(tmp_path) == [stale]
+        assert (tmp_path / f".b.pt{LOCK_SUFFIX}").exists()
+    assert (tmp_path / "b.pt").read_bytes() == b"b" and leftovers(tmp_path) == []

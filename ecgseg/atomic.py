@@ -10,6 +10,7 @@ next run that writes the same output removes it. A lock file (``.<name>.ecg-lock
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import EcgError, OutputExistsError
-from .oserrors import writing
+from .oserrors import from_os_error, writing
 
 
 @functools.cache
@@ -60,7 +61,7 @@ def refuse_existing(path: str | os.PathLike, overwrite: bool, *, parameter: str 
     Parameters
     ----------
     path : path
-        Output file or folder about to be written.
+        Output file about to be written.
     overwrite : bool
         Whether replacing an existing output is allowed.
     parameter : str
@@ -70,6 +71,8 @@ def refuse_existing(path: str | os.PathLike, overwrite: bool, *, parameter: str 
     ------
     OutputExistsError
         ``path`` exists and ``overwrite`` is False.
+    ecgseg.oserrors.IsADirectoryPathError
+        ``path`` is a folder (``overwrite`` or not: a folder is not replaced by a file).
 
     Examples
     --------
@@ -77,6 +80,9 @@ def refuse_existing(path: str | os.PathLike, overwrite: bool, *, parameter: str 
     PosixPath('/nonexistent/out.h5')
     """
     path = Path(path)
+    if path.is_dir():  # no --overwrite can replace a folder by a file
+        err = from_os_error(IsADirectoryError(errno.EISDIR, "Is a directory"), path)
+        raise err
     if not overwrite and path.exists():
         raise OutputExistsError(f"output {path} exists (use {parameter} to replace it)")
     return path

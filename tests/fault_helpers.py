@@ -104,6 +104,12 @@ class Paused:
             raise AssertionError(f"still running {STOP_TIMEOUT_S} s after signal {sig}")
         return self.proc.returncode, err, wait_group_gone(self.proc.pid)
 
+    def release(self) -> tuple[int, str, str]:
+        """Let the paused command carry on; (exit status, stdout, stderr) when it ends."""
+        self.marker.unlink()
+        out, err = self.proc.communicate(timeout=RUN_TIMEOUT_S)
+        return self.proc.returncode, out, err
+
     def kill(self) -> None:
         if group(self.proc.pid):
             os.killpg(self.proc.pid, signal.SIGKILL)

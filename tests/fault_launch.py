@@ -3,7 +3,7 @@
 Used by the fault-injection tests (``tests/test_faults_*.py``) instead of sleeps that
 race: the command runs unchanged, except that at the chosen point it *pauses* (writes
 the marker file named by ``ECG_FAULT_PAUSED``, then waits in the main thread) until the
-test sends its signal, or each record of ``ecg segment`` takes a fixed time longer so
+test sends its signal (or removes the marker: then it carries on), or each record of ``ecg segment`` takes a fixed time longer so
 that a signal always finds the run in the middle.
 
 Usage (the hooks in ``ECG_FAULT``, ``;``-separated)::
@@ -36,7 +36,8 @@ from pathlib import Path
 
 
 def pause(why: str) -> None:
-    """Tell the test (marker file) and wait in this thread until a signal ends us."""
+    """Tell the test (marker file) and wait in this thread until a signal ends us, or
+    until the test removes the marker (then the command carries on)."""
     marker = os.environ.get("ECG_FAULT_PAUSED")
     if marker:
         tmp = f"{marker}.writing"
@@ -46,6 +47,8 @@ def pause(why: str) -> None:
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         time.sleep(0.02)
+        if marker and not os.path.exists(marker):
+            return
     raise SystemExit(f"fault_launch: nobody stopped the paused command ({why})")
 
 

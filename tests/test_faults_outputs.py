@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ecgnet.data import load_data

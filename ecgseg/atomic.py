@@ -298,6 +298,43 @@ def _release_lock(path: Path, fd: int | None) -> None:
 
 
 @contextlib.contextmanager
+def output_lock(path: str | os.PathLike, wait_s: float = 0.0) -> Iterator[Path]:
+    """Hold the writer lock of ``path`` (a file or a folder) for the block.
+
+    For an output written in many steps over a long time (the run folder of ``ecg
+    train``): a second writer of the same ``path`` fails at once with
+    :class:`OutputBusyError` instead of mixing its files with ours. It is the lock that
+    :func:`atomic_path` takes (``.<name>.ecg-lock`` beside ``path``), so the two exclude
+    each other.
+
+    Raises
+    ------
+    OutputBusyError
+        Another process holds the lock (still, after ``wait_s`` s).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> with output_lock(d / "run"):
+    ...     try:
+    ...         with atomic_path(d / "run"):
+    ...             pass
+    ...     except OutputBusyError as err:
+    ...         print("busy")
+    busy
+    """
+    path = Path(path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _acquire_lock(path, wait_s)
+    try:
+        yield path
+    finally:
+        _release_lock(path, fd)
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, overwrite: bool = True,
                 wait_s: float = 0.0) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.

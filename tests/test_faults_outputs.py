@@ -22,11 +22,14 @@ DS = ("mitbih_train_DS1.csv", "mitbih_test_DS2.csv")
 
 
 def one_line(err: str, *words: str) -> str:
+    """The single ``error:`` line of ``err`` (warnings may precede it; no traceback)."""
     lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    no_traceback(err)
+    assert lines and lines[-1].startswith("error: "), err
+    assert all(ln.startswith("warning: ") for ln in lines[:-1]), err
     for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
+        assert w in lines[-1], lines[-1]
+    return lines[-1]
 
 
 def ecg_here(capsys, *args) -> tuple[int, str]:
@@ -161,3 +164,27 @@ def test_evaluate_refuses_an_existing_report_unless_overwrite(checkpoint, tmp_pa
     assert (prefix.with_suffix(".json")).read_text() == "mine\n"
     assert ecg_here(capsys, *args, "--overwrite")[0] == 0
     assert (prefix.with_suffix(".json")).read_bytes() == before
+
+
+# --- two writers of one output ---------------------------------------------------------------
+
+@pytest.mark.parametrize("command, output, paused_at", [
+    (["predict", "{ckpt}", "{record}", "-o", "{out}/same.csv", "-q", "--threads", "1"],
+     "same.csv", "same.csv"),
+    (["export-model", "{ckpt}", "-o", "{out}/m"], "m.ts.pt", "m.ts.pt"),
+])
+def test_two_writers_of_one_output_one_wins(checkpoint, mitdb_dir, mitdb_names, tmp_path, capsys,
+                                            command, output, paused_at):
+    fill = dict(ckpt=checkpoint[0], record=mitdb_dir / mitdb_names[0], out=tmp_path / "o")
+    args = [a.format(**fill) for a in command]
+    first = Paused(args, f"pause-before-replace:{paused_at}:1", tmp_path / "paused")
+    first.wait()  # the first writer holds the output, its temporary complete
+    code, err = ecg_here(capsys, *args)
+    assert code == 1
+    one_line(err, "another process", "is writing", str(tmp_path / "o" / output))
+    code, _, err = first.release()
+    assert code == 0, err
+    assert (tmp_path / "o" / output).stat().st_size > 0 and leftovers(tmp_path / "o") == []
+    code, err = ecg_here(capsys, *args)  # and once it is there: exists
+    assert code == 1
+    one_line(err, "exists", "--overwrite")

@@ -197,3 +197,19 @@ def test_stale_locks_are_removed_but_not_a_live_writers(tmp_path):
         assert remove_stale_locks(tmp_path) == [stale]
         assert (tmp_path / f".b.pt{LOCK_SUFFIX}").exists()
     assert (tmp_path / "b.pt").read_bytes() == b"b" and leftovers(tmp_path) == []
+
+
+def test_two_trainings_of_one_run_folder_one_wins(small_csv, uninterrupted, tmp_path, capsys):
+    """A second ``ecg train`` (or ``--resume``) of a run that is training gets one line, exit 1,
+    and leaves the first run alone (it used to clear the files of a run in its first epoch)."""
+    first = Paused(train_args(small_csv, tmp_path, "r"), POINTS["epoch1-mid"], tmp_path / "paused")
+    first.wait()
+    for extra in ([], ["--resume"], ["--overwrite"]):
+        capsys.readouterr()
+        assert ecg_in_process(*train_args(small_csv, tmp_path, "r", *extra)) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "is writing" in err and str(tmp_path / "r") in err, err
+    code, _, err = first.release()
+    assert code == 0, err
+    assert_same_run(outcome(tmp_path / "r"), uninterrupted)
+    assert leftovers(tmp_path) == []

@@ -8,9 +8,10 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .options import comma_list
+from .options import comma_list, stops_cleanly
 
 
+@stops_cleanly
 def evaluate(
     paths: Annotated[List[Path], typer.Argument(
         metavar="[CHECKPOINT] DATA...",

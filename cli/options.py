@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -25,6 +26,23 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 def echo_err(message: str) -> None:
     """Print a message on stderr."""
     typer.echo(message, err=True)
+
+
+def stops_cleanly(command: Callable) -> Callable:
+    """Decorate an ``ecg`` command: Ctrl-C and SIGTERM end it cleanly.
+
+    The body runs in :func:`ecgseg.lifecycle.command_lifecycle`: a signal unwinds it
+    (temporary files removed), then the process exits with 130 (Ctrl-C) or 143 (SIGTERM)
+    and no traceback, instead of dying of SIGTERM half-way through a write.
+    """
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from ecgseg.lifecycle import command_lifecycle
+
+        with command_lifecycle():
+            return command(*args, **kwargs)
+
+    return run
 
 
 @contextlib.contextmanager

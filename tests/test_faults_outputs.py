@@ -188,3 +188,24 @@ def test_two_writers_of_one_output_one_wins(checkpoint, mitdb_dir, mitdb_names, 
     code, err = ecg_here(capsys, *args)  # and once it is there: exists
     assert code == 1
     one_line(err, "exists", "--overwrite")
+
+
+@pytest.mark.parametrize("command, paused_at", [
+    (["predict", "{ckpt}", "{record}", "-o", "{out}/p.csv", "-q", "--threads", "1"], "p.csv"),
+    (["export-model", "{ckpt}", "-o", "{out}/m"], "m.ts.pt"),
+    (["evaluate", "{ckpt}", "{csv}", "--out", "{out}/eval", "--threads", "1"], "eval.json"),
+])
+def test_sigterm_while_writing_ends_cleanly(checkpoint, mitdb_dir, mitdb_names, tmp_path, command,
+                                            paused_at):
+    """SIGTERM (``kill``, ``timeout``) in the middle of a write: exit 143, no traceback, no
+    temporary file (these commands used to die of the signal and leave it)."""
+    fill = dict(ckpt=checkpoint[0], csv=checkpoint[1], record=mitdb_dir / mitdb_names[0],
+                out=tmp_path / "o")
+    run = Paused([a.format(**fill) for a in command], f"pause-before-replace:{paused_at}:1",
+                 tmp_path / "paused")
+    run.wait()
+    assert leftovers(tmp_path / "o")
+    code, err, alive = run.stop(signal.SIGTERM)
+    assert code == 143 and not alive, (code, err)
+    no_traceback(err)
+    assert leftovers(tmp_path / "o") == [] and not (tmp_path / "o" / paused_at).exists()

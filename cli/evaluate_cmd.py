@@ -8,9 +8,10 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .options import comma_list
+from .options import comma_list, stops_cleanly
 
 
+@stops_cleanly
 def evaluate(
     paths: Annotated[List[Path], typer.Argument(
         metavar="[CHECKPOINT] DATA...",
@@ -33,6 +34,7 @@ def evaluate(
     batch_size: Annotated[int, typer.Option("--batch-size")] = 512,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")] = "auto",
     threads: Annotated[Optional[int], typer.Option("--threads")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing report (.json/.png).")] = False,
 ) -> None:
     """Accuracy, per-class precision/recall/F1, ROC AUC, confusion matrix and AAMI Se/+P.
 
@@ -57,7 +59,7 @@ def evaluate(
                else checkpoint.parent / f"eval-{data[0].stem}")
     result = run_evaluation(checkpoint, [str(p) for p in data], part=part, out=out,
                             batch_size=batch_size, device=str(dev), records=comma_list(records),
-                            class_names=comma_list(classes))
+                            class_names=comma_list(classes), overwrite=overwrite)
     report = result.report
     excluded = report["excluded_training_beats"]
     typer.echo(f"{model or checkpoint} on {report['part']} of {', '.join(report['data'])}"

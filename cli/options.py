@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -24,6 +26,42 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 def echo_err(message: str) -> None:
     """Print a message on stderr."""
     typer.echo(message, err=True)
+
+
+def stops_cleanly(command: Callable) -> Callable:
+    """Decorate an ``ecg`` command: Ctrl-C and SIGTERM end it cleanly.
+
+    The body runs in :func:`ecgseg.lifecycle.command_lifecycle`: a signal unwinds it
+    (temporary files removed), then the process exits with 130 (Ctrl-C) or 143 (SIGTERM)
+    and no traceback, instead of dying of SIGTERM half-way through a write.
+    """
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from ecgseg.lifecycle import command_lifecycle
+
+        with command_lifecycle():
+            return command(*args, **kwargs)
+
+    return run
+
+
+@contextlib.contextmanager
+def resumable_run(again: str) -> Iterator[None]:
+    """Around a run that can be continued (``ecg train``, ``ecg transfer``).
+
+    Ctrl-C and SIGTERM (``kill``, ``timeout``, schedulers) end it cleanly
+    (:func:`ecgseg.lifecycle.command_lifecycle`: temporary files removed, exit status
+    130 or 143, no traceback) after one line saying how to continue:
+    ``interrupted; continue with: AGAIN``.
+    """
+    from ecgseg.lifecycle import Terminated, command_lifecycle
+
+    with command_lifecycle():
+        try:
+            yield
+        except (KeyboardInterrupt, Terminated):
+            echo_err(f"interrupted; continue with: {again}")
+            raise
 
 
 def comma_list(values: Optional[List[str]]) -> Optional[List[str]]:

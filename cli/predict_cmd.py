@@ -11,9 +11,10 @@ from typing_extensions import Annotated
 
 from ecgseg.detectors import detectors_help
 
-from .options import DataDir, Mirror, Quiet
+from .options import DataDir, Mirror, Quiet, stops_cleanly
 
 
+@stops_cleanly
 def predict(
     paths: Annotated[List[str], typer.Argument(
         metavar="[CHECKPOINT] INPUT",
@@ -135,6 +136,7 @@ def checkpoint_and_input(paths: List[str], model: Optional[str]) -> tuple[Path, 
     raise InputError(f"give [CHECKPOINT] INPUT: one or two arguments, not {len(paths)}")
 
 
+@stops_cleanly
 def export_model(
     checkpoint: Annotated[Path, typer.Argument(help="best.pt or last.pt of `ecg train`.")],
     out: Annotated[Optional[Path], typer.Option(

@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .options import Quiet, echo_err
+from .options import Quiet, resumable_run
 from .train_options import Track, TrackingUri, config_options, run_callbacks
 
 
@@ -36,12 +36,8 @@ def train(
         raise InputError("data must be given: the DATA argument, or data = [...] in --config")
     settings = {"progress": not quiet, **settings}
     config = TrainConfig(data=[str(p) for p in data], **settings)
-    try:
+    with resumable_run(f"ecg train ... --name {config.run_dir.name} --out {config.out} --resume"):
         result = run_training(config, run_callbacks(track, tracking_uri))
-    except KeyboardInterrupt:
-        echo_err(f"interrupted; continue with: ecg train ... --name {config.run_dir.name} "
-                 f"--out {config.out} --resume")
-        raise typer.Exit(130)
     if result is None:  # a rank other than 0 under torchrun: rank 0 reports
         return
     typer.echo(f"run {result.run_dir}: {result.epochs_run} epochs, {result.iterations} iterations"

@@ -10,7 +10,7 @@ from typing_extensions import Annotated
 
 from ecgnet.train_config import TRANSFER_DEFAULTS
 
-from .options import Quiet, echo_err
+from .options import Quiet, echo_err, resumable_run
 from .train_options import Track, TrackingUri, config_options, run_callbacks
 
 
@@ -75,7 +75,7 @@ def transfer(
     config = transfer_config(checkpoint, data_paths, settings_list[0], **settings)
     again = (f"ecg transfer {checkpoint} ... --name {config.run_dir.name} --out {config.out} "
              f"{'--sweep ' if run_sweep else ''}--resume")
-    try:
+    with resumable_run(again):
         if run_sweep:
             def report_run(setting, result):
                 t = result.test
@@ -90,9 +90,6 @@ def transfer(
             return
         check_target_data(config)
         result = run_training(config, callbacks)
-    except KeyboardInterrupt:
-        echo_err(f"interrupted; continue with: {again}")
-        raise typer.Exit(130)
     if result is None:  # a rank other than 0 under torchrun: rank 0 reports
         return
     typer.echo(f"transfer from {checkpoint}, trainable {config.trainable}: "

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ecgseg.atomic import refuse_existing
 from ecgseg.errors import InputError
 
 from .checkpoint import load_model
@@ -165,7 +166,7 @@ def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | 
              part: str = "auto", out: str | os.PathLike | None = None,
              batch_size: int = 512, device: str = "cpu",
              records: Sequence[str] | None = None,
-             class_names: Sequence[str] | None = None) -> EvalResult:
+             class_names: Sequence[str] | None = None, overwrite: bool = False) -> EvalResult:
     """Evaluate a checkpoint on labelled beats, leaving out every beat it trained on.
 
     Parameters
@@ -187,6 +188,8 @@ def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | 
     class_names : sequence of str, optional
         What the data's labels mean (default: see :func:`load_evaluation_data`); they
         must be the checkpoint's classes.
+    overwrite : bool
+        Replace the ``.json`` / ``.png`` of ``out`` if they exist (checked before any work).
 
     Returns
     -------
@@ -196,7 +199,12 @@ def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | 
     ------
     InputError
         Unreadable inputs, classes that do not match the checkpoint's, or no beat left.
+    OutputExistsError
+        ``out``'s ``.json`` or ``.png`` exists and ``overwrite`` is False.
     """
+    if out is not None:
+        for suffix in (".json", ".png"):
+            refuse_existing(Path(out).with_name(Path(out).name + suffix), overwrite)
     model, meta = load_model(checkpoint, device)
     data_set = load_evaluation_data(data, meta["class_names"], class_names, records)
     if tuple(data_set.class_names) != tuple(meta["class_names"]):

@@ -21,6 +21,7 @@ in the optimizer). See :mod:`ecgnet.transfer` and ``ecg transfer``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
@@ -34,7 +35,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ecgseg.atomic import atomic_path
+from ecgseg.atomic import (atomic_path, output_lock, remove_orphaned_temporaries,
+                           remove_stale_locks)
 from ecgseg.errors import InputError
 from ecgseg.oserrors import writing
 
@@ -198,13 +200,23 @@ def _started_only(run_dir: Path) -> bool:
     return run_dir.is_dir() and not (run_dir / "last.pt").exists()
 
 
-def _prepare_run_dir(config: TrainConfig) -> Path:
+def _prepare_run_dir(config: TrainConfig, held: contextlib.ExitStack | None = None) -> Path:
     """Make the run folder; refuse an existing run unless resumed or overwritten.
 
+    With ``held``, the run folder's writer lock (:func:`ecgseg.atomic.output_lock`) is
+    taken first and kept in ``held``: a second process training the same run fails at
+    once (:class:`~ecgseg.atomic.OutputBusyError`) instead of clearing or mixing its files.
+
     A run stopped before its first epoch ended (a run folder without ``last.pt``) has
-    nothing to keep: a new run, or a resume, starts it again from the beginning.
+    nothing to keep: a new run, or a resume, starts it again from the beginning. The
+    temporary and lock files that a killed run of the folder left are removed.
     """
     run_dir = config.run_dir
+    if held is not None:
+        held.enter_context(output_lock(run_dir))
+    if run_dir.is_dir():  # what a killed run of this folder left (its temporaries, locks)
+        remove_orphaned_temporaries(run_dir)
+        remove_stale_locks(run_dir)
     if config.resume:
         if not (run_dir / "last.pt").is_file():
             raise InputError(f"resume: {run_dir / 'last.pt'} does not exist (nothing to resume)")
@@ -232,12 +244,13 @@ def _check_resume(ckpt: dict, config: TrainConfig, data: BeatData, path: Path) -
         raise InputError(f"resume: the data differ from those run {path.parent} was trained on")
 
 
-def prepare(config: TrainConfig) -> Run:
+def prepare(config: TrainConfig, held: contextlib.ExitStack | None = None) -> Run:
     """Load and split the data, build the model and optimiser, make the run folder.
 
     Everything that can fail is checked before the run folder is touched. With
     ``config.resume`` the run's ``last.pt`` is read and checked (``Run.resume_from``);
-    :func:`restore` loads it.
+    :func:`restore` loads it. With ``held`` (an ``ExitStack`` open for the whole run),
+    the run folder's writer lock is taken before the folder is touched and kept there.
 
     Raises
     ------
@@ -259,7 +272,7 @@ def prepare(config: TrainConfig) -> Run:
     if config.resume and _started_only(config.run_dir):
         config = replace(config, resume=False)  # stopped before its first epoch: start again
     if config.resume:  # the weights come from last.pt: the source checkpoint is not needed
-        run_dir = _prepare_run_dir(config)
+        run_dir = _prepare_run_dir(config, held if ranks.is_main else None)
         ckpt = load_checkpoint(run_dir / "last.pt")
         _check_resume(ckpt, config, data, run_dir / "last.pt")
         model_kwargs = dict(ckpt.get("model_kwargs", {}))
@@ -280,7 +293,7 @@ def prepare(config: TrainConfig) -> Run:
     model.to(device)
     train_inputs = data_inputs(model, train_set, ", ".join(data.sources))
     if not config.resume:  # rank 0 alone writes the run folder
-        run_dir = _prepare_run_dir(config) if ranks.is_main else config.run_dir
+        run_dir = _prepare_run_dir(config, held) if ranks.is_main else config.run_dir
     averaged = None
     if config.ema > 0:  # the weights validated, tested and saved
         averaged = build_model(config.model, data.n_classes, **model_kwargs).to(device)
@@ -558,6 +571,8 @@ def train(config: TrainConfig, callbacks: Iterable[TrainCallback] = ()) -> Optio
     InputError
         Bad data, bad settings, an existing run folder (without ``resume`` or
         ``overwrite``), or a resume that does not match the run.
+    ecgseg.atomic.OutputBusyError
+        Another process is training in the same run folder.
     DistributedError
         With ``nproc`` > 1: a rank died or failed unexpectedly (the others are stopped).
 
@@ -587,7 +602,13 @@ def train(config: TrainConfig, callbacks: Iterable[TrainCallback] = ()) -> Optio
 
 def _train(config: TrainConfig, hooks: CallbackList) -> Optional[RunResult]:
     """The run of :func:`train` in this process (one rank of several, or the only one)."""
-    run = prepare(config)
+    with contextlib.ExitStack() as held:  # the run folder's lock, until the run ends
+        return _train_held(config, hooks, held)
+
+
+def _train_held(config: TrainConfig, hooks: CallbackList,
+                held: contextlib.ExitStack) -> Optional[RunResult]:
+    run = prepare(config, held)
     state = restore(run)
     run.trained = wrap_model(run.model, run.device, run.ranks)
     main = run.ranks.is_main

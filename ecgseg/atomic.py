@@ -10,6 +10,7 @@ next run that writes the same output removes it. A lock file (``.<name>.ecg-lock
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import EcgError, OutputExistsError
-from .oserrors import writing
+from .oserrors import from_os_error, writing
 
 
 @functools.cache
@@ -60,7 +61,7 @@ def refuse_existing(path: str | os.PathLike, overwrite: bool, *, parameter: str 
     Parameters
     ----------
     path : path
-        Output file or folder about to be written.
+        Output file about to be written.
     overwrite : bool
         Whether replacing an existing output is allowed.
     parameter : str
@@ -70,6 +71,8 @@ def refuse_existing(path: str | os.PathLike, overwrite: bool, *, parameter: str 
     ------
     OutputExistsError
         ``path`` exists and ``overwrite`` is False.
+    ecgseg.oserrors.IsADirectoryPathError
+        ``path`` is a folder (``overwrite`` or not: a folder is not replaced by a file).
 
     Examples
     --------
@@ -77,6 +80,9 @@ def refuse_existing(path: str | os.PathLike, overwrite: bool, *, parameter: str 
     PosixPath('/nonexistent/out.h5')
     """
     path = Path(path)
+    if path.is_dir():  # no --overwrite can replace a folder by a file
+        err = from_os_error(IsADirectoryError(errno.EISDIR, "Is a directory"), path)
+        raise err
     if not overwrite and path.exists():
         raise OutputExistsError(f"output {path} exists (use {parameter} to replace it)")
     return path
@@ -179,6 +185,53 @@ def remove_orphaned_temporaries(folder: str | os.PathLike) -> list[Path]:
     return sorted(removed)
 
 
+def remove_stale_locks(folder: str | os.PathLike) -> list[Path]:
+    """Remove the lock files (``.<name>.ecg-lock``) in ``folder`` that no process holds.
+
+    A writer killed inside :func:`atomic_path` leaves its lock file (the kernel drops
+    the lock itself); the next writer of the same output removes it when it finishes,
+    but an output that is never written again (the ``last.pt`` of a run killed after its
+    last epoch) would keep it for ever. A lock that this process can take is stale:
+    it is taken, unlinked and let go (a writer that opened it meanwhile finds it gone
+    and locks the new one, see :func:`_acquire_lock`). Not recursive; returns the
+    removed paths.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / f".a.h5{LOCK_SUFFIX}").write_text("999999999")
+    >>> [p.name for p in remove_stale_locks(d)]
+    ['.a.h5.ecg-lock']
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock files
+        return []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        if not (name.startswith(".") and name.endswith(LOCK_SUFFIX)):
+            continue
+        lock = Path(folder) / name
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(lock)
+            removed.append(lock)
+        except OSError:  # held by a live writer (BlockingIOError), or gone already
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
 def _lock_owner(fd: int) -> str:
     """`` (pid N)`` from the lock file, or "" (not written yet: the holder writes it after locking)."""
     fields = b""
@@ -242,6 +295,43 @@ def _release_lock(path: Path, fd: int | None) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path.parent / f".{path.name}{LOCK_SUFFIX}")
     os.close(fd)
+
+
+@contextlib.contextmanager
+def output_lock(path: str | os.PathLike, wait_s: float = 0.0) -> Iterator[Path]:
+    """Hold the writer lock of ``path`` (a file or a folder) for the block.
+
+    For an output written in many steps over a long time (the run folder of ``ecg
+    train``): a second writer of the same ``path`` fails at once with
+    :class:`OutputBusyError` instead of mixing its files with ours. It is the lock that
+    :func:`atomic_path` takes (``.<name>.ecg-lock`` beside ``path``), so the two exclude
+    each other.
+
+    Raises
+    ------
+    OutputBusyError
+        Another process holds the lock (still, after ``wait_s`` s).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> with output_lock(d / "run"):
+    ...     try:
+    ...         with atomic_path(d / "run"):
+    ...             pass
+    ...     except OutputBusyError as err:
+    ...         print("busy")
+    busy
+    """
+    path = Path(path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _acquire_lock(path, wait_s)
+    try:
+        yield path
+    finally:
+        _release_lock(path, fd)
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import errno as _errno
 import os
+from pathlib import Path
 from typing import Iterator
 
 from .errors import EcgError, OutputExistsError
@@ -104,6 +105,14 @@ def _errno_of(exc: BaseException) -> int | None:
     return None
 
 
+def _file_in_path(path: str | os.PathLike) -> bool:
+    """Whether a folder of ``path`` (a parent of it) is an existing non-folder."""
+    for parent in Path(path).parents:
+        if os.path.lexists(parent):
+            return not os.path.isdir(parent)
+    return False
+
+
 def from_os_error(exc: BaseException, path: str | os.PathLike | None = None, *,
                   action: str = "write", parameter: str = "--overwrite") -> EcgError | None:
     """The one-line toolkit error for a failed read or write, or ``None`` if unexpected.
@@ -134,13 +143,19 @@ def from_os_error(exc: BaseException, path: str | os.PathLike | None = None, *,
     cannot write /mnt/a.csv: the file system is read-only (write somewhere else)
     >>> from_os_error(ValueError("bad"), "a.csv") is None
     True
+    >>> print(from_os_error(FileExistsError(errno.EEXIST, "File exists"), "/etc/hostname/a.csv"))
+    cannot write /etc/hostname/a.csv: a part of the path is not a folder (check the path)
     """
     if isinstance(exc, EcgError):
         return exc
     code = _errno_of(exc)
     name = os.fspath(path) if path is not None else getattr(exc, "filename", None)
     if code == _errno.EEXIST:
-        return OutputExistsError(f"output {name} exists (use {parameter} to replace it)")
+        if name is None or not _file_in_path(name):
+            return OutputExistsError(f"output {name} exists (use {parameter} to replace it)")
+        # What exists is not the output but a file where a folder of its path should be
+        # (``mkdir`` of the parent): replacing the output would not help.
+        code = _errno.ENOTDIR
     if code not in _KINDS or (code in (_errno.ENOENT, _errno.ENOTDIR) and not isinstance(exc, OSError)):
         return None
     kind, what, todo = _KINDS[code]

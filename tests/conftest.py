@@ -93,6 +93,17 @@ def mirror_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def on_full_mirror(mirror_dir) -> bool:
+    """True on the full mirror (whole 30-minute records), False on the shipped mini mirror.
+
+    For a figure that depends on the data: a test asserts the full mirror's figure there
+    and the shipped records' own (measured) figure on them, e.g.
+    ``assert det.reference == (2955 if on_full_mirror else 382)``.
+    """
+    return mirror_dir == MIRROR_DIR
+
+
+@pytest.fixture(scope="session")
 def kaggle_dir(tmp_path_factory) -> Path:
     """The folder of real Kaggle rows: the full set beside the mirror, or else the shipped one.
 

@@ -12,7 +12,9 @@ Two sources of data, chosen once per session:
 A test whose assertions are whole-database figures (48 records, 109 446 rows, a whole
 30-minute record) asks for the ``full_mirror`` fixture: it skips without the mirror,
 and ``ECG_REQUIRE_MIRROR=1`` turns that skip into a failure and forbids the fallback to
-the shipped data altogether.
+the shipped data altogether. A test whose figures merely depend on the records asserts
+each mirror's own figures (``on_full_mirror``) and runs on both; how many tests run
+without ``../shared`` is measured in ``tests/data/README.md``.
 """
 
 from __future__ import annotations

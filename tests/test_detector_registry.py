@@ -57,7 +57,8 @@ def test_qrs_errors_name_the_record_and_warnings_become_notes():
     assert len(peaks) >= 3 and notes and notes[0].startswith("record 7: signal is only")
 
 
-def test_kaggle_recipe_with_qrs_detector_on_real_records(on_full_mirror, session_data_dir, tmp_path):
+def test_kaggle_recipe_with_qrs_detector_on_real_records(on_full_mirror, session_data_dir,
+                                                         tmp_path):
     # Kaggle-style beats (this peak to the next, 120 Hz, per-beat min-max) from qrs peaks.
     out = tmp_path / "k.h5"
     s = segment_database("mitdb", data_dir=session_data_dir, out=out, recipe="kaggle",

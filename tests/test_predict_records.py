@@ -37,7 +37,8 @@ def test_expand_records_knows_the_splits():
         expand_records([])
 
 
-def test_pooled_table_is_the_sum_of_the_records(on_full_mirror, checkpoint, session_data_dir, tmp_path, capsys):
+def test_pooled_table_is_the_sum_of_the_records(on_full_mirror, checkpoint, session_data_dir,
+                                                tmp_path, capsys):
     ev = evaluate_records(checkpoint, RECORDS, data_dir=session_data_dir)
     preds = [predict(checkpoint, spec, data_dir=session_data_dir)
              for spec in ("mitdb/1.0.0/100", "mitdb/1.0.0/208")]

@@ -86,8 +86,8 @@ def test_own_peaks_as_detector_peaks_give_identical_beats(session_data_dir):
     np.testing.assert_array_equal(ptb_own.sample, ptb_via.sample)
 
 
-def test_paper_recipe_with_reference_detector_finds_nearly_every_beat(on_full_mirror, session_data_dir,
-                                                                      tmp_path):
+def test_paper_recipe_with_reference_detector_finds_nearly_every_beat(on_full_mirror,
+                                                                      session_data_dir, tmp_path):
     out = tmp_path / "ref.h5"
     s = segment_database("mitdb", data_dir=session_data_dir, out=out, records=["100", "208"],
                          detector="reference", tolerance_s=0.1, workers=1, progress=False)

@@ -12,7 +12,9 @@ Two sources of data, chosen once per session:
 A test whose assertions are whole-database figures (48 records, 109 446 rows, a whole
 30-minute record) asks for the ``full_mirror`` fixture: it skips without the mirror,
 and ``ECG_REQUIRE_MIRROR=1`` turns that skip into a failure and forbids the fallback to
-the shipped data altogether.
+the shipped data altogether. A test whose figures merely depend on the records asserts
+each mirror's own figures (``on_full_mirror``) and runs on both; how many tests run
+without ``../shared`` is measured in ``tests/data/README.md``.
 """
 
 from __future__ import annotations
@@ -90,6 +92,17 @@ def full_mirror() -> Path:
 def mirror_dir() -> Path:
     """A PhysioNet ``files/`` folder: the full mirror, or else the shipped mini mirror."""
     return full_or_shipped(MIRROR_DIR, SHIPPED_MIRROR_DIR, "PhysioNet mirror")
+
+
+@pytest.fixture(scope="session")
+def on_full_mirror(mirror_dir) -> bool:
+    """True on the full mirror (whole 30-minute records), False on the shipped mini mirror.
+
+    For a figure that depends on the data: a test asserts the full mirror's figure there
+    and the shipped records' own (measured) figure on them, e.g.
+    ``assert det.reference == (2955 if on_full_mirror else 382)``.
+    """
+    return mirror_dir == MIRROR_DIR
 
 
 @pytest.fixture(scope="session")

@@ -138,7 +138,7 @@ def go_to(driver, page: str) -> None:
     label.click()
 
 
-def test_app_in_a_real_browser(full_mirror, browser, app_dirs, kaggle_rows, mirror_url, tmp_path_factory):
+def test_app_in_a_real_browser(on_full_mirror, browser, app_dirs, kaggle_rows, mirror_url, tmp_path_factory):
     from selenium.webdriver.common.by import By
 
     shots = tmp_path_factory.mktemp("app-screenshots")
@@ -168,7 +168,7 @@ def test_app_in_a_real_browser(full_mirror, browser, app_dirs, kaggle_rows, mirr
 
         pred = predict(weights_path(DEFAULT_MODEL), RECORD, data_dir=data)
         shown = shown_metrics(browser)
-        assert int(shown["beats"]) == len(pred) > 500
+        assert int(shown["beats"]) == len(pred) > (500 if on_full_mirror else 200)  # shipped: 255
         counts = pred.summary()["predicted"]
         assert {c: int(shown[c]) for c in counts} == counts
         headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h4")]

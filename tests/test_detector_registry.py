@@ -57,7 +57,8 @@ def test_qrs_errors_name_the_record_and_warnings_become_notes():
     assert len(peaks) >= 3 and notes and notes[0].startswith("record 7: signal is only")
 
 
-def test_kaggle_recipe_with_qrs_detector_on_real_records(full_mirror, session_data_dir, tmp_path):
+def test_kaggle_recipe_with_qrs_detector_on_real_records(on_full_mirror, session_data_dir,
+                                                         tmp_path):
     # Kaggle-style beats (this peak to the next, 120 Hz, per-beat min-max) from qrs peaks.
     out = tmp_path / "k.h5"
     s = segment_database("mitdb", data_dir=session_data_dir, out=out, recipe="kaggle",
@@ -74,11 +75,13 @@ def test_kaggle_recipe_with_qrs_detector_on_real_records(full_mirror, session_da
     qrs = segment_record(session_data_dir / "physionet/mitdb/1.0.0/100", "mitdb", recipe="kaggle",
                          detector="qrs")
     # record 100 (measured): all 2 272 rows, 1 118 at the annotation's sample, the rest 1-3 off
+    # (its shipped first 150 s: 185 rows, 35 of them with the next two at the annotations)
     assert len(qrs.sample) == len(ref.sample)
     assert np.all(np.abs(qrs.sample - ref.sample) <= 3)
     eq = qrs.sample == ref.sample
     same = np.flatnonzero(eq[:-2] & eq[1:-1] & eq[2:])
-    assert len(same) > 100  # this peak and the next two where the annotations are: the same row
+    # this peak and the next two where the annotations are: the same row
+    assert len(same) > (100 if on_full_mirror else 30)
     np.testing.assert_array_equal(qrs.beats[same], ref.beats[same])
 
 

@@ -35,14 +35,23 @@ RUN_TIMEOUT_S = 60.0   # a hang fails the test instead of blocking the suite
 STOP_TIMEOUT_S = 20.0  # after a signal: far more than the 1-2 s it takes
 
 
+def _linked_data_dir(mirror: Path, folder: Path) -> Path:
+    """``folder`` as a data folder whose ``physionet/mitdb`` links ``mirror``'s (read-only use)."""
+    (folder / "physionet").mkdir()
+    (folder / "physionet" / "mitdb").symlink_to(mirror / "mitdb", target_is_directory=True)
+    return folder
+
+
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    """A data folder whose ``physionet/mitdb`` is the mirror's (read-only use)."""
-    mirror = require(MIRROR_DIR, "PhysioNet mirror")
-    d = tmp_path_factory.mktemp("faults-data")
-    (d / "physionet").mkdir()
-    (d / "physionet" / "mitdb").symlink_to(mirror / "mitdb", target_is_directory=True)
-    return d
+def data_dir(mirror_dir, tmp_path_factory) -> Path:
+    """A data folder linking the mirror in use (full, or the shipped mini mirror)."""
+    return _linked_data_dir(mirror_dir, tmp_path_factory.mktemp("faults-data"))
+
+
+@pytest.fixture(scope="module")
+def full_data_dir(full_mirror, tmp_path_factory) -> Path:
+    """A data folder linking the full mirror: for runs that must last (48 whole records)."""
+    return _linked_data_dir(full_mirror, tmp_path_factory.mktemp("faults-full-data"))
 
 
 def _ecg(*args: str) -> list[str]:
@@ -159,7 +168,8 @@ CASES = [
 
 @pytest.mark.parametrize("sig, status, recipe, delay_s", CASES,
                          ids=[f"{signal.Signals(c[0]).name}-{c[2]}-{c[3]}" for c in CASES])
-def test_signal_stops_segment_cleanly(data_dir, tmp_path, sig, status, recipe, delay_s):
+def test_signal_stops_segment_cleanly(full_data_dir, tmp_path, sig, status, recipe, delay_s):
+    data_dir = full_data_dir
     out = tmp_path / "beats.h5"
     code, err, seconds, alive = _interrupt(data_dir, out, recipe, sig, delay_s)
     assert code == status, err  # the run is slowed down: it cannot end before the signal
@@ -301,7 +311,8 @@ def full_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def test_segment_on_full_disk_one_line_no_temporary(data_dir, full_disk):
+def test_segment_on_full_disk_one_line_no_temporary(full_data_dir, full_disk):
+    data_dir = full_data_dir  # eight whole records: more beats than the 2 MB disk holds
     earlier = full_disk / "earlier.h5"
     ok = subprocess.run(_ecg(*_segment_args(data_dir, earlier, "paper", "-r", "100")),
                         cwd=ROOT, env=_env(), capture_output=True, text=True,
@@ -323,8 +334,8 @@ def test_segment_on_full_disk_one_line_no_temporary(data_dir, full_disk):
 # ---------------------------------------------------------------------------------
 # Failed records, and options checked before any work.
 
-def test_failed_records_exit_2_with_the_list(tmp_path):
-    mirror = require(MIRROR_DIR, "PhysioNet mirror")
+def test_failed_records_exit_2_with_the_list(mirror_dir, tmp_path):
+    mirror = mirror_dir
     local = tmp_path / "data" / "physionet" / "mitdb" / "1.0.0"
     local.mkdir(parents=True)
     src = mirror / "mitdb" / "1.0.0"
@@ -369,9 +380,10 @@ def test_bad_options_fail_before_any_output(data_dir, tmp_path, option, message)
 # ---------------------------------------------------------------------------------
 # Corrupt and missing local files.
 
-def _local_copy(tmp_path: Path, records: list[str]) -> Path:
-    """A data folder with real copies (safe to damage) of ``records`` and the index files."""
-    src = require(MIRROR_DIR, "PhysioNet mirror") / "mitdb" / "1.0.0"
+def _local_copy(mirror: Path, tmp_path: Path, records: list[str]) -> Path:
+    """A data folder with real copies (safe to damage) of ``records`` of ``mirror`` and the
+    index files."""
+    src = mirror / "mitdb" / "1.0.0"
     local = tmp_path / "data" / "physionet" / "mitdb" / "1.0.0"
     local.mkdir(parents=True)
     for name in ("RECORDS", "SHA256SUMS.txt", "ANNOTATORS"):
@@ -397,8 +409,8 @@ def _corrupt(path: Path) -> None:
     path.write_bytes(bytes(raw))
 
 
-def test_corrupt_file_named_when_source_unreachable(tmp_path):
-    data = _local_copy(tmp_path, ["100", "101"])
+def test_corrupt_file_named_when_source_unreachable(mirror_dir, tmp_path):
+    data = _local_copy(mirror_dir, tmp_path, ["100", "101"])
     _corrupt(data / "physionet" / "mitdb" / "1.0.0" / "101.dat")
     out = tmp_path / "beats.h5"
     done = _segment(data, out, "http://127.0.0.1:1/")
@@ -408,21 +420,21 @@ def test_corrupt_file_named_when_source_unreachable(tmp_path):
     assert not out.exists() and _leftovers(tmp_path) == []
 
 
-def test_corrupt_file_fetched_again_when_source_reachable(tmp_path, mirror_url):
-    data = _local_copy(tmp_path, ["100", "101"])
+def test_corrupt_file_fetched_again_when_source_reachable(mirror_dir, tmp_path, mirror_url):
+    data = _local_copy(mirror_dir, tmp_path, ["100", "101"])
     dat = data / "physionet" / "mitdb" / "1.0.0" / "101.dat"
     _corrupt(dat)
     out = tmp_path / "beats.h5"
     done = _segment(data, out, mirror_url)
     assert done.returncode == 0, done.stderr
-    assert dat.read_bytes() == (MIRROR_DIR / "mitdb" / "1.0.0" / "101.dat").read_bytes()
+    assert dat.read_bytes() == (mirror_dir / "mitdb" / "1.0.0" / "101.dat").read_bytes()
     from ecgseg import load_beats
 
     assert list(load_beats(out, labelled=False).records["name"]) == ["100", "101"]
 
 
-def test_missing_atr_unreachable_source_leaves_beats_unlabelled(tmp_path):
-    data = _local_copy(tmp_path, ["100", "101"])
+def test_missing_atr_unreachable_source_leaves_beats_unlabelled(mirror_dir, tmp_path):
+    data = _local_copy(mirror_dir, tmp_path, ["100", "101"])
     (data / "physionet" / "mitdb" / "1.0.0" / "101.atr").unlink()
     out = tmp_path / "beats.h5"
     done = _segment(data, out, "http://127.0.0.1:1/")

@@ -55,8 +55,8 @@ def predicted(checkpoint, mirror_url, tmp_path_factory):
             "jsonl": [json.loads(line) for line in (work / "p.jsonl").read_text().splitlines()]}
 
 
-def test_whole_record_gives_over_500_beats(full_mirror, predicted):
-    assert len(predicted["csv"]) > 500
+def test_whole_record_gives_over_500_beats(on_full_mirror, predicted):
+    assert len(predicted["csv"]) > (500 if on_full_mirror else 200)  # the shipped 150 s: 255
 
 
 def test_one_row_per_detected_beat(predicted, checkpoint):
@@ -233,12 +233,13 @@ def test_record_without_lead_ii_uses_the_segment_rule(checkpoint, mirror_url, mi
     assert (local.reference >= 0).sum() > 100  # MIT-BIH labels from its atr annotations
 
 
-def test_predict_finds_99_percent_of_the_beats_of_208(full_mirror, predicted, capsys,
+def test_predict_finds_99_percent_of_the_beats_of_208(on_full_mirror, predicted, capsys,
                                                       checkpoint):
     # issue 15's goal: qrs peaks by default, >= 99 % of record 208's 2 955 beats
-    # (measured: 2 938 rows matched to a reference beat, Se 99.46 %)
+    # (measured: 2 938 rows matched to a reference beat, Se 99.46 %; in the shipped first
+    # 150 s: 255 of 257, Se 99.22 %)
     rows = predicted["csv"]
-    assert (rows["reference"] != "").sum() >= 0.99 * 2955
+    assert (rows["reference"] != "").sum() >= 0.99 * (2955 if on_full_mirror else 257)
     assert run_ecg(["predict", str(checkpoint), str(predicted["path"]), "--out", "-",
                     "--threads", "1"]) == 0
     err = capsys.readouterr().err

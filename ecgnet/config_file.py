@@ -204,7 +204,7 @@ def resolved_settings(config: Any) -> Dict[str, Any]:
 
 
 def write_config(values: Any, path: str | os.PathLike, overwrite: bool = True,
-                 header: str = "") -> Path:
+                 header: str = "", wait_s: float = 0.0) -> Path:
     """Write settings as TOML, atomically; :func:`read_config` reads them back.
 
     Parameters
@@ -217,6 +217,10 @@ def write_config(values: Any, path: str | os.PathLike, overwrite: bool = True,
         Replace an existing file (otherwise :class:`~ecgseg.errors.OutputExistsError`).
     header : str
         Comment lines put first (``#`` added).
+    wait_s : float
+        How long to wait, s, for another process writing ``path`` (default 0: fail at
+        once with :class:`~ecgseg.atomic.OutputBusyError`); see
+        :func:`~ecgseg.atomic.atomic_path`.
 
     Returns
     -------
@@ -224,7 +228,7 @@ def write_config(values: Any, path: str | os.PathLike, overwrite: bool = True,
     """
     path = refuse_existing(path, overwrite, parameter="overwrite")
     text = "".join(f"# {line}\n" for line in header.splitlines()) + dumps_config(values)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, wait_s=wait_s) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
 

@@ -42,6 +42,9 @@ from .train_config import TrainConfig
 
 INSTALL_HINT = 'pip install "ecg-toolkit[tuning]"'
 PRUNED = "pruned by optuna"
+# The study's summary files (best.toml, trials.csv, the plots) are rewritten from the shared
+# study by every process working on it: one that finds another writing them waits, s.
+SUMMARY_WAIT_S = 120.0
 TUNABLE_MODELS = ("kachuee", "deep-cnn", "cnn-lstm")
 """Models the ``model`` dimension chooses from (those that need nothing but the beats)."""
 
@@ -298,9 +301,9 @@ def summarise(study, base: TrainConfig, folder: Path, storage: str) -> TuneResul
             resolved_settings(config), folder / "best.toml", overwrite=True,
             header=f"Best trial {best.number} of study {study.study_name}: validation "
                    f"macro-F1 {best.value:.4f}\nTrain it with: ecg train --config "
-                   f"{folder / 'best.toml'}")
+                   f"{folder / 'best.toml'}", wait_s=SUMMARY_WAIT_S)
     frame = study.trials_dataframe()
-    with atomic_path(folder / "trials.csv") as tmp:
+    with atomic_path(folder / "trials.csv", wait_s=SUMMARY_WAIT_S) as tmp:
         frame.to_csv(tmp, index=False)
     plots = write_plots(study, folder) if complete else []
     return TuneResult(folder=folder, study_name=study.study_name, storage=storage,
@@ -335,7 +338,7 @@ def write_plots(study, folder: Path) -> List[Path]:
         fig.set_size_inches(8, 5)
         fig.tight_layout()
         path = folder / filename
-        with atomic_path(path) as tmp:
+        with atomic_path(path, wait_s=SUMMARY_WAIT_S) as tmp:
             fig.savefig(tmp, dpi=100, format="png")
         plt.close(fig)
         written.append(path)

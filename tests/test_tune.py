@@ -137,3 +137,30 @@ def test_weight_decay_setting_reaches_adam(small_csv, tmp_path):
     run = prepare(TrainConfig(data=[str(small_csv)], out=str(tmp_path), weight_decay=1e-4,
                               threads=1, progress=False))
     assert run.optimizer.param_groups[0]["weight_decay"] == 1e-4
+
+
+def test_summary_plots_wait_for_another_process_writing_them(tmp_path):
+    """Every process of a shared study rewrites the study's plots at its end: one that finds
+    another writing history.png waits for it instead of failing ('another process is
+    writing .../history.png' failed the two-process test under load)."""
+    import fcntl
+    import threading
+
+    import optuna
+
+    from ecgnet.tune import write_plots
+    from ecgseg.atomic import LOCK_SUFFIX
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=3)
+    fd = os.open(tmp_path / f".history.png{LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # "another process" is writing it
+    release = threading.Timer(1.0, os.close, args=(fd,))
+    release.start()
+    try:
+        written = write_plots(study, tmp_path)
+    finally:
+        release.join()
+    assert [p.name for p in written] == ["history.png", "importances.png"]
+    assert (tmp_path / "history.png").read_bytes()[:4] == b"\x89PNG"

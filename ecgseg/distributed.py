@@ -168,8 +168,26 @@ def dask_client(scheduler: str, workers: int = 1, timeout_s: float = 30,
         # Interrupted or failed: kill the local workers first, then close with bounded
         # waits (closing releases every future of the client: the scheduler drops them).
         if failed and cluster is not None:
-            kill_local_workers(cluster)
-        _close(client, cluster, CLOSE_TIMEOUT_S if failed else None)
+            with _quiet_distributed_logs():
+                kill_local_workers(cluster)
+                _close(client, cluster, CLOSE_TIMEOUT_S)
+        else:
+            _close(client, cluster, CLOSE_TIMEOUT_S if failed else None)
+
+
+@contextlib.contextmanager
+def _quiet_distributed_logs() -> Iterator[None]:
+    """Silence ``distributed``'s loggers while we kill and close a local cluster: a
+    nanny that sees its worker killed starts a new one, and the close cancels that
+    start, which the nanny logs as an ERROR with a traceback (noise of an intended
+    kill; the command reports the interruption in one line)."""
+    log = logging.getLogger("distributed")
+    level = log.level
+    log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _close(client, cluster, timeout: float | None) -> None:

@@ -116,13 +116,19 @@ def kill_local_workers(cluster) -> None:
 
     The tear-down of an interrupted run (as :func:`ecgseg.workers.tear_down` for the
     pool): a graceful close waits for running tasks; the workers only compute (shards
-    are written atomically), so killing them loses nothing. The nannies may start new
-    workers meanwhile; closing the cluster (bounded wait) then stops those.
+    are written atomically), so killing them loses nothing. Each nanny is first put in
+    its ``closing_gracefully`` state, in which it closes when its worker exits instead of
+    starting a new one (a start that the cluster's close would then cancel, and the
+    nanny log as an ERROR with a traceback).
     """
     import signal
 
+    from distributed.core import Status
+
     for nanny in list(getattr(cluster, "workers", {}).values()):
         with contextlib.suppress(Exception):
+            if nanny.status == Status.running:
+                nanny.status = Status.closing_gracefully
             pid = nanny.process.process.pid
             if pid:
                 os.kill(pid, signal.SIGKILL)
@@ -168,26 +174,8 @@ def dask_client(scheduler: str, workers: int = 1, timeout_s: float = 30,
         # Interrupted or failed: kill the local workers first, then close with bounded
         # waits (closing releases every future of the client: the scheduler drops them).
         if failed and cluster is not None:
-            with _quiet_distributed_logs():
-                kill_local_workers(cluster)
-                _close(client, cluster, CLOSE_TIMEOUT_S)
-        else:
-            _close(client, cluster, CLOSE_TIMEOUT_S if failed else None)
-
-
-@contextlib.contextmanager
-def _quiet_distributed_logs() -> Iterator[None]:
-    """Silence ``distributed``'s loggers while we kill and close a local cluster: a
-    nanny that sees its worker killed starts a new one, and the close cancels that
-    start, which the nanny logs as an ERROR with a traceback (noise of an intended
-    kill; the command reports the interruption in one line)."""
-    log = logging.getLogger("distributed")
-    level = log.level
-    log.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        log.setLevel(level)
+            kill_local_workers(cluster)
+        _close(client, cluster, CLOSE_TIMEOUT_S if failed else None)
 
 
 def _close(client, cluster, timeout: float | None) -> None:

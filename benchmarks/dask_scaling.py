@@ -3,7 +3,8 @@
 Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
 
     python benchmarks/dask_scaling.py [--copies 10] [--rounds 3] [--workers 2]
-        [--memory-copies 1,5,10] [--unbatched] [--source DIR] [--out FILE]
+        [--memory-copies 1,5,10] [--unbatched] [--throughput-shards] [--source DIR]
+        [--out FILE]
 
 A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
 of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100``,
@@ -19,7 +20,8 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    busy machine distorts less than wall time; medians, with the 1-minute load average
    at each run. ``--unbatched`` adds the two Dask methods with one record per Dask task
    (``ecgseg.distributed.MAX_BATCH = 1``) to the same rounds: the cost of Dask's
-   per-task messages that batching saves.
+   per-task messages that batching saves. ``--throughput-shards``: these runs write
+   shards (the workers write the beats; only small results reach the client).
 2. The client's peak RSS (``ru_maxrss`` of the process calling ``segment_database``;
    the scheduler and the workers are other processes) against the number of records,
    with and without ``--shards``, on the scheduler + workers cluster, and with
@@ -150,6 +152,8 @@ def main(argv=None) -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--memory-copies", default="1,5,10")
+    p.add_argument("--throughput-shards", action="store_true",
+                   help="throughput runs write shards (--shards) instead of one file")
     p.add_argument("--unbatched", action="store_true",
                    help="also run the Dask methods with one record per task")
     p.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
@@ -181,14 +185,15 @@ def main(argv=None) -> None:
             for r in range(args.rounds):
                 for method in methods:
                     res = _run_child(method, names, data_dir, tmp, args.workers,
-                                     cluster.address, shards=False, cluster=cluster)
+                                     cluster.address, shards=args.throughput_shards,
+                                     cluster=cluster)
                     res["round"] = r
                     runs.append(res)
                     print(f"round {r} {method:15s} {res['records']} records "
                           f"{res['hours']:.1f} h  {res['seconds']:6.2f} s  "
                           f"{res['hours'] / res['seconds']:6.2f} h/s  "
                           f"CPU {res['cpu_s']:6.1f} s  load {res['load']:.1f}", flush=True)
-            for copies in [int(c) for c in args.memory_copies.split(",")]:
+            for copies in [int(c) for c in args.memory_copies.split(",") if c]:
                 subset = names[: copies * 48]
                 for method, shards in (("dask-processes", True), ("dask-processes", False),
                                        ("pool", True)):

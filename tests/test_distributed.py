@@ -279,14 +279,14 @@ def test_batch_size_keeps_tasks_per_thread_and_bound():
 
 
 def test_records_travel_in_groups_and_come_back_in_order():
-    """40 tasks on one single-threaded worker: 4 Dask tasks of 10 consecutive tasks each
-    (the rule of batch_size), results in task order; ``max_batch=1``: 40 Dask tasks."""
+    """24 tasks on one single-threaded worker: 4 Dask tasks of 6 consecutive tasks each
+    (the rule of batch_size), results in task order; ``max_batch=1``: 24 Dask tasks."""
     from ecgseg.distributed import dask_ordered_map
 
-    got = list(dask_ordered_map(_task_key, list(range(40)), "local", workers=1))
-    assert [x for x, _ in got] == list(range(40))
+    got = list(dask_ordered_map(_task_key, list(range(24)), "local", workers=1))
+    assert [x for x, _ in got] == list(range(24))
     keys = [k for _, k in got]
     assert len(set(keys)) == 4
-    assert all(len(set(keys[i:i + 10])) == 1 for i in range(0, 40, 10))
-    one = list(dask_ordered_map(_task_key, list(range(40)), "local", workers=1, max_batch=1))
-    assert [x for x, _ in one] == list(range(40)) and len({k for _, k in one}) == 40
+    assert all(len(set(keys[i:i + 6])) == 1 for i in range(0, 24, 6))
+    one = list(dask_ordered_map(_task_key, list(range(24)), "local", workers=1, max_batch=1))
+    assert [x for x, _ in one] == list(range(24)) and len({k for _, k in one}) == 24

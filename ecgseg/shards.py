@@ -160,7 +160,7 @@ class ShardIndexWriter:
         """The virtual datasets, each in a session of its own of the in-memory file.
 
         HDF5 keeps a virtual dataset's mappings in memory until the file is closed
-        (measured with h5py 3 / HDF5 2.0: ~4 KB per mapping, i.e. per record, for each
+        (measured with h5py 3.16 / HDF5 2.0: ~4 KB per mapping, i.e. per record, for each
         of the 6 datasets, plus as much again while one is created); closing and
         reopening the file after each one bounds the client's peak to one dataset's
         worth (``benchmarks/shard_index_memory.py``).

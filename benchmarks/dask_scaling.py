@@ -3,7 +3,8 @@
 Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
 
     python benchmarks/dask_scaling.py [--copies 10] [--rounds 3] [--workers 2]
-        [--memory-copies 1,10] [--source DIR] [--out FILE]
+        [--memory-copies 1,5,10] [--unbatched] [--throughput-shards] [--source DIR]
+        [--out FILE]
 
 A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
 of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100``,
@@ -17,10 +18,14 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    hours of ECG per second, and the CPU seconds of every process involved (client,
    pool or LocalCluster workers, or the scheduler, nannies and workers), which a
    busy machine distorts less than wall time; medians, with the 1-minute load average
-   at each run.
+   at each run. ``--unbatched`` adds the two Dask methods with one record per Dask task
+   (``ecgseg.distributed.MAX_BATCH = 1``) to the same rounds: the cost of Dask's
+   per-task messages that batching saves. ``--throughput-shards``: these runs write
+   shards (the workers write the beats; only small results reach the client).
 2. The client's peak RSS (``ru_maxrss`` of the process calling ``segment_database``;
    the scheduler and the workers are other processes) against the number of records,
-   with and without ``--shards``, on the scheduler + workers cluster.
+   with and without ``--shards``, on the scheduler + workers cluster, and with
+   ``--shards`` on the process pool (what grows without Dask).
 
 Nothing is asserted; the figures are what the machine measured. The machine may be
 shared: look at the load averages before reading the medians.
@@ -41,6 +46,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "physionet" / "files" / "mitdb" / "1.0.0"
 METHODS = ("pool", "dask-local", "dask-processes")
+#: The Dask methods again with one record per Dask task (``--unbatched``): the cost of
+#: Dask's per-task messages, measured side by side with the batched default.
+UNBATCHED = ("dask-local-1", "dask-processes-1")
 
 
 def make_repeated_data_dir(source: Path, copies: int, folder: Path) -> list[str]:
@@ -71,9 +79,15 @@ def _one(args) -> None:
     names = json.loads(Path(args.names_file).read_text())
     kw = dict(data_dir=args.data_dir, out=args.out_h5, records=names, workers=args.workers,
               progress=False, download=False, overwrite=True)
-    if args.method == "dask-local":
+    method = args.method
+    if method.endswith("-1"):  # one record per Dask task
+        import ecgseg.distributed
+
+        ecgseg.distributed.MAX_BATCH = 1
+        method = method[:-2]
+    if method == "dask-local":
         kw["scheduler"] = "local"
-    elif args.method == "dask-processes":
+    elif method == "dask-processes":
         kw["scheduler"] = args.address
     if args.shards:
         kw["shards"] = args.shards
@@ -121,12 +135,13 @@ def _run_child(method: str, names: list[str], data_dir: Path, work: Path, worker
         cmd += ["--shards", str(shard_dir)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    before = _cluster_cpu(cluster) if method == "dask-processes" else 0.0
+    remote = method.startswith("dask-processes")
+    before = _cluster_cpu(cluster) if remote else 0.0
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{method} failed:\n{done.stderr[-3000:]}")
     res = json.loads(done.stdout.strip().splitlines()[-1])
-    if method == "dask-processes":
+    if remote:
         res["cpu_s"] += _cluster_cpu(cluster) - before
     return res
 
@@ -136,11 +151,15 @@ def main(argv=None) -> None:
     p.add_argument("--copies", type=int, default=10)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--memory-copies", default="1,10")
+    p.add_argument("--memory-copies", default="1,5,10")
+    p.add_argument("--throughput-shards", action="store_true",
+                   help="throughput runs write shards (--shards) instead of one file")
+    p.add_argument("--unbatched", action="store_true",
+                   help="also run the Dask methods with one record per task")
     p.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     p.add_argument("--out", type=Path, default=None, help="JSON file of every run")
     # child-process mode
-    p.add_argument("--one", choices=METHODS)
+    p.add_argument("--one", choices=METHODS + UNBATCHED)
     p.add_argument("--names-file")
     p.add_argument("--data-dir")
     p.add_argument("--out-h5")
@@ -154,6 +173,7 @@ def main(argv=None) -> None:
 
     from ecgseg.distributed import loopback_cluster
 
+    methods = METHODS + (UNBATCHED if args.unbatched else ())
     runs = []
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [q for q in os.environ.get("PYTHONPATH", "").split(os.pathsep) if q]))
@@ -163,28 +183,31 @@ def main(argv=None) -> None:
         names = make_repeated_data_dir(args.source, args.copies, data_dir)
         with loopback_cluster(args.workers, env=env) as cluster:
             for r in range(args.rounds):
-                for method in METHODS:
+                for method in methods:
                     res = _run_child(method, names, data_dir, tmp, args.workers,
-                                     cluster.address, shards=False, cluster=cluster)
+                                     cluster.address, shards=args.throughput_shards,
+                                     cluster=cluster)
                     res["round"] = r
                     runs.append(res)
                     print(f"round {r} {method:15s} {res['records']} records "
                           f"{res['hours']:.1f} h  {res['seconds']:6.2f} s  "
                           f"{res['hours'] / res['seconds']:6.2f} h/s  "
                           f"CPU {res['cpu_s']:6.1f} s  load {res['load']:.1f}", flush=True)
-            for copies in [int(c) for c in args.memory_copies.split(",")]:
+            for copies in [int(c) for c in args.memory_copies.split(",") if c]:
                 subset = names[: copies * 48]
-                for shards in (True, False):
-                    res = _run_child("dask-processes", subset, data_dir, tmp, args.workers,
+                for method, shards in (("dask-processes", True), ("dask-processes", False),
+                                       ("pool", True)):
+                    res = _run_child(method, subset, data_dir, tmp, args.workers,
                                      cluster.address, shards=shards, cluster=cluster)
                     res["memory"] = True
                     runs.append(res)
-                    print(f"memory {res['records']:4d} records shards={shards!s:5s} "
+                    print(f"memory {method:15s} {res['records']:4d} records "
+                          f"shards={shards!s:5s} "
                           f"client peak RSS {res['max_rss_mb']:.0f} MB "
                           f"({res['seconds']:.1f} s, load {res['load']:.1f})", flush=True)
     print("\nmedians (throughput runs):")
     base = None
-    for method in METHODS:
+    for method in methods:
         xs = [x for x in runs if x["method"] == method and not x.get("memory")]
         sec = statistics.median(x["seconds"] for x in xs)
         cpu = statistics.median(x["cpu_s"] for x in xs)

@@ -8,6 +8,10 @@ elsewhere with ``dask scheduler`` / ``dask worker``) or ``"local"``: a
 :class:`distributed.LocalCluster` of ``workers`` single-threaded processes on this machine,
 bound to 127.0.0.1, started for the call and closed after it.
 
+Consecutive tasks travel in groups, one Dask task per group (:func:`batch_size`): each
+Dask task costs ~9 ms of CPU in the client, scheduler and worker together, a quarter of
+a 30-minute MIT-BIH record's work (docs/scaling.md).
+
 Fault tolerance is Dask's: a task whose worker dies is run again on another worker
 (``distributed.scheduler.allowed-failures``, 3 by default); tasks must therefore be pure
 and idempotent (the per-record function returns its errors instead of raising them, so a
@@ -116,13 +120,19 @@ def kill_local_workers(cluster) -> None:
 
     The tear-down of an interrupted run (as :func:`ecgseg.workers.tear_down` for the
     pool): a graceful close waits for running tasks; the workers only compute (shards
-    are written atomically), so killing them loses nothing. The nannies may start new
-    workers meanwhile; closing the cluster (bounded wait) then stops those.
+    are written atomically), so killing them loses nothing. Each nanny is first put in
+    its ``closing_gracefully`` state, in which it closes when its worker exits instead of
+    starting a new one (a start that the cluster's close would then cancel, and the
+    nanny log as an ERROR with a traceback).
     """
     import signal
 
+    from distributed.core import Status
+
     for nanny in list(getattr(cluster, "workers", {}).values()):
         with contextlib.suppress(Exception):
+            if nanny.status == Status.running:
+                nanny.status = Status.closing_gracefully
             pid = nanny.process.process.pid
             if pid:
                 os.kill(pid, signal.SIGKILL)
@@ -187,24 +197,69 @@ def _close(client, cluster, timeout: float | None) -> None:
                 cluster.close(**kw)
 
 
-def _slots(client) -> int:
-    """Tasks kept in flight: twice the cluster's threads (at least 2)."""
+def _threads(client) -> int:
+    """Threads of the cluster's workers (at least 1)."""
     try:
-        threads = sum(client.nthreads().values())
+        return max(1, sum(client.nthreads().values()))
     except Exception:  # pragma: no cover - scheduler gone
-        threads = 0
-    return max(2, 2 * threads)
+        return 1
+
+
+#: Most tasks of ``fn`` per Dask task (see :func:`batch_size`). Measured on 240
+#: MIT-BIH records without ``--shards`` (the beats come back to the client): 16 cost the
+#: client ~90 MB more peak RSS than 1, 4 cost 9 MB; Dask's ~8 ms of CPU per task is
+#: ~2.5 % of a record's ~40 ms at 8.
+MAX_BATCH = 8
+#: Fewest Dask tasks per worker thread that :func:`batch_size` keeps, for load balance
+#: and so that a dying worker loses little finished work.
+TASKS_PER_THREAD = 4
+
+
+def batch_size(n_tasks: int, threads: int, max_batch: int = MAX_BATCH) -> int:
+    """How many tasks of ``fn`` one Dask task runs.
+
+    Each Dask task costs a few messages between client, scheduler and worker (ms of CPU
+    in three processes), as much as a few percent of a 30-minute MIT-BIH record's
+    ~40 ms; grouping records amortises it. The groups stay small enough that every
+    thread still gets at least :data:`TASKS_PER_THREAD` of them (load balance; a
+    killed worker's group is recomputed elsewhere) and hold at most ``max_batch``
+    records (the results of a group travel and wait in the client together).
+
+    Parameters
+    ----------
+    n_tasks : int
+        Tasks of ``fn`` in the run.
+    threads : int
+        Worker threads of the cluster.
+    max_batch : int
+        Upper bound.
+
+    Examples
+    --------
+    >>> batch_size(480, threads=2), batch_size(8, threads=2), batch_size(50, threads=2)
+    (8, 1, 6)
+    """
+    return max(1, min(int(max_batch), n_tasks // (TASKS_PER_THREAD * max(1, threads))))
+
+
+def run_batch(fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+    """``[fn(t) for t in tasks]``: one Dask task (worker side) for a group of tasks."""
+    return [fn(t) for t in tasks]
 
 
 def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
                      workers: int = 1,
-                     warm_up: Callable[[], None] | None = None) -> Iterator[R]:
+                     warm_up: Callable[[], None] | None = None,
+                     max_batch: int | None = None) -> Iterator[R]:
     """Yield ``fn(task)`` for each task, in task order, computed on a Dask cluster.
 
-    About twice as many tasks as the cluster has threads are in flight, so the results
-    waiting on workers (and in this process) stay bounded by a few records whatever the
-    number of tasks. Closing the iterator early (an exception in the consumer, Ctrl-C)
-    cancels the pending futures and closes the client and the local cluster.
+    Consecutive tasks go to the workers in groups (:func:`batch_size`: up to
+    ``max_batch``, at least :data:`TASKS_PER_THREAD` groups per worker thread), one
+    Dask task per group; about twice as many groups as the cluster has threads are in
+    flight, and a finished group's results stay on its worker until this process asks
+    for them in order, so the results held here are one group's whatever the number of
+    tasks. Closing the iterator early (an exception in the consumer, Ctrl-C) cancels
+    the pending futures and closes the client and the local cluster.
 
     Parameters
     ----------
@@ -219,6 +274,9 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
         Processes of the ``"local"`` cluster.
     warm_up : callable, optional
         ``"local"`` only: compile the kernels here before the workers fork.
+    max_batch : int, optional
+        Most tasks per Dask task (1: one Dask task per task; default
+        :data:`MAX_BATCH`).
 
     Raises
     ------
@@ -233,28 +291,37 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
     with DeferredStopSignals() as stop, \
             dask_client(scheduler, workers, warm_up=warm_up) as client:
         stop.check()
-        slots = _slots(client)
-        it = iter(tasks)
+        threads = _threads(client)
+        size = batch_size(len(tasks), threads, MAX_BATCH if max_batch is None else max_batch)
+        groups = iter([tasks[i:i + size] for i in range(0, len(tasks), size)])
+        slots = max(2, 2 * threads)
+
+        def submit(group):
+            # pure=False: a unique key per group, never a cached result of another run
+            return client.submit(run_batch, fn, group, pure=False)
+
         pending: deque = deque()
         try:
-            for t in it:
-                pending.append(client.submit(fn, t, pure=False))
+            for g in groups:
+                pending.append(submit(g))
                 if len(pending) >= slots:
                     break
             while pending:
                 fut = pending.popleft()
                 try:
-                    result = _result(fut, stop)
+                    results = _result(fut, stop)
                 except KilledWorker as exc:
                     raise EcgError(f"scheduler {scheduler}: a task killed its workers "
                                    f"repeatedly ({exc})") from None
                 fut.release()
-                nxt = next(it, None)
+                nxt = next(groups, None)
                 if nxt is not None:
-                    pending.append(client.submit(fn, nxt, pure=False))
+                    pending.append(submit(nxt))
                 stop.check()
-                yield result
-                stop.check()
+                while results:
+                    result = results.pop(0)  # the consumer's copy only: freed as it goes
+                    yield result
+                    stop.check()
         except BaseException:  # Ctrl-C, SIGTERM, an error, or the consumer closed us
             if pending and scheduler != LOCAL:  # a local cluster's workers are killed
                 with contextlib.suppress(Exception):

@@ -257,3 +257,37 @@ def _group(pgid: int) -> list[int]:
             if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
                 found.append(int(entry))
     return found
+
+
+def _task_key(x: int) -> tuple[int, str]:
+    """The task and the key of the Dask task that ran it (worker side)."""
+    from distributed import get_worker
+
+    return x, get_worker().get_current_task()
+
+
+def test_batch_size_keeps_tasks_per_thread_and_bound():
+    from ecgseg.distributed import MAX_BATCH, TASKS_PER_THREAD, batch_size
+
+    assert batch_size(0, 2) == 1 and batch_size(7, 2) == 1
+    for n in (8, 50, 100, 480, 10_000):
+        for threads in (1, 2, 8):
+            b = batch_size(n, threads)
+            assert 1 <= b <= MAX_BATCH
+            groups = -(-n // b)
+            assert groups >= min(n, TASKS_PER_THREAD * threads)
+    assert batch_size(480, 2) == MAX_BATCH and batch_size(480, 2, max_batch=1) == 1
+
+
+def test_records_travel_in_groups_and_come_back_in_order():
+    """24 tasks on one single-threaded worker: 4 Dask tasks of 6 consecutive tasks each
+    (the rule of batch_size), results in task order; ``max_batch=1``: 24 Dask tasks."""
+    from ecgseg.distributed import dask_ordered_map
+
+    got = list(dask_ordered_map(_task_key, list(range(24)), "local", workers=1))
+    assert [x for x, _ in got] == list(range(24))
+    keys = [k for _, k in got]
+    assert len(set(keys)) == 4
+    assert all(len(set(keys[i:i + 6])) == 1 for i in range(0, 24, 6))
+    one = list(dask_ordered_map(_task_key, list(range(24)), "local", workers=1, max_batch=1))
+    assert [x for x, _ in one] == list(range(24)) and len({k for _, k in one}) == 24

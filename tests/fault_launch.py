@@ -93,7 +93,7 @@ def _hook_batch(nth: int) -> None:
 def _hook_download(name: str) -> None:
     from ecgseg import download
 
-    module = download.wfdb_download
+    module = download._wfdb_download()  # wfdb.io.download, imported on first use
     original = module.dl_full_file
 
     def dl_full_file(url, path, *args, **kwargs):

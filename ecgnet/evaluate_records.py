@@ -39,7 +39,7 @@ def expand_records(specs: Sequence[str], database: str = DEFAULT_DATABASE) -> Li
     ----------
     specs : sequence of str
         ``mitdb/1.0.0/100``, a record path, a bare MIT-BIH name (``100``), or a split name
-        of :data:`ecgseg.splits.SPLITS` (``DS1``, ``DS2``, ``paced``).
+        of :data:`ecgseg.record_splits.RECORD_SPLITS` (``DS1``, ``DS2``, ``paced``).
     database : str
         ``<db>/<version>`` of bare names and splits.
 
@@ -55,12 +55,12 @@ def expand_records(specs: Sequence[str], database: str = DEFAULT_DATABASE) -> Li
     >>> expand_records(["mitdb/1.0.0/208", "119"])
     ['mitdb/1.0.0/208', 'mitdb/1.0.0/119']
     """
-    from ecgseg.splits import SPLITS
+    from ecgseg.record_splits import RECORD_SPLITS
 
     out: List[str] = []
     for spec in specs:
         text = str(spec)
-        split = {k.lower(): v for k, v in SPLITS.items()}.get(text.lower())
+        split = {k.lower(): v for k, v in RECORD_SPLITS.items()}.get(text.lower())
         if split is not None:
             out.extend(f"{database}/{name}" for name in split)
         elif text.isdigit() and not Path(text + ".hea").exists():

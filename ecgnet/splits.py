@@ -25,7 +25,7 @@ from typing import Tuple
 import numpy as np
 
 from ecgseg.errors import InputError
-from ecgseg.splits import DS1, DS2, PACED  # noqa: F401  (re-exported)
+from ecgseg.record_splits import DS1, DS2, PACED  # noqa: F401  (re-exported)
 
 from .data import BeatData
 

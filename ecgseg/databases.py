@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 from .config import data_dir as _data_dir
 from .errors import EcgError
 from .labels import AAMI_CLASSES, MI_CLASSES
-from .splits import mitdb_patient, ptbdb_patient
+from .record_splits import mitdb_patient, ptbdb_patient
 
 
 def _label_by_annotations(db: "Database", record: str, sample, lead, annotations,

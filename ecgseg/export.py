@@ -28,12 +28,13 @@ from .atomic import refuse_existing
 from .labels import BEAT_SAMPLES
 from .errors import EcgError
 from .kaggle_csv import write_kaggle_csv
-from .splits import DS1, DS2
+from .record_splits import DS1, DS2
 from .store import load_beats
 
 PUBLISHED_TRAIN = (72471, 2223, 5788, 641, 6431)
 PUBLISHED_TEST = (18118, 556, 1448, 162, 1608)
-SPLITS = ("none", "published", "interpatient", "ptb")
+EXPORT_SPLITS = ("none", "published", "interpatient", "ptb")
+"""How `export_csv` divides the beats into CSV files (`auto` picks one per database)."""
 
 
 def published_split(labels: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -97,8 +98,8 @@ def export_csv(h5_path: str | os.PathLike, out_dir: str | os.PathLike, split: st
     if split == "auto":
         split = ("published" if (db, recipe) == ("mitdb", "kaggle")
                  else "ptb" if db == "ptbdb" else "none")
-    if split not in SPLITS:
-        raise EcgError(f"unknown split {split!r}: choose one of auto, {', '.join(SPLITS)}")
+    if split not in EXPORT_SPLITS:
+        raise EcgError(f"unknown split {split!r}: choose one of auto, {', '.join(EXPORT_SPLITS)}")
     if split in ("published", "interpatient") and db != "mitdb":
         raise EcgError(f"--split {split} is for MIT-BIH beats; {h5_path} holds {db}")
     if split == "ptb" and db != "ptbdb":

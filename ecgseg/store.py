@@ -43,7 +43,7 @@ import numpy as np
 from .atomic import atomic_path, refuse_existing
 from .errors import EcgError, InputError
 from .labelling import OUT_OF_TASK, UNMATCHED  # noqa: F401  (schema values, defined once)
-from .splits import SPLITS
+from .record_splits import RECORD_SPLITS
 
 if TYPE_CHECKING:  # pandas is imported by the readers only (writing needs none of it)
     import pandas as pd
@@ -396,9 +396,10 @@ def load_beats(path: str | os.PathLike, records: Iterable[str] | None = None,
             if unknown:
                 raise InputError(f"records not in {path}: {', '.join(sorted(unknown))}")
         if split is not None:
-            if split not in SPLITS:
-                raise InputError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
-            in_split = set(SPLITS[split])
+            if split not in RECORD_SPLITS:
+                raise InputError(f"unknown split {split!r}: choose one of "
+                                 f"{', '.join(RECORD_SPLITS)}")
+            in_split = set(RECORD_SPLITS[split])
             wanted_records = in_split if wanted_records is None else wanted_records & in_split
         if wanted_records is not None:
             keep &= np.isin(record_id, np.flatnonzero(np.isin(names, list(wanted_records))))

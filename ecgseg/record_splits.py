@@ -19,7 +19,7 @@ PACED: tuple[str, ...] = ("102", "104", "107", "217")
 #: MIT-BIH records that share a subject: record -> patient id.
 MITDB_SAME_SUBJECT: dict[str, str] = {"202": "201"}
 
-SPLITS: dict[str, tuple[str, ...]] = {"DS1": DS1, "DS2": DS2, "paced": PACED}
+RECORD_SPLITS: dict[str, tuple[str, ...]] = {"DS1": DS1, "DS2": DS2, "paced": PACED}
 
 
 def mitdb_patient(record: str) -> str:

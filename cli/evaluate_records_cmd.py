@@ -10,9 +10,10 @@ from typing_extensions import Annotated
 
 from ecgseg.detectors import detectors_help
 
-from .options import DataDir, Mirror, Quiet
+from .options import DataDir, Mirror, Quiet, stops_cleanly
 
 
+@stops_cleanly
 def evaluate_records(
     checkpoint: Annotated[Path, typer.Argument(help="best.pt or last.pt of `ecg train`.")],
     records: Annotated[List[str], typer.Argument(

@@ -8,7 +8,10 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
+from .options import stops_cleanly
 
+
+@stops_cleanly
 def explain(
     checkpoint: Annotated[Path, typer.Argument(help="best.pt or last.pt of `ecg train`.")],
     data: Annotated[List[Path], typer.Argument(help="Beats: HDF5 and/or Kaggle-format CSV.")],

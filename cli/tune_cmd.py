@@ -12,11 +12,12 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .options import Quiet, echo_err
+from .options import Quiet, echo_err, stops_cleanly
 from .train_options import Track, TrackingUri, config_options
 
 
 @config_options(exclude=("resume", "overwrite"))
+@stops_cleanly
 def tune(
     data: Annotated[Optional[List[Path]], typer.Argument(
         help="Beats, as for `ecg train` \\[default: data of --config].",

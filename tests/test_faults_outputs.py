@@ -194,6 +194,10 @@ def test_two_writers_of_one_output_one_wins(checkpoint, mitdb_dir, mitdb_names, 
     (["predict", "{ckpt}", "{record}", "-o", "{out}/p.csv", "-q", "--threads", "1"], "p.csv"),
     (["export-model", "{ckpt}", "-o", "{out}/m"], "m.ts.pt"),
     (["evaluate", "{ckpt}", "{csv}", "--out", "{out}/eval", "--threads", "1"], "eval.json"),
+    (["explain", "{ckpt}", "{csv}", "--beat", "0", "-o", "{out}/x.png", "--threads", "1"],
+     "x.png"),
+    (["evaluate-records", "{ckpt}", "{record}", "-o", "{out}/er.json", "--threads", "1"],
+     "er.json"),
 ])
 def test_sigterm_while_writing_ends_cleanly(checkpoint, mitdb_dir, mitdb_names, tmp_path, command,
                                             paused_at):
@@ -209,3 +213,17 @@ def test_sigterm_while_writing_ends_cleanly(checkpoint, mitdb_dir, mitdb_names, 
     assert code == 143 and not alive, (code, err)
     no_traceback(err)
     assert leftovers(tmp_path / "o") == [] and not (tmp_path / "o" / paused_at).exists()
+
+
+def test_sigterm_during_a_tuning_trial_ends_cleanly(checkpoint, tmp_path):
+    """``ecg tune`` stopped by SIGTERM in the middle of a trial's training: exit 143, no
+    traceback, no temporary or lock file left (it used to die of the signal)."""
+    out = tmp_path / "o"
+    run = Paused(["tune", checkpoint[1], "--out", out, "--trials", "1", "--epochs", "1",
+                  "--batch-size", "32", "--threads", "1", "--space", "lr"],
+                 "pause-at-batch:2", tmp_path / "paused")
+    run.wait()
+    code, err, alive = run.stop(signal.SIGTERM)
+    assert code == 143 and not alive, (code, err)
+    no_traceback(err)
+    assert out.is_dir() and leftovers(out) == []

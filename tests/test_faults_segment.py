@@ -26,6 +26,9 @@ from ecgseg.workers import ordered_map
 
 from .conftest import MIRROR_DIR, ROOT, mirror_required, require
 from .fault_helpers import LAUNCHER, Paused, leftovers
+from .fault_helpers import children as _children
+from .fault_helpers import group as _group
+from .fault_helpers import wait_group_gone as _wait_group_gone
 
 GRACE_S = 3.0          # how long the group may take to disappear after the parent ends
 RUN_TIMEOUT_S = 60.0   # a hang fails the test instead of blocking the suite
@@ -57,35 +60,6 @@ def _ecg(*args: str) -> list[str]:
 
 def _env() -> dict:
     return dict(os.environ, PYTHONPATH=str(ROOT), ECG_PHYSIONET_URL="http://127.0.0.1:1/")
-
-
-def _group(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of process group ``pgid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            found.append(int(entry))
-    return found
-
-
-def _children(pid: int) -> list[int]:
-    return [p for p in _group(pid) if p != pid]
-
-
-def _wait_group_gone(pgid: int) -> list[int]:
-    deadline = time.monotonic() + GRACE_S
-    while time.monotonic() < deadline:
-        left = _group(pgid)
-        if not left:
-            return []
-        time.sleep(0.05)
-    return _group(pgid)
 
 
 def _leftovers(folder: Path) -> list[str]:

@@ -47,35 +47,14 @@ def nearest_within(detections: np.ndarray, reference: np.ndarray, tolerance: int
 
 
 @njit(cache=True)
-def _match_count(det: np.ndarray, ref: np.ndarray, tol: np.int64) -> np.int64:
-    i = 0
-    j = 0
-    matched = 0
-    nd = det.shape[0]
-    nr = ref.shape[0]
-    while i < nd and j < nr:
-        d = det[i]
-        r = ref[j]
-        dist = abs(d - r)
-        if dist <= tol:
-            if i + 1 < nd and abs(det[i + 1] - r) < dist:
-                i += 1  # the next detection is closer to this reference: d is spurious
-            elif j + 1 < nr and abs(ref[j + 1] - d) < dist:
-                j += 1  # the next reference is closer to this detection: r is missed
-            else:
-                matched += 1
-                i += 1
-                j += 1
-        elif d < r:
-            i += 1
-        else:
-            j += 1
-    return matched
-
-
-@njit(cache=True)
 def _match_flags(det: np.ndarray, ref: np.ndarray, tol: np.int64) -> np.ndarray:
-    """The merge of :func:`_match_count`, returning uint8 (len(det),): 1 where a detection is matched."""
+    """One-to-one merge of sorted detections and references within ``tol`` samples.
+
+    Returns uint8 ``(len(det),)``: 1 where a detection is matched to a reference beat.
+    Where two detections compete for one reference (or two references for one
+    detection), the closer pair wins; the other detection is spurious (the other
+    reference missed).
+    """
     flags = np.zeros(det.shape[0], dtype=np.uint8)
     i = 0
     j = 0
@@ -87,9 +66,9 @@ def _match_flags(det: np.ndarray, ref: np.ndarray, tol: np.int64) -> np.ndarray:
         dist = abs(d - r)
         if dist <= tol:
             if i + 1 < nd and abs(det[i + 1] - r) < dist:
-                i += 1
+                i += 1  # the next detection is closer to this reference: d is spurious
             elif j + 1 < nr and abs(ref[j + 1] - d) < dist:
-                j += 1
+                j += 1  # the next reference is closer to this detection: r is missed
             else:
                 flags[i] = 1
                 i += 1
@@ -212,8 +191,8 @@ def score_detections(detections: np.ndarray, reference: np.ndarray,
     det = np.ascontiguousarray(np.sort(np.asarray(detections, dtype=np.int64)))
     ref = np.ascontiguousarray(np.sort(np.asarray(reference, dtype=np.int64)))
     if excluded is None:
-        return DetectorScore(int(ref.size), int(det.size),
-                             int(_match_count(det, ref, np.int64(tolerance))))
+        matched = _match_flags(det, ref, np.int64(tolerance))
+        return DetectorScore(int(ref.size), int(det.size), int(np.count_nonzero(matched)))
     intervals = np.asarray(excluded, dtype=np.int64).reshape(-1, 2)
     ref = np.ascontiguousarray(ref[~_inside(ref, intervals)])
     matched = _match_flags(det, ref, np.int64(tolerance)).astype(bool)

@@ -26,6 +26,7 @@ from ecgseg.pipeline import segment_database  # noqa: E402
 from ecgseg.store import load_beats  # noqa: E402
 
 from .conftest import ROOT, run_ecg  # noqa: E402
+from .fault_helpers import group as _group  # noqa: E402
 
 PER_BEAT = ("beats", "label", "symbol", "record_id", "sample", "window", "n_values")
 
@@ -243,20 +244,6 @@ def test_ctrl_c_cancels_closes_the_cluster_and_leaves_no_output(records, slow_mi
     while _group(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _group(proc.pid), _group(proc.pid)
-
-
-def _group(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of process group ``pgid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-                found.append(int(entry))
-    return found
 
 
 def _task_key(x: int) -> tuple[int, str]:

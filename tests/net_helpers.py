@@ -23,6 +23,19 @@ def write_csv(path: Path, beats: np.ndarray, labels: np.ndarray) -> Path:
     return write_kaggle_csv(path, beats, labels)
 
 
+def known_rows_csv(kaggle_dir: Path, path: Path, per_class: int, extra_normal: int = 0) -> Path:
+    """A Kaggle-format CSV of real MIT-BIH beats from ``mitbih_test_known_rows.csv``: the
+    first ``per_class`` rows of each class, plus the next ``extra_normal`` N rows (file order)."""
+    from ecgnet.data import load_data
+
+    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
+    idx = small_rows(rows.beats, rows.labels, per_class)
+    if extra_normal:
+        more = np.flatnonzero(rows.labels == 0)[per_class:per_class + extra_normal]
+        idx = np.sort(np.r_[idx, more])
+    return write_csv(path, rows.beats[idx], rows.labels[idx])
+
+
 def write_h5(path: Path, beats: np.ndarray, labels: np.ndarray, records: list[str],
              database: str = "mitdb", classes=AAMI) -> Path:
     """A beat HDF5 with the beats cut into ``len(records)`` consecutive blocks, one a record."""

@@ -13,7 +13,7 @@ from ecg_cli.main import main
 from ecgnet.config_file import read_config
 from ecgnet.data import load_data
 
-from .net_helpers import small_rows, write_csv
+from .net_helpers import known_rows_csv, write_csv
 
 TIMING = ("train_beats_per_s", "seconds")
 FAST = ["--epochs", "2", "--batch-size", "32", "--threads", "1", "--quiet"]
@@ -22,10 +22,7 @@ FAST = ["--epochs", "2", "--batch-size", "32", "--threads", "1", "--quiet"]
 @pytest.fixture(scope="module")
 def small_csv(kaggle_dir, tmp_path_factory):
     """400 real MIT-BIH beats: 80 of each class."""
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = small_rows(rows.beats, rows.labels, 80)
-    return write_csv(tmp_path_factory.mktemp("track") / "small.csv", rows.beats[idx],
-                     rows.labels[idx])
+    return known_rows_csv(kaggle_dir, tmp_path_factory.mktemp("track") / "small.csv", 80)
 
 
 def run_cli(argv) -> int:

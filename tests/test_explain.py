@@ -15,7 +15,7 @@ from ecgnet.train import TrainConfig, train
 from ecgseg.errors import InputError
 
 from .conftest import run_ecg
-from .net_helpers import small_rows, write_csv
+from .net_helpers import known_rows_csv
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -23,10 +23,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def run(kaggle_dir, tmp_path_factory):
     """A small model trained 3 epochs on 400 real MIT-BIH beats, and those beats."""
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = small_rows(rows.beats, rows.labels, 80)
     folder = tmp_path_factory.mktemp("explain")
-    csv = write_csv(folder / "small.csv", rows.beats[idx], rows.labels[idx])
+    csv = known_rows_csv(kaggle_dir, folder / "small.csv", 80)
     train(TrainConfig(data=[str(csv)], out=str(folder), name="run", epochs=3, batch_size=32,
                       threads=1, progress=False))
     return folder / "run" / "best.pt", csv

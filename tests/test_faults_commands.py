@@ -15,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ecgnet.checkpoint import load_checkpoint
@@ -24,7 +23,7 @@ from ecgnet.train import TrainConfig, train
 from ecgseg.errors import InputError
 
 from .conftest import mirror_required
-from .net_helpers import small_rows, write_csv
+from .net_helpers import known_rows_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,11 +107,8 @@ def read_only(tmp_path):
 @pytest.fixture(scope="module")
 def small_csv(kaggle_dir, tmp_path_factory):
     """480 real MIT-BIH beats: 160 N and 80 of each other class."""
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = np.sort(np.r_[small_rows(rows.beats, rows.labels, 80),
-                        np.flatnonzero(rows.labels == 0)[80:160]])
-    return write_csv(tmp_path_factory.mktemp("faults") / "small.csv", rows.beats[idx],
-                     rows.labels[idx])
+    return known_rows_csv(kaggle_dir, tmp_path_factory.mktemp("faults") / "small.csv", 80,
+                          extra_normal=80)
 
 
 def tiny_config(data, out, **kw) -> TrainConfig:

@@ -140,12 +140,10 @@ def test_export_onto_a_folder_says_it_is_a_directory(beats_h5, tmp_path, capsys,
 def checkpoint(kaggle_dir, tmp_path_factory) -> Path:
     from ecgnet.train import TrainConfig, train
 
-    from .net_helpers import small_rows, write_csv
+    from .net_helpers import known_rows_csv
 
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = small_rows(rows.beats, rows.labels, 60)
     folder = tmp_path_factory.mktemp("faults-ckpt")
-    csv = write_csv(folder / "small.csv", rows.beats[idx], rows.labels[idx])
+    csv = known_rows_csv(kaggle_dir, folder / "small.csv", 60)
     result = train(TrainConfig(data=[str(csv)], out=str(folder), name="run", batch_size=64,
                                epochs=1, max_iters=2, progress=False, threads=1))
     return result.best_checkpoint, csv

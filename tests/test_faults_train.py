@@ -23,7 +23,7 @@ from ecgnet.data import load_data
 
 from .conftest import run_ecg
 from .fault_helpers import Paused, leftovers, no_traceback
-from .net_helpers import small_rows, write_csv
+from .net_helpers import known_rows_csv, write_csv
 
 TIMING = ("train_beats_per_s", "seconds")
 EPOCHS = 3
@@ -33,11 +33,8 @@ BATCHES_PER_EPOCH = 6  # 480 beats, 384 for training and validation, batch 64 (c
 @pytest.fixture(scope="module")
 def small_csv(kaggle_dir, tmp_path_factory) -> Path:
     """480 real MIT-BIH beats: 160 N and 80 of each other class."""
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = np.sort(np.r_[small_rows(rows.beats, rows.labels, 80),
-                        np.flatnonzero(rows.labels == 0)[80:160]])
-    return write_csv(tmp_path_factory.mktemp("faults-train") / "small.csv", rows.beats[idx],
-                     rows.labels[idx])
+    return known_rows_csv(kaggle_dir, tmp_path_factory.mktemp("faults-train") / "small.csv", 80,
+                          extra_normal=80)
 
 
 def train_args(data: Path, out: Path, name: str, *extra) -> list:

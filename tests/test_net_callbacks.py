@@ -7,17 +7,14 @@ import torch
 
 from ecgnet.callbacks import EPOCH_METRICS, StopTraining, TrainCallback
 from ecgnet.checkpoint import load_checkpoint, load_model
-from ecgnet.data import load_data
 from ecgnet.train import TrainConfig, train
 
-from .net_helpers import small_rows, write_csv
+from .net_helpers import known_rows_csv
 
 
 @pytest.fixture(scope="module")
 def small_csv(kaggle_dir, tmp_path_factory):
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = small_rows(rows.beats, rows.labels, 40)
-    return write_csv(tmp_path_factory.mktemp("cb") / "small.csv", rows.beats[idx], rows.labels[idx])
+    return known_rows_csv(kaggle_dir, tmp_path_factory.mktemp("cb") / "small.csv", 40)
 
 
 class Recorder(TrainCallback):

@@ -17,7 +17,6 @@ import json
 import os
 import signal
 
-import numpy as np
 import psutil
 import pytest
 import torch
@@ -25,13 +24,12 @@ import torch
 from ecg_cli.main import main
 from ecgnet.callbacks import TrainCallback
 from ecgnet.checkpoint import load_checkpoint
-from ecgnet.data import load_data
 from ecgnet.distributed import DistributedError, Ranks, shard
 from ecgnet.train import RUN_FILES, TrainConfig, train
 from ecgnet.train_config import ConfigError
 from ecgseg.errors import InputError
 
-from .net_helpers import small_rows, write_csv
+from .net_helpers import known_rows_csv
 
 LOSS_RTOL, WEIGHT_RTOL, WEIGHT_ATOL = 1e-6, 1e-4, 1e-4
 TIMING = ("train_beats_per_s", "seconds")
@@ -40,11 +38,8 @@ TIMING = ("train_beats_per_s", "seconds")
 @pytest.fixture(scope="module")
 def small_csv(kaggle_dir, tmp_path_factory):
     """480 real MIT-BIH beats: 160 N and 80 of each other class."""
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = np.sort(np.r_[small_rows(rows.beats, rows.labels, 80),
-                        np.flatnonzero(rows.labels == 0)[80:160]])
-    return write_csv(tmp_path_factory.mktemp("ddp") / "small.csv", rows.beats[idx],
-                     rows.labels[idx])
+    return known_rows_csv(kaggle_dir, tmp_path_factory.mktemp("ddp") / "small.csv", 80,
+                          extra_normal=80)
 
 
 def config(data, out, **kw):

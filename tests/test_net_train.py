@@ -18,7 +18,7 @@ from ecgnet.splits import make_split
 from ecgnet.train import TrainConfig, train, update_average, validate
 from ecgseg.errors import InputError
 
-from .net_helpers import small_rows, write_csv
+from .net_helpers import known_rows_csv
 
 TIMING = ("train_beats_per_s", "seconds")
 
@@ -26,10 +26,8 @@ TIMING = ("train_beats_per_s", "seconds")
 @pytest.fixture(scope="module")
 def small_csv(kaggle_dir, tmp_path_factory):
     """480 real MIT-BIH beats: 160 N and 80 of each other class."""
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = np.sort(np.r_[small_rows(rows.beats, rows.labels, 80),
-                        np.flatnonzero(rows.labels == 0)[80:160]])
-    return write_csv(tmp_path_factory.mktemp("net") / "small.csv", rows.beats[idx], rows.labels[idx])
+    return known_rows_csv(kaggle_dir, tmp_path_factory.mktemp("net") / "small.csv", 80,
+                          extra_normal=80)
 
 
 def config(data, tmp_path, **kw):

@@ -7,14 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from ecgnet.data import load_data
 from ecgnet.evaluate_records import evaluate_records, expand_records
 from ecgnet.predict import predict
 from ecgnet.train import TrainConfig, train
 from ecgseg.errors import EcgError
 
 from .conftest import run_ecg
-from .net_helpers import small_rows, write_csv
+from .net_helpers import known_rows_csv
 
 RECORDS = ["100", "mitdb/1.0.0/208"]
 
@@ -22,10 +21,8 @@ RECORDS = ["100", "mitdb/1.0.0/208"]
 @pytest.fixture(scope="module")
 def checkpoint(kaggle_dir, tmp_path_factory):
     """A small model: a few iterations on real MIT-BIH Kaggle beats."""
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = small_rows(rows.beats, rows.labels, 60)
     folder = tmp_path_factory.mktemp("records-model")
-    csv = write_csv(folder / "small.csv", rows.beats[idx], rows.labels[idx])
+    csv = known_rows_csv(kaggle_dir, folder / "small.csv", 60)
     result = train(TrainConfig(data=[str(csv)], out=str(folder), name="run", batch_size=32,
                                max_iters=10, progress=False, threads=1))
     return result.run_dir / "best.pt"

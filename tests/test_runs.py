@@ -8,23 +8,20 @@ import shutil
 
 import pytest
 
-from ecgnet.data import load_data
 from ecgnet.runs import COLUMNS, format_runs, list_runs
 from ecgnet.train import TrainConfig, train
 from ecgseg.errors import InputError
 
 from .conftest import run_ecg
-from .net_helpers import small_rows, write_csv
+from .net_helpers import known_rows_csv
 
 
 @pytest.fixture(scope="module")
 def runs_root(kaggle_dir, tmp_path_factory):
     """runs/ with a real 2-epoch run, a copy scoring higher in a nested folder, a run
     without test figures and a folder that is no run."""
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = small_rows(rows.beats, rows.labels, 40)
     folder = tmp_path_factory.mktemp("browse")
-    csv = write_csv(folder / "small.csv", rows.beats[idx], rows.labels[idx])
+    csv = known_rows_csv(kaggle_dir, folder / "small.csv", 40)
     root = folder / "runs"
     train(TrainConfig(data=[str(csv)], out=str(root), name="real", epochs=2, batch_size=32,
                       threads=1, progress=False))

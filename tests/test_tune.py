@@ -12,12 +12,11 @@ import pytest
 
 from ecg_cli.main import main
 from ecgnet.config_file import read_config
-from ecgnet.data import load_data
 from ecgnet.train import TrainConfig, train
 from ecgnet.tune import PruningCallback, parse_space
 from ecgseg.errors import InputError
 
-from .net_helpers import small_rows, write_csv
+from .net_helpers import known_rows_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--epochs", "2", "--batch-size", "32", "--threads", "1"]
@@ -26,10 +25,7 @@ FAST = ["--epochs", "2", "--batch-size", "32", "--threads", "1"]
 @pytest.fixture(scope="module")
 def small_csv(kaggle_dir, tmp_path_factory):
     """250 real MIT-BIH beats: 50 of each class."""
-    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = small_rows(rows.beats, rows.labels, 50)
-    return write_csv(tmp_path_factory.mktemp("tune") / "small.csv", rows.beats[idx],
-                     rows.labels[idx])
+    return known_rows_csv(kaggle_dir, tmp_path_factory.mktemp("tune") / "small.csv", 50)
 
 
 def run_cli(argv) -> int:

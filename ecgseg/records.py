@@ -194,8 +194,7 @@ def read_lead(path: str | Path, db: Database, lead: str | None = None,
             raise RecordError(f"record {name} has no signal {channel}")
         note = ""
     _check_signal_files(path, header)
-    fast = (signal_file.read_digital(path, header, channel)
-            if header.fmt[channel] in signal_file.INVALID_SAMPLE else None)
+    fast = signal_file.read_digital(path, header, channel)
     if fast is not None:
         sig = signal_file.to_physical(fast, header, channel) if physical else fast
         units = header.units[channel] if physical else "adu"

@@ -162,11 +162,14 @@ def _decode_212(raw: np.ndarray, sig_len: int, width: int, col: int) -> np.ndarr
 
 def read_digital(path: str | Path, header: Header, channel: int) -> np.ndarray | None:
     """Signal ``channel`` in ADC units, int64 (sig_len,), or None when the record's
-    signal file is not one this module reads (mixed formats in one file)."""
+    signal file is not one this module reads (a format other than 212 and 16, mixed
+    formats in one file)."""
     path = Path(path)
     fname = header.file_name[channel]
     members = [i for i, f in enumerate(header.file_name) if f == fname]
     fmt = header.fmt[channel]
+    if fmt not in INVALID_SAMPLE:
+        return None
     if any(header.fmt[i] != fmt for i in members) or members != list(
             range(members[0], members[0] + len(members))):
         return None

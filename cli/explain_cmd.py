@@ -62,5 +62,5 @@ def explain(
                    + ", ".join(f"{n} {100 * p:.1f} %" for n, p in zip(names, e.probabilities)))
         top = int(abs(e.attribution).argmax())
         typer.echo(f"largest attribution to {names[e.target]}: sample {top} "
-                   f"({top / ex.FS_HZ:.3f} s), {e.attribution[top]:+.3f}")
+                   f"({top / e.beat_fs:.3f} s), {e.attribution[top]:+.3f}")
     typer.echo(f"saved {out}")

@@ -46,7 +46,9 @@ METHODS = ("integrated-gradients", "occlusion")
 """Attribution methods of :func:`explain_beat` and :func:`average_by_class`."""
 
 FS_HZ = 125.0
-"""Sampling rate of the beats (Hz): 187 samples are 1.496 s."""
+"""Default sampling rate of the beats (Hz; 187 samples are 1.496 s): the paper's stated rate,
+assumed for CSV rows. Beats of an HDF5 file carry their own (``fs``; 120 Hz for Kaggle-recipe
+MIT-BIH beats): see :func:`beats_rate`."""
 
 
 class ExplainError(InputError):
@@ -60,7 +62,7 @@ class Explanation:
     Attributes
     ----------
     beat : np.ndarray
-        ``(187,)`` float32, the input beat (normalised amplitude, 125 Hz).
+        ``(187,)`` float32, the input beat (normalised amplitude, at ``beat_fs``).
     extra : np.ndarray
         ``(r,)`` float32, the RR features the model took after the beat (empty for most models).
     feature_maps : dict of str -> np.ndarray
@@ -87,6 +89,8 @@ class Explanation:
         The beat's labelled class, when known.
     index : int, optional
         Row of the beat in its data file.
+    beat_fs : float
+        Sampling rate of the beat, Hz (the time axis of the figures).
     """
 
     beat: np.ndarray
@@ -103,6 +107,7 @@ class Explanation:
     delta: float = float("nan")
     label: Optional[int] = None
     index: Optional[int] = None
+    beat_fs: float = FS_HZ
 
 
 @dataclass
@@ -121,6 +126,8 @@ class ClassAverages:
     method : str
     accuracy : np.ndarray
         ``(k,)`` float, share of the averaged beats the model classified correctly.
+    beat_fs : float
+        Sampling rate of the beats, Hz (the time axis of the figure).
     """
 
     class_names: Tuple[str, ...]
@@ -129,6 +136,7 @@ class ClassAverages:
     mean_attribution: np.ndarray
     method: str
     accuracy: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    beat_fs: float = FS_HZ
 
 
 def feature_parts(model: nn.Module) -> List[Tuple[str, nn.Module]]:
@@ -281,7 +289,7 @@ def attribute(model: nn.Module, x: np.ndarray, target: np.ndarray,
 def explain_beat(model: nn.Module, beat: np.ndarray, class_names: Sequence[str],
                  target: Optional[int] = None, method: str = "integrated-gradients",
                  steps: int = 64, window: int = 9, label: Optional[int] = None,
-                 index: Optional[int] = None) -> Explanation:
+                 index: Optional[int] = None, beat_fs: float = FS_HZ) -> Explanation:
     """Feature maps, attribution and probabilities of one beat.
 
     Parameters
@@ -289,7 +297,7 @@ def explain_beat(model: nn.Module, beat: np.ndarray, class_names: Sequence[str],
     model : nn.Module
         A trained model (:func:`ecgnet.checkpoint.load_model`); put in eval mode.
     beat : np.ndarray
-        ``(187,)`` float32 beat (125 Hz, min-max normalised), or ``(187 + r,)`` with the
+        ``(187,)`` float32 beat (min-max normalised), or ``(187 + r,)`` with the
         RR features of a model that takes them (:func:`ecgnet.data.model_inputs`).
     class_names : sequence of str
         The model's classes.
@@ -302,6 +310,8 @@ def explain_beat(model: nn.Module, beat: np.ndarray, class_names: Sequence[str],
         Occlusion: samples occluded at once.
     label, index : int, optional
         Stored in the result (the beat's labelled class and row), for the figure.
+    beat_fs : float
+        The beat's sampling rate, Hz, stored for the figure's time axis.
 
     Returns
     -------
@@ -340,13 +350,13 @@ def explain_beat(model: nn.Module, beat: np.ndarray, class_names: Sequence[str],
                        attribution_extra=attr[0, BEAT_LENGTH:], probabilities=proba,
                        logits=logits.numpy().astype(np.float32), target=target,
                        predicted=predicted, class_names=class_names, method=method,
-                       delta=float(delta[0]), label=label, index=index)
+                       delta=float(delta[0]), label=label, index=index, beat_fs=float(beat_fs))
 
 
 def average_by_class(model: nn.Module, inputs: np.ndarray, labels: np.ndarray,
                      class_names: Sequence[str], method: str = "integrated-gradients",
                      per_class: int = 100, seed: int = 0, steps: int = 32,
-                     window: int = 9) -> ClassAverages:
+                     window: int = 9, beat_fs: float = FS_HZ) -> ClassAverages:
     """Mean beat and mean attribution to its own class, per class, over a data set.
 
     Parameters
@@ -364,6 +374,8 @@ def average_by_class(model: nn.Module, inputs: np.ndarray, labels: np.ndarray,
     seed : int
     steps, window : int
         See :func:`attribute`.
+    beat_fs : float
+        The beats' sampling rate, Hz, stored for the figure's time axis.
 
     Returns
     -------
@@ -394,7 +406,8 @@ def average_by_class(model: nn.Module, inputs: np.ndarray, labels: np.ndarray,
             mean_attr[c] = attr[sel, :BEAT_LENGTH].mean(0)
             accuracy[c] = float((predicted[sel] == c).mean())
     return ClassAverages(class_names=class_names, counts=counts, mean_beat=mean_beat,
-                         mean_attribution=mean_attr, method=method, accuracy=accuracy)
+                         mean_attribution=mean_attr, method=method, accuracy=accuracy,
+                         beat_fs=float(beat_fs))
 
 
 @dataclass
@@ -413,6 +426,8 @@ class ExplainInputs:
         ``(n,)`` labels as class ids of the model, or None when the data's classes are not
         the model's (e.g. PTB beats given to an arrhythmia model).
     sources : list of str
+    beat_fs : float
+        Sampling rate of the beats, Hz (:func:`beats_rate`).
     """
 
     model: nn.Module
@@ -420,6 +435,27 @@ class ExplainInputs:
     inputs: np.ndarray
     labels: Optional[np.ndarray]
     sources: List[str]
+    beat_fs: float = FS_HZ
+
+
+def beats_rate(source_info: Sequence[dict]) -> float:
+    """Sampling rate of loaded beats, Hz: their HDF5 files' ``fs`` when all agree, else
+    :data:`FS_HZ` (CSV rows do not say theirs; the paper states 125 Hz).
+
+    Parameters
+    ----------
+    source_info : sequence of dict
+        ``BeatData.source_info`` (:func:`ecgnet.data.load_data`).
+
+    Examples
+    --------
+    >>> beats_rate([{"format": "hdf5", "fs": 120.0}])
+    120.0
+    >>> beats_rate([{"format": "csv"}])
+    125.0
+    """
+    rates = {float(s["fs"]) for s in source_info if s.get("fs") is not None}
+    return rates.pop() if len(rates) == 1 and all("fs" in s for s in source_info) else FS_HZ
 
 
 def load_inputs(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | str
@@ -439,7 +475,8 @@ def load_inputs(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike]
     inputs = data_inputs(model, beats, ", ".join(beats.sources))
     same = tuple(beats.class_names) == tuple(meta["class_names"])
     return ExplainInputs(model=model, class_names=tuple(meta["class_names"]), inputs=inputs,
-                         labels=beats.labels if same else None, sources=list(beats.sources))
+                         labels=beats.labels if same else None, sources=list(beats.sources),
+                         beat_fs=beats_rate(beats.source_info))
 
 
 def explain_row(loaded: ExplainInputs, beat: int, **kwargs) -> Explanation:
@@ -456,7 +493,7 @@ def explain_row(loaded: ExplainInputs, beat: int, **kwargs) -> Explanation:
                          f"got {beat}")
     label = None if loaded.labels is None else int(loaded.labels[beat])
     return explain_beat(loaded.model, loaded.inputs[beat], loaded.class_names, label=label,
-                        index=beat, **kwargs)
+                        index=beat, beat_fs=loaded.beat_fs, **kwargs)
 
 
 def average_rows(loaded: ExplainInputs, **kwargs) -> ClassAverages:
@@ -471,23 +508,24 @@ def average_rows(loaded: ExplainInputs, **kwargs) -> ClassAverages:
         raise InputError(f"average_by_class: the classes of {', '.join(loaded.sources)} are "
                          f"not those of the model ({', '.join(loaded.class_names)})")
     return average_by_class(loaded.model, loaded.inputs, loaded.labels, loaded.class_names,
-                            **kwargs)
+                            beat_fs=loaded.beat_fs, **kwargs)
 
 
 # --------------------------------------------------------------------------- figures
 
-def _time_s(n: int = BEAT_LENGTH) -> np.ndarray:
-    return np.arange(n) / FS_HZ
+def _time_s(fs: float, n: int = BEAT_LENGTH) -> np.ndarray:
+    return np.arange(n) / fs
 
 
-def _beat_with_attribution(ax, beat: np.ndarray, attr: np.ndarray, plt, cax=None):
-    """The beat as a line, each sample's attribution as a coloured background bar."""
-    t = _time_s()
+def _beat_with_attribution(ax, beat: np.ndarray, attr: np.ndarray, plt, fs: float, cax=None):
+    """The beat (sampled at ``fs`` Hz) as a line, each sample's attribution as a coloured
+    background bar."""
+    t = _time_s(fs)
     scale = float(np.nanmax(np.abs(attr))) or 1.0
-    ax.bar(t, np.ones_like(t) * 1.1, width=1 / FS_HZ, bottom=-0.05,
+    ax.bar(t, np.ones_like(t) * 1.1, width=1 / fs, bottom=-0.05,
            color=plt.cm.RdBu_r(0.5 + 0.5 * attr / scale), alpha=0.85, linewidth=0)
     ax.plot(t, beat, color="black", lw=1.3)
-    ax.set_xlim(0, BEAT_LENGTH / FS_HZ)
+    ax.set_xlim(0, BEAT_LENGTH / fs)
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("amplitude\n(normalised)", fontsize=8)
     sm = plt.cm.ScalarMappable(cmap="RdBu_r", norm=plt.Normalize(-scale, scale))
@@ -518,7 +556,8 @@ def plot_explanation(e: Explanation, path: str | os.PathLike, title: str = "") -
                             left=0.08, right=0.95, bottom=0.45 / fig.get_figheight(),
                             top=1 - 0.75 / fig.get_figheight())
     ax = fig.add_subplot(grid[0, 0])
-    _beat_with_attribution(ax, e.beat, e.attribution, plt, cax=fig.add_subplot(grid[0, 1]))
+    _beat_with_attribution(ax, e.beat, e.attribution, plt, e.beat_fs,
+                           cax=fig.add_subplot(grid[0, 1]))
     what = f"beat {e.index}" if e.index is not None else "beat"
     if e.label is not None:
         what += f", labelled {e.class_names[e.label]}"
@@ -528,7 +567,7 @@ def plot_explanation(e: Explanation, path: str | os.PathLike, title: str = "") -
                  f"for class {e.class_names[e.target]} (red: for, blue: against)", fontsize=9)
     plt.setp(ax.get_xticklabels(), visible=False)
     ax_a = fig.add_subplot(grid[1, 0], sharex=ax)
-    t = _time_s()
+    t = _time_s(e.beat_fs)
     ax_a.fill_between(t, e.attribution, where=e.attribution >= 0, color="tab:red", step="mid")
     ax_a.fill_between(t, e.attribution, where=e.attribution < 0, color="tab:blue", step="mid")
     ax_a.axhline(0, color="gray", lw=0.5)
@@ -549,7 +588,7 @@ def plot_explanation(e: Explanation, path: str | os.PathLike, title: str = "") -
     ax_p.set_xlabel("probability")
     ax_p.set_title("classes", fontsize=9)
     ax_p.yaxis.tick_right()
-    duration = BEAT_LENGTH / FS_HZ
+    duration = BEAT_LENGTH / e.beat_fs
     axm = ax_a
     for row, (name, fmap) in enumerate(e.feature_maps.items()):
         plt.setp(axm.get_xticklabels(), visible=False)
@@ -561,7 +600,7 @@ def plot_explanation(e: Explanation, path: str | os.PathLike, title: str = "") -
         axm.set_ylabel(f"{name}\n{fmap.shape[0]} ch x {fmap.shape[1]}", fontsize=8)
         axm.set_yticks([])
         plt.colorbar(im, cax=fig.add_subplot(grid[2 + row, 1]))
-    axm.set_xlabel("time from the R peak (s)" + ("; feature maps: channels (rows) over "
+    axm.set_xlabel(f"time from the R peak (s; beat at {e.beat_fs:g} Hz)" + ("; feature maps: channels (rows) over "
                                                  "time, stretched to the beat" if n_maps else ""))
     if title:
         fig.suptitle(title, fontsize=10)
@@ -596,11 +635,11 @@ def plot_class_averages(avg: ClassAverages, path: str | os.PathLike, title: str 
     fig, axes = plt.subplots(len(present), 1, figsize=(10, 1.9 * len(present) + 0.8),
                              sharex=True, squeeze=False)
     for ax, c in zip(axes[:, 0], present):
-        _beat_with_attribution(ax, avg.mean_beat[c], avg.mean_attribution[c], plt)
+        _beat_with_attribution(ax, avg.mean_beat[c], avg.mean_attribution[c], plt, avg.beat_fs)
         ax.set_title(f"class {avg.class_names[c]}: mean of {avg.counts[c]} beats "
                      f"({100 * avg.accuracy[c]:.0f} % classified {avg.class_names[c]}), "
                      f"colour: mean attribution to {avg.class_names[c]}", fontsize=9)
-    axes[-1, 0].set_xlabel("time from the R peak (s)")
+    axes[-1, 0].set_xlabel(f"time from the R peak (s; beats at {avg.beat_fs:g} Hz)")
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(plt, fig, path)

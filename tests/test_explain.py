@@ -164,3 +164,29 @@ def test_models_with_rr_features_explain_the_beat_and_keep_the_intervals():
     assert e.attribution.sum() == pytest.approx(change, abs=0.05 * abs(change) + 0.02)
     with pytest.raises(InputError, match=r"expected \(n, 192\)"):
         explain_beat(model, x[:187], "NSVFQ")
+
+
+def test_figures_and_times_use_the_beats_own_rate(run, tmp_path, capsys):
+    """Kaggle-recipe MIT-BIH beats are 120 Hz (the HDF5 says so); CSV rows are taken as 125 Hz."""
+    import re
+
+    import h5py
+
+    from .net_helpers import write_h5
+
+    ckpt, csv = run
+    rows = load_data(csv)
+    h5 = write_h5(tmp_path / "kaggle.h5", rows.beats, rows.labels, ["100", "101"])
+    with h5py.File(h5, "r+") as f:
+        f.attrs["fs"] = 120.0
+    assert load_inputs(ckpt, [str(csv)]).beat_fs == 125.0
+    loaded = load_inputs(ckpt, [str(h5)])
+    assert loaded.beat_fs == 120.0
+    from ecgnet.explain import average_rows, explain_row
+
+    assert explain_row(loaded, 3, method="occlusion").beat_fs == 120.0
+    assert average_rows(loaded, per_class=2, method="occlusion").beat_fs == 120.0
+    assert run_ecg(["explain", str(ckpt), str(h5), "--beat", "3", "--method", "occlusion",
+                    "-o", str(tmp_path / "b.png")]) == 0
+    top, seconds = re.search(r"sample (\d+) \(([\d.]+) s\)", capsys.readouterr().out).groups()
+    assert float(seconds) == pytest.approx(int(top) / 120.0, abs=6e-4)

@@ -18,6 +18,12 @@ import pandas as pd
 
 from .atomic import atomic_path, refuse_existing
 from .errors import InputError
+
+#: ``read_csv`` options that parse every decimal to the nearest float64 (the published CSVs'
+#: values come back exactly): pandas 3's default parser does; pandas 2's needs
+#: ``float_precision="round_trip"``, which pandas 3 deprecates.
+EXACT_FLOATS = ({} if int(pd.__version__.split(".")[0]) >= 3
+                else {"float_precision": "round_trip"})
 from .labels import BEAT_SAMPLES
 
 BEAT_LENGTH = BEAT_SAMPLES
@@ -135,8 +141,7 @@ def read_kaggle_csv(path: str | os.PathLike, n_classes: int | None = 5,
                     f"{BEAT_LENGTH} beat values, optionally followed by the label")
         raise InputError(f"{path}:1: {n_columns} columns, expected {expected}")
     try:
-        frame = pd.read_csv(path, header=None, dtype=np.float64, engine="c",
-                            float_precision="round_trip")
+        frame = pd.read_csv(path, header=None, dtype=np.float64, engine="c", **EXACT_FLOATS)
     except (ValueError, pd.errors.ParserError):
         raise InputError(_first_bad_line(path, n_columns)) from None
     if frame.shape[1] != n_columns or not np.isfinite(frame.to_numpy()).all():

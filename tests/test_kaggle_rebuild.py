@@ -110,3 +110,17 @@ def test_ptb_kaggle_recipe_end_to_end(session_data_dir, tmp_path):
     assert sum(written.values()) == s.beats
     # Kaggle PTB rows never hold more than 186 values (the recipe drops longer segments)
     assert (normal.beats[:, 186] == 0).all() and (abnormal.beats[:, 186] == 0).all()
+
+
+def test_csv_values_are_read_exactly_and_without_warnings(kaggle_dir):
+    """Every value of the published rows comes back as Python's own float() of its text
+    (then float32), and pandas says nothing (no deprecated parser options)."""
+    import warnings
+
+    path = kaggle_dir / "mitbih_test_known_rows.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = read_kaggle_csv(path)
+    exact = np.array([[float(v) for v in line.split(b",")] for line in path.read_bytes().split()])
+    np.testing.assert_array_equal(rows.beats, exact[:, :187].astype(np.float32))
+    np.testing.assert_array_equal(rows.labels, exact[:, 187].astype(np.int64))

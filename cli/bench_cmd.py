@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import typer
 
+from .options import stops_cleanly
+
 #: The module that is ``ecg`` (fresh ``ecg segment`` processes run ``python -m`` of it).
 CLI_MODULE = f"{__package__}.main"
 #: ``ecg bench detectors [options]``: the R-peak detector table instead
@@ -17,6 +19,7 @@ CLI_MODULE = f"{__package__}.main"
 DETECTORS = "detectors"
 
 
+@stops_cleanly
 def bench(ctx: typer.Context) -> None:
     """Segmentation speed benchmark (options: see --help; writes <data-dir>/bench/RESULTS.md unless --out); `ecg bench detectors` for the R-peak detector table."""
     args = list(ctx.args)

@@ -111,3 +111,46 @@ def test_detector_bench_scores_both_ways_and_per_record(mitdb_dir, tmp_path):
     plain, ec57 = float(row[col["+P %"]]), float(row[col["EC57 +P %"]])
     assert plain < 95.0 < 99.0 < ec57  # 207's ~370 flutter waves counted, then left out
     assert "| 207 | 0/" in text and "Per record, FN/FP" in text
+
+
+def test_sigterm_ends_the_bench_and_the_ecg_segment_it_started(session_data_dir, tmp_path):
+    """``kill`` of ``ecg bench`` alone (not its group): exit 143, no traceback, and the fresh
+    ``ecg segment`` it was timing does not outlive it (it used to run on, orphaned)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from .fault_helpers import RUN_TIMEOUT_S, env, group, no_traceback, wait_group_gone
+
+    def segment_child(pgid: int) -> bool:
+        for pid in group(pgid):
+            try:
+                if b"segment" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                    return pid != pgid
+            except OSError:
+                pass
+        return False
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecg_cli.main", "bench", "--records", "2", "--repeat", "1",
+         "--long-hours", "1", "--skip-peers", "--data-dir", str(session_data_dir),
+         "--out", str(tmp_path / "out")], env=env(), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not segment_child(proc.pid):
+            assert proc.poll() is None, f"ended ({proc.returncode}) before it ran ecg segment"
+            assert time.monotonic() < deadline, "no ecg segment child in time"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if group(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 143, err
+    no_traceback(err)
+    assert wait_group_gone(proc.pid) == []
+    assert not (tmp_path / "out" / "RESULTS.md").exists()

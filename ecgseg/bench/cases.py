@@ -338,9 +338,14 @@ class Launcher:
         proc = subprocess.Popen(cmd, env=self.env(), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
         tree = single = float("nan")
-        if watch:
-            tree, single = _watch_rss(proc, interval)
-        _, err = proc.communicate()
+        try:
+            if watch:
+                tree, single = _watch_rss(proc, interval)
+            _, err = proc.communicate()
+        except BaseException:  # Ctrl-C, SIGTERM (ecg bench): the child ends with us
+            proc.kill()
+            proc.wait()
+            raise
         seconds = time.perf_counter() - t0
         if proc.returncode != 0:
             raise RuntimeError(f"ecg segment failed ({proc.returncode}): "

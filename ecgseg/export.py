@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import refuse_existing
 from .labels import BEAT_SAMPLES
 from .errors import EcgError
-from .kaggle_csv import write_kaggle_csv
+from .kaggle_csv import write_kaggle_csvs
 from .record_splits import DS1, DS2
 from .store import load_beats
 
@@ -118,11 +117,6 @@ def export_csv(h5_path: str | os.PathLike, out_dir: str | os.PathLike, split: st
                  "ptbdb_abnormal.csv": np.flatnonzero(labels == 1)}
     else:
         parts = {f"{Path(h5_path).stem}.csv": np.arange(len(labels))}
-    for name in parts:
-        refuse_existing(out_dir / name, overwrite)
-    written = {}
-    for name, idx in parts.items():
-        path = write_kaggle_csv(out_dir / name, table.beats[idx], labels[idx],
-                                overwrite=overwrite)
-        written[str(path)] = int(len(idx))
-    return written
+    files = {out_dir / name: (table.beats[idx], labels[idx]) for name, idx in parts.items()}
+    write_kaggle_csvs(files, overwrite=overwrite)  # all files or none
+    return {str(out_dir / name): int(len(idx)) for name, idx in parts.items()}

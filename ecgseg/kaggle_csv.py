@@ -7,11 +7,13 @@ LF line endings; 4 700 bytes a line.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import List, Mapping, Tuple
 
 import numpy as np
 import pandas as pd
@@ -76,10 +78,63 @@ def write_kaggle_csv(path: str | os.PathLike, beats: np.ndarray, labels: np.ndar
         Replace an existing file.
     """
     path = refuse_existing(path, overwrite)
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+    with atomic_path(path) as tmp:
+        _write_rows(tmp, beats, labels, chunk)
+    return path
+
+
+def write_kaggle_csvs(files: Mapping[str | os.PathLike, Tuple[np.ndarray, np.ndarray]],
+                      overwrite: bool = False, chunk: int = 8192) -> List[Path]:
+    """Write several Kaggle-format CSVs as one output: all of them, or none.
+
+    Each file is written to a temporary beside it; only when every one is complete are
+    they renamed, with Ctrl-C and SIGTERM held back during the renames (a stop signal
+    then ends the command after them). A stop while writing, or an error, leaves no file
+    under a final name, so the next run needs no ``overwrite``. (SIGKILL can still land
+    between two renames: microseconds, not the seconds of writing a file.)
+
+    Parameters
+    ----------
+    files : mapping
+        Output path -> ``(beats, labels)``: float32 ``(n, 187)`` and int ``(n,)``.
+    overwrite : bool
+        Replace existing files (else refuse before writing anything).
+    chunk : int
+        Rows formatted at a time.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order given.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> beats, labels = np.zeros((2, 187), np.float32), np.array([0, 1])
+    >>> [p.name for p in write_kaggle_csvs({d / "a.csv": (beats, labels),
+    ...                                     d / "b.csv": (beats[:1], labels[:1])})]
+    ['a.csv', 'b.csv']
+    """
+    from .lifecycle import DeferredStopSignals
+
+    paths = [refuse_existing(p, overwrite) for p in files]
+    with contextlib.ExitStack() as writing_all:  # on error: temporaries removed, locks freed
+        # entered last to first, so that the renames (in reverse) go first to last
+        temporaries = [writing_all.enter_context(atomic_path(p)) for p in paths[::-1]][::-1]
+        for tmp, (beats, labels) in zip(temporaries, files.values()):
+            _write_rows(tmp, beats, labels, chunk)
+        renames = writing_all.pop_all()
+    with DeferredStopSignals() as stop:  # Ctrl-C / SIGTERM only take note meanwhile
+        renames.close()
+    stop.check()
+    return paths
+
+
+def _write_rows(path: Path, beats: np.ndarray, labels: np.ndarray, chunk: int) -> None:
+    with open(path, "wb") as f:
         for i in range(0, len(labels), chunk):
             f.write(format_rows(beats[i:i + chunk], labels[i:i + chunk]))
-    return path
 
 
 def _first_bad_line(path: Path, n_columns: int) -> str:

@@ -18,6 +18,9 @@ Hooks
     and not yet renamed (``os.replace`` of :func:`ecgseg.atomic.atomic_path`).
 ``pause-after-replace:NAME:N``
     Right after the N-th atomic write of a file named NAME is complete (renamed).
+``pause-at-call:MODULE.FUNCTION:N``
+    At the N-th call of a module-level function (e.g. ``ecgseg.kaggle_csv.format_rows``),
+    before it runs.
 ``pause-at-batch:N``
     Before the N-th training batch of the run (counted over all epochs of this process).
 ``pause-mid-download:NAME``
@@ -69,6 +72,25 @@ def _hook_replace(name: str, nth: int, after: bool) -> None:
         return result
 
     os.replace = replace
+
+
+def _hook_call(qualified: str, nth: int) -> None:
+    import functools
+    import importlib
+
+    module_name, _, function = qualified.rpartition(".")
+    module = importlib.import_module(module_name)
+    original = getattr(module, function)
+    seen = [0]
+
+    @functools.wraps(original)
+    def counted(*args, **kwargs):
+        seen[0] += 1
+        if seen[0] == nth:
+            pause(f"call {nth} of {qualified}")
+        return original(*args, **kwargs)
+
+    setattr(module, function, counted)
 
 
 def _hook_batch(nth: int) -> None:
@@ -126,6 +148,9 @@ def install(spec: str) -> None:
         if kind in ("pause-before-replace", "pause-after-replace"):
             name, nth = rest.rsplit(":", 1)
             _hook_replace(name, int(nth), after=kind == "pause-after-replace")
+        elif kind == "pause-at-call":
+            qualified, nth = rest.rsplit(":", 1)
+            _hook_call(qualified, int(nth))
         elif kind == "pause-at-batch":
             _hook_batch(int(rest))
         elif kind == "pause-mid-download":

@@ -7,6 +7,7 @@ Commands run as real processes, paused at a chosen point by :mod:`tests.fault_la
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -55,35 +56,47 @@ def exported(beats_h5, tmp_path_factory) -> dict:
     return {name: (out / name).read_bytes() for name in DS}
 
 
-# --- ecg export stopped while writing its second file ------------------------------------------
+# --- ecg export stopped while writing its second file: all files or none ------------------------
 
 @pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143),
                                          (signal.SIGKILL, -9)])
-def test_export_stopped_mid_write(beats_h5, exported, tmp_path, sig, status):
+def test_export_stopped_mid_write_leaves_no_file(beats_h5, exported, tmp_path, sig, status):
+    out = tmp_path / "csv"
+    args = ["export", beats_h5, "-o", out, "--split", "interpatient"]
+    # format_rows is called once per file (1496 rows < one chunk): the 2nd call writes DS2
+    run = Paused(args, "pause-at-call:ecgseg.kaggle_csv.format_rows:2", tmp_path / "paused")
+    run.wait()
+    assert [p for p in leftovers(out) if p.startswith(f".{DS[0]}.")]  # the first, as temporary
+    code, err, alive = run.stop(sig)
+    assert code == status and not alive, (code, err)
+    assert not any((out / n).exists() for n in DS)           # nothing under a final name
+    if sig != signal.SIGKILL:
+        no_traceback(err)
+        assert leftovers(out) == []
+    # the next run needs no --overwrite, completes and leaves nothing behind
+    assert run_ecg([str(a) for a in args]) == 0
+    assert {n: (out / n).read_bytes() for n in DS} == exported
+    assert leftovers(out) == []
+
+
+def test_export_stop_signal_during_the_renames_completes_them_first(beats_h5, exported, tmp_path):
     out = tmp_path / "csv"
     args = ["export", beats_h5, "-o", out, "--split", "interpatient"]
     run = Paused(args, f"pause-before-replace:{DS[1]}:1", tmp_path / "paused")
     run.wait()
-    assert [p for p in leftovers(out) if p.startswith(f".{DS[1]}.")]  # its temporary, complete
-    code, err, alive = run.stop(sig)
-    assert code == status and not alive, (code, err)
-    assert not (out / DS[1]).exists()                       # nothing under the final name
-    assert (out / DS[0]).read_bytes() == exported[DS[0]]    # the first file, complete
-    if sig != signal.SIGKILL:
-        no_traceback(err)
-        assert leftovers(out) == []
-    # the next run (the first file exists: --overwrite) completes and leaves nothing behind
-    assert run_ecg(["export", str(beats_h5), "-o", str(out), "--split", "interpatient",
-                    "--overwrite"]) == 0
-    assert {n: (out / n).read_bytes() for n in DS} == exported
-    assert leftovers(out) == []
+    assert (out / DS[0]).read_bytes() == exported[DS[0]] and not (out / DS[1]).exists()
+    os.kill(run.proc.pid, signal.SIGTERM)           # held back until the renames are done
+    code, _, err = run.release()
+    assert code == 143, err
+    no_traceback(err)
+    assert {n: (out / n).read_bytes() for n in DS} == exported and leftovers(out) == []
 
 
 def test_export_killed_during_its_first_file_runs_again_without_overwrite(beats_h5, exported,
                                                                          tmp_path):
     out = tmp_path / "csv"
     args = ["export", beats_h5, "-o", out, "--split", "interpatient"]
-    run = Paused(args, f"pause-before-replace:{DS[0]}:1", tmp_path / "paused")
+    run = Paused(args, "pause-at-call:ecgseg.kaggle_csv.format_rows:1", tmp_path / "paused")
     run.wait()
     run.stop(signal.SIGKILL)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == []

@@ -158,3 +158,33 @@ def test_augmentation_and_class_weights(mitbih):
     assert w[1] / w[0] == pytest.approx(1096 / 100) and w.mean() == pytest.approx(1)
     assert class_weights(mitbih.labels, 5, "none") is None
     assert class_weights(np.array([0, 0, 1]), 3, "sqrt")[2] == 0
+
+
+def test_interpatient_split_groups_records_across_files_cut_two_ways(session_data_dir, tmp_path):
+    # The shipped inter-patient model trains on DS1 beats cut at the reference annotations
+    # AND at the qrs detector's peaks (two HDF5 files): a record's beats of both files must
+    # land on one side, and no DS2 beat, nor a validation record's, in training.
+    from ecgseg.pipeline import segment_database
+
+    records = ["100", "101", "102", "103", "114", "119", "201", "207", "208", "232"]
+    files = [tmp_path / "reference.h5", tmp_path / "qrs.h5"]
+    for detector, out in zip(("reference", "qrs"), files):
+        segment_database("mitdb", data_dir=session_data_dir, out=out, recipe="kaggle",
+                         detector=detector, records=records, workers=1, progress=False)
+    data = load_data(files)
+    n_ref = len(load_data(files[0]))
+    from_file = np.where(np.arange(len(data)) < n_ref, "reference", "qrs")
+    for seed in (0, 1, 2):
+        s = make_split(data, "interpatient", val_fraction=0.3, seed=seed)
+        train, val, test = (set(data.records[p]) for p in (s.train, s.val, s.test))
+        assert test == {"100", "103", "232"} and train | val == {"101", "114", "119", "201",
+                                                                  "207", "208"}
+        assert val and not train & val
+        for part in (s.train, s.val, s.test):  # each record's beats of both files, together
+            for name in set(data.records[part]):
+                mine = data.records == name
+                assert set(np.flatnonzero(mine)) <= set(part)
+                assert set(from_file[mine]) == {"reference", "qrs"}
+        # beats cut identically in both files (peak at the annotation) are one record's
+        seen = beat_hashes(data.beats[np.r_[s.train]])
+        assert not np.isin(beat_hashes(data.beats[np.r_[s.val, s.test]]), seen).any()

@@ -3,7 +3,10 @@
 - class weights for the loss;
 - augmented copies: the augmentation the community uses on the Kaggle beats, random
   amplitude scaling and random time stretching of beats of the minority classes;
-- jitter: the same perturbation applied in place to a share of all training beats.
+- jitter: the same perturbation applied in place to a share of all training beats;
+- shift: a share of all training beats cut a little later than their R peak (where a
+  detector puts a beat's R peak differs from where an annotator did by a few samples, more
+  on ventricular beats: the model should not depend on it).
 
 They touch the training part only; the copies and the jitter are redrawn every epoch.
 """
@@ -130,6 +133,57 @@ def jitter(beats: np.ndarray, share: float, rng: np.random.Generator) -> np.ndar
     pick = np.flatnonzero(rng.random(len(beats)) < share)
     out = beats.copy()
     out[pick] = perturb(beats[pick], rng)
+    return out
+
+
+MAX_SHIFT = 6
+"""Largest cut shift of :func:`shift_start`, samples of the beat (50 ms at 120 Hz)."""
+
+
+def shift_start(beats: np.ndarray, share: float, rng: np.random.Generator,
+                max_shift: int = MAX_SHIFT) -> np.ndarray:
+    """Cut a random ``share`` of the beats 1 to ``max_shift`` samples later, as a detector might.
+
+    A beat (a row of a recipe: it starts at its R peak) loses its first ``s`` samples,
+    the rest moves ``s`` to the left, its last ``s`` samples become 0 (the recipes' zero
+    padding), and its first ``187 - s`` values are min-max normalised again (each beat
+    spans [0, 1], as the recipes make them). Columns after the first 187 (a model's RR and
+    record features, the record's median beat: :func:`ecgnet.data.model_inputs`) are kept.
+
+    Parameters
+    ----------
+    beats : np.ndarray
+        ``(n, L)`` float32 training inputs, ``L >= 187`` (not modified).
+    share : float
+        Probability, per beat, of being shifted; 0 returns ``beats`` itself.
+    rng : np.random.Generator
+    max_shift : int
+        ``s`` is uniform in ``1 .. max_shift`` samples.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, L)`` float32, labels unchanged.
+
+    Examples
+    --------
+    >>> b = np.zeros((1, 187), np.float32); b[0, :4] = [1.0, 0.5, 0.0, 0.25]
+    >>> shift_start(b, 1.0, np.random.default_rng(0), max_shift=1)[0, :4].tolist()
+    [1.0, 0.0, 0.5, 0.0]
+    """
+    if share <= 0:
+        return beats
+    pick = np.flatnonzero(rng.random(len(beats)) < share)
+    shifts = rng.integers(1, max_shift + 1, size=len(pick))
+    out = beats.copy()
+    cols = np.arange(BEAT_SAMPLES)[None, :] + shifts[:, None]  # (m, 187) source columns
+    inside = cols < BEAT_SAMPLES
+    moved = np.where(inside, beats[pick[:, None], np.minimum(cols, BEAT_SAMPLES - 1)], 0.0)
+    low = np.where(inside, moved, np.inf).min(axis=1, keepdims=True)
+    high = np.where(inside, moved, -np.inf).max(axis=1, keepdims=True)
+    span = high - low
+    scaled = np.where(span > 0, (moved - low) / np.where(span > 0, span, 1.0), 0.0)
+    out[pick, :BEAT_SAMPLES] = np.where(inside, scaled, 0.0).astype(np.float32)
     return out
 
 

@@ -90,7 +90,8 @@ class RecordsEvaluation:
         Pooled detector score vs the reference beats.
     records : list of dict
         Per record: ``record``, ``beats`` (detected), ``compared``, ``accuracy``,
-        ``sensitivity``, ``positive_predictivity`` (detector).
+        ``sensitivity``, ``positive_predictivity`` (detector), ``confusion`` (its
+        ``(k, k)`` confusion matrix as lists; the records' sum is :attr:`confusion`).
     notes : list of str
     tolerance_s : float
     """
@@ -208,7 +209,7 @@ def evaluate_records(checkpoint: str | os.PathLike, records: Sequence[str], *,
                      "accuracy": float(np.trace(cm) / cm.sum()) if cm.sum() else None,
                      "sensitivity": None if score is None else score.sensitivity,
                      "positive_predictivity": None if score is None
-                     else score.positive_predictivity})
+                     else score.positive_predictivity, "confusion": cm.tolist()})
     if not confusion.any():
         notes.append("no detected beat matched a reference beat of the model's classes: "
                      "nothing to compare")

@@ -271,6 +271,24 @@ def input_columns(model: nn.Module) -> int:
     return BEAT_LENGTH + rr_columns(model) + record_columns(model) + median_columns(model)
 
 
+def extra_inputs_text(model: nn.Module) -> str:
+    """What ``model`` takes after each beat's 187 samples, in words ("" for none).
+
+    Examples
+    --------
+    >>> extra_inputs_text(build_model("kachuee-rr", 5))
+    '5 RR features'
+    >>> extra_inputs_text(build_model("kachuee-rrmd", 5))
+    "5 RR features, 5 record-relative features and the record's median beat"
+    """
+    parts = [f"{n} {what}" for n, what in ((rr_columns(model), "RR features"),
+                                           (record_columns(model), "record-relative features"))
+             if n]
+    if median_columns(model):
+        parts.append("the record's median beat")
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (parts[-1] if parts else "")
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of scalar parameters of ``model`` (trainable or not)."""
     return sum(p.numel() for p in model.parameters())

@@ -40,7 +40,7 @@ from ecgseg.atomic import (atomic_path, output_lock, remove_orphaned_temporaries
 from ecgseg.errors import InputError
 from ecgseg.oserrors import writing
 
-from .augment import augment_minority, class_weights, jitter
+from .augment import augment_minority, class_weights, jitter, shift_start
 from .callbacks import EPOCH_METRICS, CallbackList, StopTraining, TrainCallback
 from .checkpoint import (load_backbone, load_checkpoint, make_checkpoint,
                          model_from_checkpoint, save_checkpoint)
@@ -64,7 +64,7 @@ RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
 _FIXED_ON_RESUME = ("data", "model", "classes", "split", "test_fraction", "val_fraction",
                     "seed", "batch_size", "lr", "beta1", "beta2", "lr_decay",
                     "lr_decay_every", "class_weights", "augment", "init_checkpoint", "precision",
-                    "trainable", "ema", "jitter", "val_by")
+                    "trainable", "ema", "jitter", "shift", "val_by")
 
 
 @dataclass
@@ -439,8 +439,9 @@ def _shard_loss(run: Run, logits: torch.Tensor, labels: torch.Tensor,
 def epoch_beats(run: Run, epoch: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The training beats of an epoch, and their order.
 
-    One generator seeded with ``(seed, epoch)`` draws, in turn, the jittered beats
-    (``jitter``), the minority top-up (``augment``) and the shuffle.
+    One generator seeded with ``(seed, epoch)`` draws, in turn, the beats cut later
+    (``shift``), the jittered beats (``jitter``), the minority top-up (``augment``) and
+    the shuffle (a setting at 0 draws nothing, so runs without ``shift`` are unchanged).
 
     Returns
     -------
@@ -455,8 +456,9 @@ def epoch_beats(run: Run, epoch: int) -> Tuple[torch.Tensor, torch.Tensor, torch
     rng = np.random.default_rng([config.seed, epoch])
     y_train = torch.from_numpy(labels)
     x_epoch, y_epoch = torch.from_numpy(inputs).unsqueeze(1), y_train
-    if config.jitter > 0:
-        x_epoch = torch.from_numpy(jitter(inputs, config.jitter, rng)).unsqueeze(1)
+    if config.jitter > 0 or config.shift > 0:
+        moved = jitter(shift_start(inputs, config.shift, rng), config.jitter, rng)
+        x_epoch = torch.from_numpy(moved).unsqueeze(1)
     if config.augment > 0:
         extra_x, extra_y = augment_minority(inputs, labels, config.augment, rng)
         x_epoch = torch.cat([x_epoch, torch.from_numpy(extra_x).unsqueeze(1)])

@@ -131,6 +131,10 @@ class TrainConfig:
                               "saved.")
     jitter: float = setting(0.0, "Share of all training beats replaced every epoch by "
                                  "stretched and scaled versions (0 = off; e.g. 0.5).")
+    shift: float = setting(0.0, "Share of all training beats cut 1-6 samples later every "
+                                "epoch (first samples dropped, renormalised; 0 = off, e.g. "
+                                "0.5): the model then depends less on where a detector puts "
+                                "the R peak.")
     val_by: str = setting("auto", "auto | beat | patient: how the validation part is carved "
                                   "from the training side (auto: by beat for the random "
                                   "split, else by patient).")
@@ -156,6 +160,7 @@ class TrainConfig:
                   ("weight_decay", self.weight_decay >= 0, "must be 0 (off) or positive"),
                   ("augment", self.augment >= 0, "must be 0 (off) or positive"),
                   ("jitter", 0 <= self.jitter <= 1, "must be between 0 (off) and 1"),
+                  ("shift", 0 <= self.shift <= 1, "must be between 0 (off) and 1"),
                   ("ema", 0 <= self.ema < 1, "must be 0 (off) or between 0 and 1, e.g. 0.999"),
                   ("class_weights", self.class_weights in CLASS_WEIGHTS,
                    f"must be one of: {', '.join(CLASS_WEIGHTS)}"),

@@ -256,8 +256,9 @@ def test_beat_page_names_the_paper_recipes_rate(recording, paper_checkpoint):
 
 
 def test_beat_page_explains_a_model_with_rr_inputs(recording, app_dirs):
-    """The default pretrained model (kachuee-rr) takes 5 RR features after the beat: the
-    attribution covers the 187 samples with those held fixed, not a shape error."""
+    """The default pretrained model (kachuee-rrmd) takes 5 RR features, 5 record-relative
+    features and its record's median beat after the beat: the attribution covers the 187
+    samples with those held fixed, not a shape error."""
     from ecgnet.checkpoint import load_model
     from ecgnet.explain import explain_beat
     from ecgnet.pretrained import DEFAULT_MODEL, weights_path
@@ -268,9 +269,10 @@ def test_beat_page_explains_a_model_with_rr_inputs(recording, app_dirs):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert not [i.value for i in at.info if "No attribution" in i.value]
     view = at.session_state["view"]
-    assert view.extra_columns == 5 and view.model_input(11).shape == (192,)
+    assert view.extra_columns == 5 + 5 + 187 and view.model_input(11).shape == (384,)
     caption = " ".join(c.value for c in at.caption)
-    assert "5 RR features held fixed" in caption, caption
+    held = "5 RR features, 5 record-relative features and the record's median beat held fixed"
+    assert held in caption, caption
     assert "resampled to 120 Hz" in caption
     if api.explain_available():
         assert len(at.get("vega_lite_chart")) == 3  # beat, probabilities, feature maps

@@ -212,10 +212,10 @@ def test_app_in_a_real_browser(on_full_mirror, browser, app_dirs, kaggle_rows, m
                 assert '"recipe": "kaggle"' in code, code
         go_to(browser, "Beat")
         wait_for(browser, lambda d: charts_drawn(d) >= 2, what="the beat and probability charts")
-        # the default model (kachuee-rr, Kaggle recipe) is explained, at its beats' 120 Hz
+        # the default model (kachuee-rrmd, Kaggle recipe) is explained, at its beats' 120 Hz
         main = browser.find_element(By.CSS_SELECTOR, "[data-testid=stMain]").text
         assert "kaggle recipe: resampled to 120 Hz" in main and "360 Hz" not in main
-        assert "5 RR features held fixed" in main and "No attribution" not in main
+        assert "record's median beat held fixed" in main and "No attribution" not in main
     finally:
         stop_group(proc)
     assert proc.returncode is not None

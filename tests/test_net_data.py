@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgnet.augment import augment_minority, class_weights, jitter, stretch
+from ecgnet.augment import augment_minority, class_weights, jitter, shift_start, stretch
 from ecgnet.data import beat_hashes, load_data
 from ecgnet.splits import DS1, DS2, PACED, make_split
 from ecgseg.errors import InputError
@@ -158,3 +158,52 @@ def test_augmentation_and_class_weights(mitbih):
     assert w[1] / w[0] == pytest.approx(1096 / 100) and w.mean() == pytest.approx(1)
     assert class_weights(mitbih.labels, 5, "none") is None
     assert class_weights(np.array([0, 0, 1]), 3, "sqrt")[2] == 0
+
+
+def test_shift_cuts_real_beats_later_and_keeps_the_other_inputs(mitbih):
+    beats = mitbih.beats[:200]
+    extra = np.random.default_rng(2).random((200, 197)).astype(np.float32)  # RR, median beat
+    inputs = np.concatenate([beats, extra], axis=1)
+    assert shift_start(inputs, 0.0, np.random.default_rng(0)) is inputs
+    one = shift_start(inputs, 1.0, np.random.default_rng(0), max_shift=1)
+    rest = beats[:, 1:].astype(np.float64)
+    low, high = rest.min(axis=1, keepdims=True), rest.max(axis=1, keepdims=True)
+    np.testing.assert_allclose(one[:, :186], (rest - low) / (high - low), atol=1e-6)
+    assert (one[:, 186] == 0).all() and np.array_equal(one[:, 187:], extra)
+    assert one.dtype == np.float32 and one[:, :186].max(axis=1).min() == 1.0
+    half = shift_start(inputs, 0.5, np.random.default_rng(1))
+    moved = (half[:, :187] != beats).any(axis=1)
+    assert 0.35 < moved.mean() < 0.65 and np.array_equal(half[~moved], inputs[~moved])
+    assert np.array_equal(half, shift_start(inputs, 0.5, np.random.default_rng(1)))
+    # a beat moved by s: its zero-padded tail is at least s samples long
+    assert all((half[i, 187 - 1:187] == 0).all() for i in np.flatnonzero(moved))
+
+
+def test_interpatient_split_groups_records_across_files_cut_two_ways(session_data_dir, tmp_path):
+    # The shipped inter-patient model trains on DS1 beats cut at the reference annotations
+    # AND at the qrs detector's peaks (two HDF5 files): a record's beats of both files must
+    # land on one side, and no DS2 beat, nor a validation record's, in training.
+    from ecgseg.pipeline import segment_database
+
+    records = ["100", "101", "102", "103", "114", "119", "201", "207", "208", "232"]
+    files = [tmp_path / "reference.h5", tmp_path / "qrs.h5"]
+    for detector, out in zip(("reference", "qrs"), files):
+        segment_database("mitdb", data_dir=session_data_dir, out=out, recipe="kaggle",
+                         detector=detector, records=records, workers=1, progress=False)
+    data = load_data(files)
+    n_ref = len(load_data(files[0]))
+    from_file = np.where(np.arange(len(data)) < n_ref, "reference", "qrs")
+    for seed in (0, 1, 2):
+        s = make_split(data, "interpatient", val_fraction=0.3, seed=seed)
+        train, val, test = (set(data.records[p]) for p in (s.train, s.val, s.test))
+        assert test == {"100", "103", "232"} and train | val == {"101", "114", "119", "201",
+                                                                  "207", "208"}
+        assert val and not train & val
+        for part in (s.train, s.val, s.test):  # each record's beats of both files, together
+            for name in set(data.records[part]):
+                mine = data.records == name
+                assert set(np.flatnonzero(mine)) <= set(part)
+                assert set(from_file[mine]) == {"reference", "qrs"}
+        # beats cut identically in both files (peak at the annotation) are one record's
+        seen = beat_hashes(data.beats[np.r_[s.train]])
+        assert not np.isin(beat_hashes(data.beats[np.r_[s.val, s.test]]), seen).any()

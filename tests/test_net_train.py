@@ -200,3 +200,18 @@ def test_weight_averaging_is_what_is_validated_saved_and_resumed(small_csv, tmp_
     assert all(torch.equal(again["state_dict"][k], avg[k]) for k in avg)
     with pytest.raises(InputError, match="^ema must be 0 "):
         config(small_csv, tmp_path, ema=1.0)
+
+
+def test_shift_cuts_some_epoch_beats_later_and_is_checked(small_csv, tmp_path):
+    from ecgnet.train import epoch_beats, prepare
+
+    plain = prepare(config(small_csv, tmp_path, name="plain", jitter=0.5))
+    shifted = prepare(config(small_csv, tmp_path, name="shifted", jitter=0.5, shift=0.5))
+    x0, y0, _ = epoch_beats(plain, 1)
+    x1, y1, _ = epoch_beats(shifted, 1)
+    assert torch.equal(y0, y1) and x0.shape == x1.shape
+    moved = (x0 != x1).flatten(1).any(dim=1).float().mean().item()
+    assert 0.3 < moved < 0.8  # about half shifted (some of them jittered in both)
+    assert torch.equal(epoch_beats(shifted, 1)[0], x1)  # drawn from (seed, epoch)
+    with pytest.raises(InputError, match="^shift must be between 0 "):
+        config(small_csv, tmp_path, shift=1.5)

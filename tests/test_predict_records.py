@@ -46,6 +46,10 @@ def test_pooled_table_is_the_sum_of_the_records(on_full_mirror, checkpoint, sess
     assert ev.detection.sensitivity > 0.99 and ev.detector == "qrs" and ev.recipe == "kaggle"
     agree = sum(int((p.predicted == p.reference)[p.reference >= 0].sum()) for p in preds)
     assert ev.accuracy == pytest.approx(agree / compared)
+    # per record, its own confusion matrix: what a record adds to the pooled table
+    per_record = [np.array(r["confusion"]) for r in ev.records]
+    assert np.array_equal(sum(per_record), ev.confusion)
+    assert [int(m.sum()) for m in per_record] == [r["compared"] for r in ev.records]
     # reference positions: the Kaggle rows of record 100 (2 272: all beats but the last; 185
     # in the shipped first 150 s), each compared with its own class
     ref = evaluate_records(checkpoint, ["100"], data_dir=session_data_dir, detector="reference")

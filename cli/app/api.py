@@ -251,6 +251,15 @@ class RecordView:
         extra = self.prediction.extra_inputs
         return 0 if extra is None else int(extra.shape[1])
 
+    @functools.cached_property
+    def extra_inputs_text(self) -> str:
+        """The model's inputs after the beat's samples in words (``5 RR features``; ""
+        for a model of the beat alone): :func:`ecgnet.models.extra_inputs_text`."""
+        from ecgnet.checkpoint import load_model
+        from ecgnet.models import extra_inputs_text
+
+        return extra_inputs_text(load_model(self.checkpoint)[0]) if self.extra_columns else ""
+
     def model_input(self, i: int) -> np.ndarray:
         """Everything the model took for beat ``i``: float32 ``(187 + extra_columns,)``,
         the beat's samples then its RR (and other) features."""

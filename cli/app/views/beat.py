@@ -59,12 +59,12 @@ def beat_caption(view: api.RecordView, explanation) -> str:
     attribution's colours."""
     text = (f"The {view.beats.shape[1]} samples the model takes ({view.recipe} recipe: "
             f"resampled to {view.beat_fs:g} Hz, normalised, zero-padded)")
-    extra = view.extra_columns
+    extra = view.extra_inputs_text
     if extra:
-        text += f" and {extra} RR features"
+        text += f" and {extra}"
     if explanation is not None:
         text += (f"; colour: {explanation.method} attribution for class {explanation.target} "
                  "(red: towards it, blue: against)")
         if extra:
-            text += f", over the samples with the {extra} RR features held fixed"
+            text += f", over the samples with the {extra} held fixed"
     return text

@@ -47,6 +47,12 @@ ROWS: Dict[str, dict] = {
                         "model": "kachuee-rrmd", "class_weights": "sqrt", "augment": 0.25},
     "balanced-weights": {"label": "balanced class weights instead of sqrt (on `kachuee-rrmd`)",
                          "model": "kachuee-rrmd", "class_weights": "balanced"},
+    "relative": {"label": "`kachuee-rrmd` + QRS likeness + rhythm irregularity - intervals in "
+                          "seconds (`kachuee-rel`)", "model": "kachuee-rel"},
+    "relative-balanced": {"label": "`kachuee-rel` + balanced class weights",
+                          "model": "kachuee-rel", "class_weights": "balanced"},
+    "relative-sqrt": {"label": "`kachuee-rel` + sqrt class weights",
+                      "model": "kachuee-rel", "class_weights": "sqrt"},
 }
 """Ablation rows, in order: registry name -> label and the settings beyond :data:`COMMON`."""
 

@@ -80,7 +80,9 @@ class TrainConfig:
                                     "needs the HDF5 of ecg segment), kachuee-rr2 (+ the "
                                     "intervals over the record's mean interval), kachuee-rrm "
                                     "(+ likeness to the record's median beat), kachuee-rrmd (+ the "
-                                    "beat minus that median beat as a 2nd channel).")
+                                    "beat minus that median beat as a 2nd channel), "
+                                    "kachuee-rel (kachuee-rrmd with QRS likeness and rhythm "
+                                    "irregularity, without intervals in seconds).")
     classes: Optional[List[str]] = setting(
         None, "Class names in label order, comma-separated [default: from the data; "
               "N,S,V,F,Q for MIT-BIH, normal,MI for PTB].")

@@ -53,6 +53,11 @@ ROWS: Dict[str, dict] = {
                           "model": "kachuee-rel", "class_weights": "balanced"},
     "relative-sqrt": {"label": "`kachuee-rel` + sqrt class weights",
                       "model": "kachuee-rel", "class_weights": "sqrt"},
+    "relative-class-sampler": {"label": "`kachuee-rel` + epochs drawn class-balanced",
+                               "model": "kachuee-rel", "sampler": "class"},
+    "relative-record-sampler": {"label": "`kachuee-rel` + epochs drawn balanced by class and "
+                                         "record", "model": "kachuee-rel",
+                                "sampler": "record-class"},
 }
 """Ablation rows, in order: registry name -> label and the settings beyond :data:`COMMON`."""
 
@@ -71,8 +76,8 @@ def command_of(row: str, data: str, args) -> str:
     """The ``ecg train`` command line of a row (seed 0)."""
     cfg = row_config(row, data, 0, args)
     parts = ["ecg train", shlex.quote(data)]
-    for key in ("model", "split", "val_fraction", "class_weights", "augment", "ema", "jitter",
-                "epochs", "patience", "threads", "precision", "seed"):
+    for key in ("model", "split", "val_fraction", "class_weights", "sampler", "augment", "ema",
+                "jitter", "epochs", "patience", "threads", "precision", "seed"):
         if key in cfg:
             parts += [f"--{key.replace('_', '-')}", str(cfg[key])]
     return " ".join(parts)

@@ -13,8 +13,8 @@ Usage::
 The beats HDF5 comes from ``ecg segment --db mitdb --recipe kaggle``. A row whose run
 folder (``<out>/<row>-s<seed>``) already holds a ``test.json`` is read, not trained again
 (``--retrain`` trains it anyway), so an interrupted table resumes where it stopped and
-more seeds can be added later. With several seeds, each figure is the mean over seeds
-(and the table also gives the ensemble: the mean of the seeds' probabilities).
+more seeds can be added later. With several seeds, each figure is the mean over seeds,
+followed by each seed's figures and the ensemble (the mean of the seeds' probabilities).
 """
 
 from __future__ import annotations
@@ -131,6 +131,11 @@ def markdown_table(rows: Dict[str, List[dict]], data: str, args,
         lines.append("| " + " | ".join([ROWS[row]["label"], str(len(reports)),
                                          *(f"{v:.1f}" for v in mean),
                                          f"`{command_of(row, data, args)}`"]) + " |")
+        if len(reports) > 1:  # each seed's own figures under the mean
+            for seed, report in zip(args.seed_list, reports):
+                lines.append("| " + " | ".join([f"{ROWS[row]['label']}: seed {seed}", "1",
+                                                 *(f"{v:.1f}" for v in figures(report)),
+                                                 f"`--seed {seed}`"]) + " |")
         if row in ensembles:
             ens = figures(ensembles[row])
             lines.append("| " + " | ".join([f"{ROWS[row]['label']}: ensemble of the seeds",
@@ -157,6 +162,7 @@ def main(argv=None) -> int:
     if unknown:
         p.error(f"unknown rows {', '.join(unknown)}; known: {', '.join(ROWS)}")
     seeds = [int(s) for s in args.seeds.split(",")]
+    args.seed_list = seeds
     results: Dict[str, List[dict]] = {}
     ensembles: Dict[str, dict] = {}
     for row in rows:

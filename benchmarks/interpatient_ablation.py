@@ -113,11 +113,25 @@ def ensemble_report(run_dirs: Sequence[Path], data: str) -> dict:
 
 
 def figures(report: dict) -> List[float]:
-    """Se and +P of N, S, V, F (percent), then the accuracy (percent)."""
+    """Se and +P of N, S, V, F (percent), then the accuracy (percent); NaN where a figure
+    is undefined (+P of a class the model never predicts)."""
     out = []
     for name in REPORTED:
         out += [report["aami"][name]["Se"], report["aami"][name]["+P"]]
-    return out + [100 * report["accuracy"]]
+    return [np.nan if v is None else float(v) for v in out] + [100 * report["accuracy"]]
+
+
+def cells(values) -> List[str]:
+    """Table cells of :func:`figures` (one decimal; ``-`` for an undefined figure)."""
+    return ["-" if np.isnan(v) else f"{v:.1f}" for v in values]
+
+
+def mean_figures(reports: Sequence[dict]) -> np.ndarray:
+    """Mean over seeds of :func:`figures`, each figure over the seeds that define it."""
+    values = np.array([figures(r) for r in reports])
+    defined = ~np.isnan(values)
+    sums = np.where(defined, values, 0).sum(axis=0)
+    return np.where(defined.any(axis=0), sums / np.maximum(defined.sum(axis=0), 1), np.nan)
 
 
 def markdown_table(rows: Dict[str, List[dict]], data: str, args,
@@ -127,19 +141,19 @@ def markdown_table(rows: Dict[str, List[dict]], data: str, args,
                                               for m in ("Se", "+P")), "acc %", "command"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row, reports in rows.items():
-        mean = np.mean([figures(r) for r in reports], axis=0)
+        mean = mean_figures(reports)
         lines.append("| " + " | ".join([ROWS[row]["label"], str(len(reports)),
-                                         *(f"{v:.1f}" for v in mean),
+                                         *cells(mean),
                                          f"`{command_of(row, data, args)}`"]) + " |")
         if len(reports) > 1:  # each seed's own figures under the mean
             for seed, report in zip(args.seed_list, reports):
                 lines.append("| " + " | ".join([f"{ROWS[row]['label']}: seed {seed}", "1",
-                                                 *(f"{v:.1f}" for v in figures(report)),
+                                                 *cells(figures(report)),
                                                  f"`--seed {seed}`"]) + " |")
         if row in ensembles:
             ens = figures(ensembles[row])
             lines.append("| " + " | ".join([f"{ROWS[row]['label']}: ensemble of the seeds",
-                                             str(len(reports)), *(f"{v:.1f}" for v in ens),
+                                             str(len(reports)), *cells(ens),
                                              "(mean probabilities)"]) + " |")
     return "\n".join(lines) + "\n"
 

@@ -13,8 +13,8 @@ Usage::
 The beats HDF5 comes from ``ecg segment --db mitdb --recipe kaggle``. A row whose run
 folder (``<out>/<row>-s<seed>``) already holds a ``test.json`` is read, not trained again
 (``--retrain`` trains it anyway), so an interrupted table resumes where it stopped and
-more seeds can be added later. With several seeds, each figure is the mean over seeds
-(and the table also gives the ensemble: the mean of the seeds' probabilities).
+more seeds can be added later. With several seeds, each figure is the mean over seeds,
+followed by each seed's figures and the ensemble (the mean of the seeds' probabilities).
 """
 
 from __future__ import annotations
@@ -47,6 +47,17 @@ ROWS: Dict[str, dict] = {
                         "model": "kachuee-rrmd", "class_weights": "sqrt", "augment": 0.25},
     "balanced-weights": {"label": "balanced class weights instead of sqrt (on `kachuee-rrmd`)",
                          "model": "kachuee-rrmd", "class_weights": "balanced"},
+    "relative": {"label": "`kachuee-rrmd` + QRS likeness + rhythm irregularity - intervals in "
+                          "seconds (`kachuee-rel`)", "model": "kachuee-rel"},
+    "relative-balanced": {"label": "`kachuee-rel` + balanced class weights",
+                          "model": "kachuee-rel", "class_weights": "balanced"},
+    "relative-sqrt": {"label": "`kachuee-rel` + sqrt class weights",
+                      "model": "kachuee-rel", "class_weights": "sqrt"},
+    "relative-class-sampler": {"label": "`kachuee-rel` + epochs drawn class-balanced",
+                               "model": "kachuee-rel", "sampler": "class"},
+    "relative-record-sampler": {"label": "`kachuee-rel` + epochs drawn balanced by class and "
+                                         "record", "model": "kachuee-rel",
+                                "sampler": "record-class"},
 }
 """Ablation rows, in order: registry name -> label and the settings beyond :data:`COMMON`."""
 
@@ -65,8 +76,8 @@ def command_of(row: str, data: str, args) -> str:
     """The ``ecg train`` command line of a row (seed 0)."""
     cfg = row_config(row, data, 0, args)
     parts = ["ecg train", shlex.quote(data)]
-    for key in ("model", "split", "val_fraction", "class_weights", "augment", "ema", "jitter",
-                "epochs", "patience", "threads", "precision", "seed"):
+    for key in ("model", "split", "val_fraction", "class_weights", "sampler", "augment", "ema",
+                "jitter", "epochs", "patience", "threads", "precision", "seed"):
         if key in cfg:
             parts += [f"--{key.replace('_', '-')}", str(cfg[key])]
     return " ".join(parts)
@@ -102,11 +113,25 @@ def ensemble_report(run_dirs: Sequence[Path], data: str) -> dict:
 
 
 def figures(report: dict) -> List[float]:
-    """Se and +P of N, S, V, F (percent), then the accuracy (percent)."""
+    """Se and +P of N, S, V, F (percent), then the accuracy (percent); NaN where a figure
+    is undefined (+P of a class the model never predicts)."""
     out = []
     for name in REPORTED:
         out += [report["aami"][name]["Se"], report["aami"][name]["+P"]]
-    return out + [100 * report["accuracy"]]
+    return [np.nan if v is None else float(v) for v in out] + [100 * report["accuracy"]]
+
+
+def cells(values) -> List[str]:
+    """Table cells of :func:`figures` (one decimal; ``-`` for an undefined figure)."""
+    return ["-" if np.isnan(v) else f"{v:.1f}" for v in values]
+
+
+def mean_figures(reports: Sequence[dict]) -> np.ndarray:
+    """Mean over seeds of :func:`figures`, each figure over the seeds that define it."""
+    values = np.array([figures(r) for r in reports])
+    defined = ~np.isnan(values)
+    sums = np.where(defined, values, 0).sum(axis=0)
+    return np.where(defined.any(axis=0), sums / np.maximum(defined.sum(axis=0), 1), np.nan)
 
 
 def markdown_table(rows: Dict[str, List[dict]], data: str, args,
@@ -116,14 +141,19 @@ def markdown_table(rows: Dict[str, List[dict]], data: str, args,
                                               for m in ("Se", "+P")), "acc %", "command"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row, reports in rows.items():
-        mean = np.mean([figures(r) for r in reports], axis=0)
+        mean = mean_figures(reports)
         lines.append("| " + " | ".join([ROWS[row]["label"], str(len(reports)),
-                                         *(f"{v:.1f}" for v in mean),
+                                         *cells(mean),
                                          f"`{command_of(row, data, args)}`"]) + " |")
+        if len(reports) > 1:  # each seed's own figures under the mean
+            for seed, report in zip(args.seed_list, reports):
+                lines.append("| " + " | ".join([f"{ROWS[row]['label']}: seed {seed}", "1",
+                                                 *cells(figures(report)),
+                                                 f"`--seed {seed}`"]) + " |")
         if row in ensembles:
             ens = figures(ensembles[row])
             lines.append("| " + " | ".join([f"{ROWS[row]['label']}: ensemble of the seeds",
-                                             str(len(reports)), *(f"{v:.1f}" for v in ens),
+                                             str(len(reports)), *cells(ens),
                                              "(mean probabilities)"]) + " |")
     return "\n".join(lines) + "\n"
 
@@ -146,6 +176,7 @@ def main(argv=None) -> int:
     if unknown:
         p.error(f"unknown rows {', '.join(unknown)}; known: {', '.join(ROWS)}")
     seeds = [int(s) for s in args.seeds.split(",")]
+    args.seed_list = seeds
     results: Dict[str, List[dict]] = {}
     ensembles: Dict[str, dict] = {}
     for row in rows:

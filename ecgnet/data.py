@@ -20,8 +20,10 @@ import numpy as np
 from ecgseg.errors import InputError
 from ecgseg.kaggle_csv import read_kaggle_csv
 from ecgseg.labels import AAMI_CLASSES, BEAT_SAMPLES, MI_CLASSES
-from ecgseg.morphology import MORPHOLOGY_FEATURES, morphology_features, record_median_beats
-from ecgseg.rhythm import RECORD_RR_FEATURES, record_rr_features, rr_features
+from ecgseg.morphology import (MORPHOLOGY_FEATURES, QRS_MORPHOLOGY_FEATURES, QRS_SAMPLES,
+                               morphology_features, record_median_beats)
+from ecgseg.rhythm import (IRREGULARITY_FEATURES, RECORD_RR_FEATURES, record_rr_features,
+                           rr_features, rr_irregularity)
 from ecgseg.store import load_beats
 
 from .models import median_columns, record_columns, rr_columns
@@ -29,9 +31,12 @@ from .models import median_columns, record_columns, rr_columns
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 
-RECORD_FEATURES = RECORD_RR_FEATURES + MORPHOLOGY_FEATURES
+RECORD_FEATURES = (RECORD_RR_FEATURES + MORPHOLOGY_FEATURES + QRS_MORPHOLOGY_FEATURES
+                   + IRREGULARITY_FEATURES)
 """Columns of :attr:`BeatData.record_features`: each beat relative to its own record
-(intervals over the record's mean interval, likeness to the record's median beat)."""
+(intervals over the record's mean interval, likeness to the record's median beat over
+60 samples and over the QRS complex, how irregular the rhythm around it is). A model
+with ``record_features = j`` takes the first ``j``, so columns are only ever appended."""
 
 
 def record_features(beats: np.ndarray, times_s: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -52,18 +57,22 @@ def record_features(beats: np.ndarray, times_s: np.ndarray, groups: np.ndarray) 
     Returns
     -------
     np.ndarray
-        ``(n, 5)`` float32: :func:`ecgseg.rhythm.record_rr_features` then
-        :func:`ecgseg.morphology.morphology_features`.
+        ``(n, 8)`` float32, columns :data:`RECORD_FEATURES`:
+        :func:`ecgseg.rhythm.record_rr_features`,
+        :func:`ecgseg.morphology.morphology_features` over 60 samples and over
+        :data:`ecgseg.morphology.QRS_SAMPLES`, then
+        :func:`ecgseg.rhythm.rr_irregularity`.
 
     Examples
     --------
     >>> beats = np.zeros((4, 187), np.float32); beats[:, 10] = 1
     >>> record_features(beats, np.arange(4.0), np.zeros(4)).round(2)[0].tolist()
-    [1.0, 1.0, 1.0, 1.0, 0.0]
+    [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0]
     """
     return np.ascontiguousarray(np.concatenate(
-        [record_rr_features(times_s, groups), morphology_features(beats, groups)], axis=1),
-        np.float32)
+        [record_rr_features(times_s, groups), morphology_features(beats, groups),
+         morphology_features(beats, groups, samples=QRS_SAMPLES),
+         rr_irregularity(times_s, groups)[:, None]], axis=1), np.float32)
 
 
 @dataclass
@@ -84,7 +93,7 @@ class BeatData:
         ``(n, 5)`` float32 RR-interval features of each beat
         (:func:`ecgseg.rhythm.rr_features`; HDF5 input); None for CSV.
     record_features : np.ndarray, optional
-        ``(n, 5)`` float32 features of each beat relative to its record
+        ``(n, 8)`` float32 features of each beat relative to its record
         (:data:`RECORD_FEATURES`, :func:`record_features`; HDF5 input); None for CSV.
     median_beats : np.ndarray, optional
         ``(n, 187)`` float32 median beat of each beat's record
@@ -317,7 +326,7 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
     what : str
         Names the input in the error message.
     record : np.ndarray, optional
-        ``(n, 5)`` record-relative features (:attr:`BeatData.record_features`), or None
+        ``(n, 8)`` record-relative features (:attr:`BeatData.record_features`), or None
         where unknown; a model with ``record_features = j > 0`` takes the first ``j``.
     median : np.ndarray, optional
         ``(n, 187)`` median beat of each beat's record (:attr:`BeatData.median_beats`),

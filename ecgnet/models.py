@@ -246,6 +246,49 @@ class KachueeMedianDiffNet(KachueeRRNet):
         return self.head(self.fc2(self.relu(self.fc1(z))))
 
 
+@register_model("kachuee-rel")
+class KachueeRelativeNet(KachueeMedianDiffNet):
+    """``kachuee-rrmd`` that sees the rhythm only relative to the patient's own.
+
+    Built for the inter-patient split (issue #16, ``benchmarks/INTERPATIENT_ABLATION.md``).
+    It takes the same input layout as ``kachuee-rrmd`` with all 8 record features
+    (:data:`ecgnet.data.RECORD_FEATURES`: besides those of ``kachuee-rrm``, the likeness
+    to the record's median beat over the QRS complex only and the irregularity of the
+    rhythm around the beat), but ``fc1`` leaves out the three intervals in seconds
+    (previous, next, local): it sees the two intervals over the local rhythm and the
+    record-relative columns. A patient's heart rate in seconds is a property of the
+    patient, which a network trained on 22 patients learns by heart and cannot carry to
+    a new one. 55 493 parameters for 5 classes.
+
+    Input ``(n, 187 + 5 + 8 + 187)``: the beat, 5 RR and 8 record features, then the
+    record's median beat (:func:`ecgnet.data.model_inputs`).
+
+    Examples
+    --------
+    >>> build_model("kachuee-rel", 5)(torch.zeros(2, 387)).shape
+    torch.Size([2, 5])
+    """
+
+    record_features = 8
+    rr_used = slice(3, 5)
+    """Columns of the RR features ``fc1`` takes: the intervals over the local rhythm."""
+
+    def __init__(self, n_classes: int = 5, channels: int = 32, n_blocks: int = 5):
+        super().__init__(n_classes, channels, n_blocks)
+        used = len(range(self.rhythm_features)[self.rr_used])
+        self.fc1 = nn.Linear(self.n_features + used + self.record_features, 32)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)`` of inputs ``(n, 387)`` or ``(n, 1, 387)``."""
+        x = x.flatten(1)
+        beats, median = x[:, :BEAT_LENGTH], x[:, -BEAT_LENGTH:]
+        rr = x[:, BEAT_LENGTH:BEAT_LENGTH + self.rhythm_features][:, self.rr_used]
+        record = x[:, BEAT_LENGTH + self.rhythm_features:-BEAT_LENGTH]
+        z = self.features(torch.stack([beats, beats - median], dim=1))
+        z = torch.cat([z, rr, record], dim=1)
+        return self.head(self.fc2(self.relu(self.fc1(z))))
+
+
 def rr_columns(model: nn.Module) -> int:
     """Number of RR-feature columns ``model`` takes after each beat's 187 samples (0 for
     models of the beat alone; 5 for ``kachuee-rr``)."""
@@ -255,13 +298,13 @@ def rr_columns(model: nn.Module) -> int:
 def record_columns(model: nn.Module) -> int:
     """Number of record-relative feature columns ``model`` takes after its RR features
     (the first ``k`` of :data:`ecgnet.data.RECORD_FEATURES`; 0 for most models, 3 for
-    ``kachuee-rr2``, 5 for ``kachuee-rrm``)."""
+    ``kachuee-rr2``, 5 for ``kachuee-rrm``, 8 for ``kachuee-rel``)."""
     return int(getattr(model, "record_features", 0))
 
 
 def median_columns(model: nn.Module) -> int:
-    """Columns of the record's median beat ``model`` takes last (187 for ``kachuee-rrmd``,
-    else 0)."""
+    """Columns of the record's median beat ``model`` takes last (187 for ``kachuee-rrmd``
+    and ``kachuee-rel``, else 0)."""
     return BEAT_LENGTH if getattr(model, "median_beat", False) else 0
 
 

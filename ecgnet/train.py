@@ -40,7 +40,8 @@ from ecgseg.atomic import (atomic_path, output_lock, remove_orphaned_temporaries
 from ecgseg.errors import InputError
 from ecgseg.oserrors import writing
 
-from .augment import augment_minority, class_weights, jitter, shift_start
+from .augment import (augment_minority, class_weights, jitter, sampling_weights,
+                      shift_start)
 from .callbacks import EPOCH_METRICS, CallbackList, StopTraining, TrainCallback
 from .checkpoint import (load_backbone, load_checkpoint, make_checkpoint,
                          model_from_checkpoint, save_checkpoint)
@@ -63,8 +64,8 @@ RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
 # Settings that must not change when a run is resumed.
 _FIXED_ON_RESUME = ("data", "model", "classes", "split", "test_fraction", "val_fraction",
                     "seed", "batch_size", "lr", "beta1", "beta2", "lr_decay",
-                    "lr_decay_every", "class_weights", "augment", "init_checkpoint", "precision",
-                    "trainable", "ema", "jitter", "shift", "val_by")
+                    "lr_decay_every", "class_weights", "sampler", "augment", "init_checkpoint",
+                    "precision", "trainable", "ema", "jitter", "shift", "val_by")
 
 
 @dataclass
@@ -304,6 +305,7 @@ def prepare(config: TrainConfig, held: contextlib.ExitStack | None = None) -> Ru
                                  weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_decay_every, config.lr_decay)
     weights = class_weights(train_set.labels, data.n_classes, config.class_weights)
+    sampling_weights(train_set.labels, train_set.records, config.sampler)  # fails early
     loss_fn = nn.CrossEntropyLoss(
         weight=None if weights is None else torch.from_numpy(weights).to(device))
     train_hashes = torch.from_numpy(np.unique(beat_hashes(
@@ -441,7 +443,9 @@ def epoch_beats(run: Run, epoch: int) -> Tuple[torch.Tensor, torch.Tensor, torch
 
     One generator seeded with ``(seed, epoch)`` draws, in turn, the beats cut later
     (``shift``), the jittered beats (``jitter``), the minority top-up (``augment``) and
-    the shuffle (a setting at 0 draws nothing, so runs without ``shift`` are unchanged).
+    the shuffle, or, with a ``sampler`` other than ``shuffle``, as many beats drawn with
+    replacement (:func:`ecgnet.augment.sampling_weights`). A setting at 0 draws nothing,
+    so runs without ``shift`` are unchanged.
 
     Returns
     -------
@@ -463,7 +467,11 @@ def epoch_beats(run: Run, epoch: int) -> Tuple[torch.Tensor, torch.Tensor, torch
         extra_x, extra_y = augment_minority(inputs, labels, config.augment, rng)
         x_epoch = torch.cat([x_epoch, torch.from_numpy(extra_x).unsqueeze(1)])
         y_epoch = torch.cat([y_train, torch.from_numpy(extra_y)])
-    order = torch.from_numpy(rng.permutation(len(y_epoch)))
+    draw = sampling_weights(labels, run.train_set.records, config.sampler)
+    if draw is None:
+        order = torch.from_numpy(rng.permutation(len(y_epoch)))
+    else:
+        order = torch.from_numpy(rng.choice(len(labels), size=len(labels), p=draw))
     return x_epoch, y_epoch, order
 
 

@@ -80,7 +80,9 @@ class TrainConfig:
                                     "needs the HDF5 of ecg segment), kachuee-rr2 (+ the "
                                     "intervals over the record's mean interval), kachuee-rrm "
                                     "(+ likeness to the record's median beat), kachuee-rrmd (+ the "
-                                    "beat minus that median beat as a 2nd channel).")
+                                    "beat minus that median beat as a 2nd channel), "
+                                    "kachuee-rel (kachuee-rrmd with QRS likeness and rhythm "
+                                    "irregularity, without intervals in seconds).")
     classes: Optional[List[str]] = setting(
         None, "Class names in label order, comma-separated [default: from the data; "
               "N,S,V,F,Q for MIT-BIH, normal,MI for PTB].")
@@ -106,6 +108,11 @@ class TrainConfig:
                                              "every run).")
     class_weights: str = setting("none", "none | balanced | sqrt (loss weights from training "
                                          "counts).")
+    sampler: str = setting("shuffle", "shuffle (every training beat once an epoch) | class "
+                                      "(an epoch of as many beats drawn with replacement, "
+                                      "each class equally often) | record-class (each class "
+                                      "equally often, within a class each record equally "
+                                      "often; needs the HDF5).")
     augment: float = setting(0.0, "Top minority classes up to this share of the largest "
                                   "class with stretched and scaled copies (0 = off; e.g. 0.25).")
     device: str = setting("auto", "auto | cpu | cuda.")
@@ -140,7 +147,7 @@ class TrainConfig:
                                   "split, else by patient).")
 
     def __post_init__(self):
-        from .augment import CLASS_WEIGHTS  # here: the CLI builds its options without torch
+        from .augment import CLASS_WEIGHTS, SAMPLERS  # here: the CLI builds its options without torch
         from .models import parse_trainable
 
         if isinstance(self.data, (str, os.PathLike)):
@@ -164,6 +171,11 @@ class TrainConfig:
                   ("ema", 0 <= self.ema < 1, "must be 0 (off) or between 0 and 1, e.g. 0.999"),
                   ("class_weights", self.class_weights in CLASS_WEIGHTS,
                    f"must be one of: {', '.join(CLASS_WEIGHTS)}"),
+                  ("sampler", self.sampler in SAMPLERS,
+                   f"must be one of: {', '.join(SAMPLERS)}"),
+                  ("sampler", self.sampler == "shuffle" or self.augment == 0,
+                   "draws beats with replacement; it does not combine with augment "
+                   "(set augment to 0)"),
                   ("nproc", self.nproc >= 1, "must be at least 1"),
                   ("max_iters", self.max_iters is None or self.max_iters >= 1,
                    "must be at least 1")]

@@ -127,3 +127,58 @@ def record_rr_features(times_s: np.ndarray, groups: np.ndarray,
         mean = float(np.clip(intervals, *RR_LIMITS_S).mean()) if len(intervals) else 1.0
         out[rows] = rr[rows, :3] / mean
     return out
+
+
+IRREGULARITY_FEATURES: Tuple[str, ...] = ("rr_irregularity",)
+"""Name of the column :func:`rr_irregularity` returns."""
+
+
+def rr_irregularity(times_s: np.ndarray, groups: np.ndarray,
+                    local_beats: int = LOCAL_BEATS) -> np.ndarray:
+    """How irregular the rhythm around each beat is: 0 for a steady rhythm.
+
+    In atrial fibrillation every interval differs from the one before, so "early" does not
+    mean "ectopic": MIT-BIH records 201 and 203 (DS1) hold 758 normal beats that come
+    earlier than 0.8 times their record's mean interval, more than DS1's early atrial
+    premature beats. An isolated premature beat changes two successive differences only,
+    which the median over the window ignores; a fibrillating stretch changes them all.
+    Computed from the beat positions alone (never the labels).
+
+    Parameters
+    ----------
+    times_s : np.ndarray
+        ``(n,)`` beat positions in seconds from the record's start.
+    groups : np.ndarray
+        ``(n,)`` record of each beat (any comparable ids, in any order).
+    local_beats : int
+        Half-width, in beats, of the window (as in :func:`rr_features`).
+
+    Returns
+    -------
+    np.ndarray
+        ``(n,)`` float32: the median of ``|previous interval - the one before it|`` over
+        the ``2 * local_beats + 1`` beats around each beat, divided by the local median
+        interval (column ``local_rr`` of :func:`rr_features`). Dimensionless; measured
+        on MIT-BIH: median 0.03 for normal beats of sinus rhythm, 0.3-0.5 in
+        atrial fibrillation.
+
+    Examples
+    --------
+    >>> steady = np.arange(8.0)                         # one beat a second
+    >>> rr_irregularity(steady, np.zeros(8), local_beats=2).tolist()
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    >>> t = np.cumsum([0, 1.0, 0.6, 1.3, 0.7, 1.1, 0.5, 1.2])  # every interval differs
+    >>> round(float(rr_irregularity(t, np.zeros(8), local_beats=2)[4]), 2)
+    0.86
+    """
+    times_s = np.asarray(times_s, dtype=np.float64)
+    rr = rr_features(times_s, groups, local_beats)
+    out = np.zeros(len(rr), np.float32)
+    codes = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
+    for g in np.unique(codes):
+        rows = np.flatnonzero(codes == g)
+        rows = rows[np.argsort(times_s[rows], kind="stable")]
+        pre = rr[rows, 0].astype(np.float64)
+        change = np.abs(np.diff(pre, prepend=pre[0]))
+        out[rows] = _centred_median(change, local_beats) / rr[rows, 2]
+    return out

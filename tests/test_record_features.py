@@ -10,14 +10,15 @@ from ecgnet.data import RECORD_FEATURES, data_inputs, load_data, model_inputs, r
 from ecgnet.evaluate import evaluate
 from ecgnet.inference import predict_proba
 from ecgnet.model_export import export_model
-from ecgnet.models import build_model, count_parameters, input_columns
+from ecgnet.models import build_model, count_parameters, input_columns, record_columns
 from ecgnet.predict import predict
 from ecgnet.train import TrainConfig, train
 from ecgseg.errors import InputError
 from ecgseg.labels import aami_label
-from ecgseg.morphology import MORPHOLOGY_FEATURES, morphology_features, record_median_beats
+from ecgseg.morphology import (MORPHOLOGY_FEATURES, QRS_SAMPLES, morphology_features,
+                               record_median_beats)
 from ecgseg.recipes.kaggle import segment_kaggle_mitdb
-from ecgseg.rhythm import RECORD_RR_FEATURES, record_rr_features, rr_features
+from ecgseg.rhythm import RECORD_RR_FEATURES, record_rr_features, rr_features, rr_irregularity
 
 from .net_helpers import small_rows, write_csv, write_h5
 
@@ -104,14 +105,72 @@ def test_median_beats_and_morphology_by_record():
         morphology_features(beats, groups, samples=0)
 
 
-def test_record_features_are_record_rr_then_morphology():
+def test_record_features_are_record_rr_morphology_qrs_then_irregularity():
     rng = np.random.default_rng(2)
     beats = rng.random((8, 187), dtype=np.float32)
     times, groups = np.cumsum(rng.uniform(0.5, 1.2, 8)), np.zeros(8)
     out = record_features(beats, times, groups)
-    assert out.shape == (8, len(RECORD_FEATURES)) and out.dtype == np.float32
+    assert out.shape == (8, len(RECORD_FEATURES)) == (8, 8) and out.dtype == np.float32
     np.testing.assert_array_equal(out[:, :3], record_rr_features(times, groups))
-    np.testing.assert_array_equal(out[:, 3:], morphology_features(beats, groups))
+    np.testing.assert_array_equal(out[:, 3:5], morphology_features(beats, groups))
+    np.testing.assert_array_equal(out[:, 5:7],
+                                  morphology_features(beats, groups, samples=QRS_SAMPLES))
+    np.testing.assert_array_equal(out[:, 7], rr_irregularity(times, groups))
+    assert RECORD_FEATURES[:5] == RECORD_RR_FEATURES + MORPHOLOGY_FEATURES  # only appended
+
+
+def test_rhythm_irregularity_tells_atrial_fibrillation_from_sinus_rhythm(mitdb_dir):
+    """Record 201 (its shipped first 150 s are atrial fibrillation) against record 100
+    (sinus rhythm) and record 232, whose atrial premature beats come early for the record
+    but in a steady pattern."""
+    irr = {}
+    for name in ("100", "201", "232"):
+        times, sym = _beats_of(mitdb_dir, name)
+        irr[name] = rr_irregularity(times, np.zeros(len(times)))
+        assert irr[name].shape == (len(times),) and irr[name].dtype == np.float32
+    assert np.median(irr["201"]) > 0.15 > 0.1 > np.median(irr["232"])
+    assert np.median(irr["100"]) < 0.04
+
+
+def test_rr_irregularity_by_record_in_any_order():
+    rng = np.random.default_rng(3)
+    steady = np.arange(30.0)
+    irregular = np.cumsum(rng.uniform(0.4, 1.4, 30))
+    one = rr_irregularity(irregular, np.zeros(30), local_beats=3)
+    np.testing.assert_array_equal(rr_irregularity(steady, np.zeros(30)), np.zeros(30))
+    both_t, both_g = np.r_[steady, irregular], np.r_[np.zeros(30), np.ones(30)]
+    order = rng.permutation(60)
+    mixed = rr_irregularity(both_t[order], both_g[order], local_beats=3)[np.argsort(order)]
+    np.testing.assert_array_equal(mixed[:30], 0)
+    np.testing.assert_allclose(mixed[30:], one, rtol=1e-6)
+    # A single premature beat in a steady rhythm changes two differences: the median ignores it.
+    one_early = steady.copy()
+    one_early[15] -= 0.3
+    assert rr_irregularity(one_early, np.zeros(30)).max() == 0
+    np.testing.assert_allclose(rr_irregularity(steady * 2, np.zeros(30)), 0)
+    assert rr_irregularity(np.zeros(0), np.zeros(0)).shape == (0,)
+
+
+def test_qrs_window_stays_clear_of_the_next_beat(mitdb_dir):
+    """Kaggle-recipe beats run on to the next R peak: at fast rates the 60-sample comparison
+    holds the next QRS too, the 30-sample one does not. Beats of record 232 (shipped),
+    each compared with the record's median beat over 60 and 30 samples after the beat's
+    samples from 30 on are replaced by a copy of the beat's own QRS (a next beat 0.25 s
+    later)."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(mitdb_dir / "232"), physical=False, channels=[0], return_res=16)
+    ann = wfdb.rdann(str(mitdb_dir / "232"), "atr")
+    segs, _ = segment_kaggle_mitdb(np.ascontiguousarray(rec.d_signal[:, 0]),
+                                   ann.sample.astype(np.int64), list(ann.symbol))
+    beats = segs.beats.copy()
+    fast = beats.copy()
+    fast[::2, QRS_SAMPLES:2 * QRS_SAMPLES] = fast[::2, :QRS_SAMPLES]  # every other beat
+    groups = np.zeros(len(beats))
+    long_, qrs = (morphology_features(fast, groups, samples=k) for k in (60, QRS_SAMPLES))
+    np.testing.assert_array_equal(qrs, morphology_features(beats, groups, samples=QRS_SAMPLES))
+    assert np.median(qrs[::2, 0]) > 0.95
+    assert np.median(long_[::2, 0]) < np.median(qrs[::2, 0]) - 0.1
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +181,8 @@ def mitbih(kaggle_dir):
 
 @pytest.mark.parametrize("name,params,extra", [("kachuee-rr2", 55_269, 8),
                                                ("kachuee-rrm", 55_333, 10),
-                                               ("kachuee-rrmd", 55_493, 10 + 187)])
+                                               ("kachuee-rrmd", 55_493, 10 + 187),
+                                               ("kachuee-rel", 55_493, 13 + 187)])
 def test_record_models_take_rr_and_record_columns(mitbih, tmp_path, name, params, extra):
     idx = small_rows(mitbih.beats, mitbih.labels, 20)
     h5 = write_h5(tmp_path / "b.h5", mitbih.beats[idx], mitbih.labels[idx], ["100", "101"])
@@ -133,10 +193,10 @@ def test_record_models_take_rr_and_record_columns(mitbih, tmp_path, name, params
     x = data_inputs(model, data)
     assert x.shape == (len(idx), 187 + extra)
     np.testing.assert_array_equal(x[:, 187:192], data.rhythm)
-    n_record = min(extra - 5, len(RECORD_FEATURES))
+    n_record = record_columns(model)
     np.testing.assert_array_equal(x[:, 192:192 + n_record], data.record_features[:, :n_record])
-    if extra > 10:  # then the record's median beat
-        np.testing.assert_array_equal(x[:, 197:], data.median_beats)
+    if extra > 187:  # then the record's median beat
+        np.testing.assert_array_equal(x[:, 192 + n_record:], data.median_beats)
         first = np.flatnonzero(data.records == data.records[0])
         np.testing.assert_array_equal(data.median_beats[0],
                                       np.median(data.beats[first], axis=0))
@@ -149,7 +209,7 @@ def test_record_models_take_rr_and_record_columns(mitbih, tmp_path, name, params
     np.testing.assert_array_equal(sub.median_beats, data.median_beats[:5])
 
 
-@pytest.mark.parametrize("name", ["kachuee-rrm", "kachuee-rrmd"])
+@pytest.mark.parametrize("name", ["kachuee-rrm", "kachuee-rrmd", "kachuee-rel"])
 def test_the_record_model_trains_evaluates_predicts_and_exports(mitbih, tmp_path, mirror_url,
                                                                 on_full_mirror, name):
     idx = small_rows(mitbih.beats, mitbih.labels, 60)
@@ -175,3 +235,20 @@ def test_the_record_model_trains_evaluates_predicts_and_exports(mitbih, tmp_path
     assert pred.proba.shape == (len(pred.sample), 5) and len(pred.sample) > beats
     exported = export_model(ckpt, tmp_path / "rrm")
     assert max(exported.max_abs_diff.values()) <= 1e-5
+
+
+def test_the_relative_model_ignores_intervals_in_seconds():
+    """kachuee-rel leaves out the previous, next and local intervals in seconds (RR columns
+    0-2) and uses everything else it takes."""
+    torch = pytest.importorskip("torch")
+    model = build_model("kachuee-rel", 5).eval()
+    x = torch.rand(4, input_columns(model), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        base = model(x)
+        seconds = x.clone()
+        seconds[:, 187:190] += 0.5
+        np.testing.assert_array_equal(model(seconds).numpy(), base.numpy())
+        for col in (190, 191, 192, 199, 200, 250):  # ratios, record features, median beat
+            moved = x.clone()
+            moved[:, col] += 0.5
+            assert not torch.equal(model(moved), base), col

@@ -1,0 +1,65 @@
+"""The inter-patient benchmark scripts (issue #16) without training: the ablation table and
+the per-record breakdown."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgnet.data import load_data
+
+from .net_helpers import small_rows, write_h5
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _report(s_ppv, acc):
+    aami = {c: {"Se": 50.0, "+P": 60.0} for c in "NSVF"}
+    aami["S"] = {"Se": 10.0, "+P": s_ppv}
+    return {"aami": aami, "accuracy": acc}
+
+
+def test_ablation_table_gives_the_mean_each_seed_and_leaves_undefined_figures_out():
+    ablation = _script("interpatient_ablation")
+    reports = [_report(None, 0.9), _report(40.0, 0.8), _report(20.0, 0.7)]
+    mean = ablation.mean_figures(reports)
+    assert mean[3] == pytest.approx(30.0)  # S +P: the two seeds that define it
+    assert mean[-1] == pytest.approx(80.0)
+    args = argparse.Namespace(epochs=10, patience=5, threads=1, out="runs", retrain=False,
+                              seed_list=[0, 1, 2])
+    table = ablation.markdown_table({"relative": reports}, "d.h5", args, {})
+    lines = table.splitlines()
+    assert len(lines) == 2 + 1 + 3  # header, rule, mean, one line per seed
+    assert "| 30.0 |" in lines[2] and "--model kachuee-rel" in lines[2]
+    assert lines[3].split(" | ")[5] == "-"  # seed 0 never predicted S: +P undefined
+    assert "seed 2" in lines[5] and "`--seed 2`" in lines[5]
+    cmd = ablation.command_of("relative-record-sampler", "d.h5", args)
+    assert "--sampler record-class" in cmd and "--model kachuee-rel" in cmd
+
+
+def test_breakdown_lists_each_record_and_the_rules_figures(kaggle_dir, tmp_path, capsys):
+    data = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
+    idx = small_rows(data.beats, data.labels, 30)
+    h5 = write_h5(tmp_path / "b.h5", data.beats[idx], data.labels[idx], ["101", "100"])
+    breakdown = _script("interpatient_breakdown")
+    assert breakdown.main([str(h5)]) == 0
+    out = capsys.readouterr().out
+    assert "   101 " in out and "   100 " not in out.split("early + shape")[0]  # DS1 only
+    for name in breakdown.RULES:
+        assert f"{name}:  DS1 Se" in out and "DS2 Se" in out
+    hits = breakdown.RULES["early + shape (QRS) + steady"](
+        breakdown.features_by_name(load_data(h5)))
+    assert hits.dtype == bool and len(hits) == len(idx)
+    assert np.all(hits <= breakdown.RULES["early + shape (QRS)"](
+        breakdown.features_by_name(load_data(h5))))

@@ -45,19 +45,27 @@ R = TypeVar("R")
 
 LOCAL = "local"
 
-#: Dask's monitoring intervals for our clusters: tasks here last ~0.1 s a record, and
-#: the defaults (event-loop tick 20 ms, memory monitor 100 ms, system monitor 500 ms)
-#: cost the workers ~30 % more CPU than the process pool on a busy 2-core machine
-#: (measured: 96 records, 4.5 s of worker CPU vs 3.5 s with these). Applied to the
-#: ``"local"`` cluster and to :func:`loopback_cluster`; remote workers take them as
-#: ``DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=500ms`` etc. (:data:`DASK_ENV`).
+#: Dask's monitoring for our clusters: tasks here last ~0.1 s a record, and the
+#: defaults (event-loop tick 20 ms, memory monitor 100 ms, system monitor 500 ms) cost
+#: the workers ~30 % more CPU than the process pool on a busy 2-core machine (measured:
+#: 96 records, 4.5 s of worker CPU vs 3.5 s with these). The worker's statistical
+#: profiler (a thread sampling every thread's stack every 10 ms, for the dashboard's
+#: profile page) is off: it was 29 of the 41 ms of CPU per second that an idle
+#: ``dask scheduler`` + 2 nannies + 2 workers used (2026-11-29, docs/scaling.md), and it
+#: samples running tasks too. Applied to the ``"local"`` cluster and to
+#: :func:`loopback_cluster`; remote workers take them as environment variables
+#: (:data:`DASK_ENV`: ``DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=500ms`` etc.).
 DASK_CONFIG = {
     "distributed.admin.tick.interval": "500ms",
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.worker.memory.monitor-interval": "500ms",
+    "distributed.worker.profile.enabled": False,
 }
-DASK_ENV = {"DASK_" + k.upper().replace(".", "__").replace("-", "_"): v
+DASK_ENV = {"DASK_" + k.upper().replace(".", "__").replace("-", "_"): str(v)
             for k, v in DASK_CONFIG.items()}
+#: What ``dask worker`` is given to import ecgseg and load its kernels at start-up,
+#: instead of in its first task (:mod:`ecgseg.dask_preload`).
+WORKER_PRELOAD = ("--preload", "ecgseg.dask_preload")
 
 
 def check_scheduler(scheduler: str) -> str:
@@ -445,7 +453,8 @@ def _stop(proc, timeout_s: float = 10) -> None:
 
 @contextlib.contextmanager
 def loopback_cluster(workers: int = 2, *, env: dict | None = None, log_dir=None,
-                     timeout_s: float = 120) -> Iterator[LoopbackCluster]:
+                     timeout_s: float = 120, preload: bool = True,
+                     worker_args: Sequence[str] = ()) -> Iterator[LoopbackCluster]:
     """Start ``dask scheduler`` and ``workers`` single-threaded ``dask worker`` processes
     on 127.0.0.1 (free port, no dashboard), wait for them, and kill them all on exit.
 
@@ -457,11 +466,17 @@ def loopback_cluster(workers: int = 2, *, env: dict | None = None, log_dir=None,
     workers : int
         ``dask worker`` processes (``--nworkers 1 --nthreads 1`` each).
     env : dict, optional
-        Environment of the processes (e.g. ``PYTHONPATH`` so they import this ``ecgseg``).
+        Environment of the processes (e.g. ``PYTHONPATH`` so they import this ``ecgseg``),
+        on top of :data:`DASK_ENV` (its ``DASK_*`` variables win).
     log_dir : path, optional
         Where their output goes (``scheduler.log``, ``worker-<i>.log``); default discarded.
     timeout_s : float
         How long to wait for the scheduler and all workers.
+    preload : bool
+        Start the workers with :data:`WORKER_PRELOAD` (ecgseg imported and its kernels
+        loaded before they take tasks); False: as a bare ``dask worker``.
+    worker_args : sequence of str
+        More ``dask worker`` options (e.g. ``("--no-nanny",)``).
 
     Examples
     --------
@@ -486,7 +501,7 @@ def loopback_cluster(workers: int = 2, *, env: dict | None = None, log_dir=None,
         if log_dir is not None:
             out = open(Path(log_dir) / log_name, "wb")  # noqa: SIM115  (closed below)
         try:
-            p = subprocess.Popen(dask_cmd + args, env=dict(env or os.environ, **DASK_ENV),
+            p = subprocess.Popen(dask_cmd + args, env={**DASK_ENV, **(env or os.environ)},
                                  stdout=out,
                                  stderr=subprocess.STDOUT, start_new_session=True)
         finally:
@@ -499,7 +514,9 @@ def loopback_cluster(workers: int = 2, *, env: dict | None = None, log_dir=None,
         sched = start(["scheduler", "--host", "127.0.0.1", "--port", str(port),
                        "--no-dashboard"], "scheduler.log")
         wk = [start(["worker", address, "--nworkers", "1", "--nthreads", "1",
-                     "--host", "127.0.0.1", "--no-dashboard"], f"worker-{i}.log")
+                     "--host", "127.0.0.1", "--no-dashboard",
+                     *(WORKER_PRELOAD if preload else ()), *worker_args],
+                    f"worker-{i}.log")
               for i in range(workers)]
         t0 = time.monotonic()
         with Client(address, timeout=f"{timeout_s}s") as client:

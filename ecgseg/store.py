@@ -99,7 +99,7 @@ class BeatWriter:
         self.overwrite = overwrite
         self.chunk_rows = chunk_rows
         self.n = 0
-        self.records: list[dict[str, Any]] = []
+        self.records = RecordsTable()
         self._ctx = None
         self._f: h5py.File | None = None
         # Datasets stay open while writing: closing one flushes its chunk cache, so
@@ -181,7 +181,7 @@ class BeatWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         def fill(f: h5py.File) -> None:
-            self._write_records(f)
+            self.records.write(f)
             for key, value in self.attrs.items():
                 f.attrs[key] = _attr_value(value)
             f.attrs["format"] = FORMAT
@@ -217,13 +217,50 @@ class BeatWriter:
         else:
             self._ctx.__exit__(exc_type, exc, tb)
 
-    def _write_records(self, f: h5py.File) -> None:
+
+
+class RecordsTable:
+    """The ``/records`` table while it is built: one list per column, not a dict per row.
+
+    Keys are columns in the order they first appear; a row without a key has None
+    there. :meth:`write` stores each column with one dtype: int64 if every value is an
+    int; float64 if every value is a number, bool or None (NaN for None); else UTF-8
+    text ('' for None). Repeated strings are kept once (the lead name of every row).
+
+    Examples
+    --------
+    >>> t = RecordsTable()
+    >>> t.append({"name": "100", "beats": 3}); t.append({"name": "101", "fs_in": 360.0})
+    >>> len(t), t.columns["fs_in"]
+    (2, [None, 360.0])
+    """
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list] = {}
+        self._n = 0
+        self._strings: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Add one row (a mapping of column name to a number, bool, str or None)."""
+        for key, value in row.items():
+            col = self.columns.get(key)
+            if col is None:
+                col = self.columns[key] = [None] * self._n
+            if isinstance(value, str):
+                value = self._strings.setdefault(value, value)
+            col.append(value)
+        self._n += 1
+        for col in self.columns.values():
+            if len(col) < self._n:
+                col.append(None)
+
+    def write(self, f: h5py.File) -> None:
+        """Write the table as the group ``/records`` of ``f``, a dataset per column."""
         g = f.create_group("records")
-        keys: list[str] = []
-        for row in self.records:
-            keys += [k for k in row if k not in keys]
-        for key in keys:
-            values = [row.get(key) for row in self.records]
+        for key, values in self.columns.items():
             if all(isinstance(v, (bool, np.bool_)) or v is None for v in values):
                 values = [np.nan if v is None else float(v) for v in values]
             if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)

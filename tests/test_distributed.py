@@ -82,7 +82,11 @@ def test_shards_read_back_equal_to_single_file(session_data_dir, records, local_
     assert sorted(p.stem for p in shards.glob("*.h5")) == sorted(records)
     with h5py.File(out, "r") as f:
         assert f["beats"].is_virtual and not f["record_id"].is_virtual
-        assert len(f["beats"].virtual_sources()) == len(records)
+        # two levels: /beats over its parts in this file, the parts over the shards
+        top = f["beats"].virtual_sources()
+        assert [(m.file_name, m.dset_name) for m in top] == [(".", "/_vds/beats/000000")]
+        parts = [f[m.dset_name].virtual_sources() for m in top]
+        assert [Path(m.file_name).stem for p in parts for m in p] == records
     assert_same_file(local_h5, out)  # plain h5py
     for labelled in (True, False):  # and the toolkit's reader
         a, b = load_beats(local_h5, labelled=labelled), load_beats(out, labelled=labelled)

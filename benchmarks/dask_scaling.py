@@ -3,7 +3,8 @@
 Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
 
     python benchmarks/dask_scaling.py [--copies 10] [--rounds 3] [--workers 2]
-        [--memory-copies 1,5,10] [--unbatched] [--before] [--throughput-shards]
+        [--memory-copies 1,5,10] [--memory-methods M:shards|file,...] [--unbatched]
+        [--before] [--throughput-shards]
         [--source DIR] [--out FILE]
 
 A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
@@ -27,7 +28,8 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
 2. The client's peak RSS (``ru_maxrss`` of the process calling ``segment_database``;
    the scheduler and the workers are other processes) against the number of records,
    with and without ``--shards``, on the scheduler + workers cluster, and with
-   ``--shards`` on the process pool (what grows without Dask).
+   ``--shards`` on the process pool (what grows without Dask); ``--memory-methods``
+   chooses among these (e.g. ``dask-processes:shards,pool:shards``).
 
 Nothing is asserted; the figures are what the machine measured. The machine may be
 shared: look at the load averages before reading the medians.
@@ -161,6 +163,8 @@ def main(argv=None) -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--memory-copies", default="1,5,10")
+    p.add_argument("--memory-methods", default="dask-processes:shards,dask-processes:file,"
+                   "pool:shards", help="the client-memory runs: method:shards|file, ...")
     p.add_argument("--throughput-shards", action="store_true",
                    help="throughput runs write shards (--shards) instead of one file")
     p.add_argument("--unbatched", action="store_true",
@@ -212,8 +216,9 @@ def main(argv=None) -> None:
                           f"CPU {res['cpu_s']:6.1f} s  load {res['load']:.1f}", flush=True)
             for copies in [int(c) for c in args.memory_copies.split(",") if c]:
                 subset = names[: copies * 48]
-                for method, shards in (("dask-processes", True), ("dask-processes", False),
-                                       ("pool", True)):
+                for method, out in (m.split(":") for m in args.memory_methods.split(",")
+                                    if m):
+                    shards = out == "shards"
                     res = _run_child(method, subset, data_dir, tmp, args.workers,
                                      cluster.address, shards=shards, cluster=cluster)
                     res["memory"] = True
@@ -224,7 +229,7 @@ def main(argv=None) -> None:
                           f"({res['seconds']:.1f} s, load {res['load']:.1f})", flush=True)
     print("\nmedians (throughput runs):")
     base = None
-    for method in methods:
+    for method in methods if args.rounds else ():
         xs = [x for x in runs if x["method"] == method and not x.get("memory")]
         sec = statistics.median(x["seconds"] for x in xs)
         cpu = statistics.median(x["cpu_s"] for x in xs)

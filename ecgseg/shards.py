@@ -234,6 +234,11 @@ class ShardIndexWriter:
             self._virtual(key, key, [(".", f"/{PARTS_GROUP}/{key}/{part}", m)
                                      for part, m in self._parts], self.n)
 
+    def _take_image(self, f: h5py.File):
+        """The file's bytes, read after it is closed: the BytesIO's own buffer, not a
+        copy of it (``BeatWriter._finish`` writes it)."""
+        return self._image.getbuffer
+
     def __exit__(self, exc_type, exc, tb) -> None:
         def fill(f: h5py.File) -> None:
             self.records.write(f)

@@ -109,3 +109,13 @@ def test_records_table_columns_follow_the_former_row_rules(tmp_path):
         np.testing.assert_array_equal(g["paced"][()], [1.0, np.nan, 0.0])
         assert [v.decode() for v in g["lead"][()]] == ["", "V5", "V5"]
         assert [v.decode() for v in g["name"][()]] == ["100", "101", "102"]
+
+
+def test_records_table_keeps_numbers_compact_and_falls_back_exactly():
+    t = RecordsTable()
+    for i in range(3):
+        t.append({"name": f"r{i}", "beats": i, "fs_in": 360.0, "big": 2 ** 62 + i})
+    assert all(t.columns[k].typecode for k in ("beats", "fs_in", "big"))  # arrays
+    t.append({"name": "r3", "beats": True, "fs_in": "n/a", "big": 2 ** 64})
+    assert t.column("beats") == [0, 1, 2, True] and t.column("fs_in")[-1] == "n/a"
+    assert t.column("big")[-1] == 2 ** 64 and len(t) == 4

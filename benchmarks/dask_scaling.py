@@ -4,7 +4,7 @@ Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
 
     python benchmarks/dask_scaling.py [--copies 10] [--rounds 3] [--workers 2]
         [--memory-copies 1,5,10] [--memory-methods M:shards|file,...] [--unbatched]
-        [--before] [--throughput-shards]
+        [--before] [--alt-env JSON] [--throughput-shards]
         [--source DIR] [--out FILE]
 
 A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
@@ -23,7 +23,8 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    (``ecgseg.distributed.MAX_BATCH = 1``) to the same rounds: the cost of Dask's
    per-task messages that batching saves. ``--before`` adds a second scheduler + workers
    cluster configured as before 2026-11-29 (Dask's worker profiler on, workers without
-   ``ecgseg.dask_preload``) to the same rounds. ``--throughput-shards``: these runs write
+   ``ecgseg.dask_preload``) to the same rounds; ``--alt-env JSON`` one whose processes
+   get these environment variables on top. ``--throughput-shards``: these runs write
    shards (the workers write the beats; only small results reach the client).
 2. The client's peak RSS (``ru_maxrss`` of the process calling ``segment_database``;
    the scheduler and the workers are other processes) against the number of records,
@@ -55,6 +56,9 @@ METHODS = ("pool", "dask-local", "dask-processes")
 #: 08:00 (Dask's worker profiler on, no ``ecgseg.dask_preload``), a second cluster run in
 #: the same rounds, to measure what these two changes save side by side.
 BEFORE = ("dask-processes-before",)
+#: ``--alt-env JSON``: a second scheduler + workers cluster with these environment
+#: variables on top (e.g. another ``distributed.nanny.pre-spawn-environ``), same rounds.
+ALT = ("dask-processes-alt",)
 #: Environment of the ``--before`` cluster's processes (on top of ``DASK_ENV``).
 BEFORE_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "True"}
 #: The Dask methods again with one record per Dask task (``--unbatched``): the cost of
@@ -175,7 +179,10 @@ def main(argv=None) -> None:
     p.add_argument("--before", action="store_true",
                    help="also run a second scheduler + workers cluster configured as before "
                         "(profiler on, no preload) in the same rounds")
-    p.add_argument("--one", choices=METHODS + UNBATCHED + BEFORE)
+    p.add_argument("--alt-env", type=json.loads, default=None,
+                   help="JSON object of environment variables of a second scheduler + "
+                        "workers cluster run in the same rounds (method dask-processes-alt)")
+    p.add_argument("--one", choices=METHODS + UNBATCHED + BEFORE + ALT)
     p.add_argument("--names-file")
     p.add_argument("--data-dir")
     p.add_argument("--out-h5")
@@ -189,7 +196,8 @@ def main(argv=None) -> None:
 
     from ecgseg.distributed import loopback_cluster
 
-    methods = METHODS + (UNBATCHED if args.unbatched else ()) + (BEFORE if args.before else ())
+    methods = (METHODS + (UNBATCHED if args.unbatched else ()) + (BEFORE if args.before else ())
+               + (ALT if args.alt_env else ()))
     runs = []
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [q for q in os.environ.get("PYTHONPATH", "").split(os.pathsep) if q]))
@@ -202,9 +210,12 @@ def main(argv=None) -> None:
             before = (stack.enter_context(loopback_cluster(
                 args.workers, env=dict(env, **BEFORE_ENV), preload=False))
                 if args.before else None)
+            alt = (stack.enter_context(loopback_cluster(args.workers,
+                                                        env=dict(env, **args.alt_env)))
+                   if args.alt_env else None)
             for r in range(args.rounds):
                 for method in methods:
-                    c = before if method in BEFORE else cluster
+                    c = before if method in BEFORE else alt if method in ALT else cluster
                     res = _run_child(method, names, data_dir, tmp, args.workers,
                                      c.address, shards=args.throughput_shards,
                                      cluster=c)

@@ -23,7 +23,7 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    (``ecgseg.distributed.MAX_BATCH = 1``) to the same rounds: the cost of Dask's
    per-task messages that batching saves. ``--before`` adds a second scheduler + workers
    cluster configured as before 2026-11-29 (Dask's worker profiler on, workers without
-   ``ecgseg.dask_preload``) to the same rounds; ``--alt-env JSON`` one whose processes
+   ``ecgseg.dask_preload``, Dask's ``MALLOC_TRIM_THRESHOLD_``) to the same rounds; ``--alt-env JSON`` one whose processes
    get these environment variables on top. ``--throughput-shards``: these runs write
    shards (the workers write the beats; only small results reach the client).
 2. The client's peak RSS (``ru_maxrss`` of the process calling ``segment_database``;
@@ -53,14 +53,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "physionet" / "files" / "mitdb" / "1.0.0"
 METHODS = ("pool", "dask-local", "dask-processes")
 #: ``--before``: the scheduler + workers cluster as it was configured before 2026-11-29
-#: 08:00 (Dask's worker profiler on, no ``ecgseg.dask_preload``), a second cluster run in
-#: the same rounds, to measure what these two changes save side by side.
+#: 08:00 (Dask's worker profiler on, no ``ecgseg.dask_preload``, the nanny's
+#: ``MALLOC_TRIM_THRESHOLD_=65536``), a second cluster run in the same rounds, to measure
+#: what these changes save side by side.
 BEFORE = ("dask-processes-before",)
 #: ``--alt-env JSON``: a second scheduler + workers cluster with these environment
 #: variables on top (e.g. another ``distributed.nanny.pre-spawn-environ``), same rounds.
 ALT = ("dask-processes-alt",)
 #: Environment of the ``--before`` cluster's processes (on top of ``DASK_ENV``).
-BEFORE_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "True"}
+BEFORE_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "True",
+              "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': 65536}"}
 #: The Dask methods again with one record per Dask task (``--unbatched``): the cost of
 #: Dask's per-task messages, measured side by side with the batched default.
 UNBATCHED = ("dask-local-1", "dask-processes-1")
@@ -178,7 +180,7 @@ def main(argv=None) -> None:
     # child-process mode
     p.add_argument("--before", action="store_true",
                    help="also run a second scheduler + workers cluster configured as before "
-                        "(profiler on, no preload) in the same rounds")
+                        "(profiler on, no preload, Dask's malloc trim) in the same rounds")
     p.add_argument("--alt-env", type=json.loads, default=None,
                    help="JSON object of environment variables of a second scheduler + "
                         "workers cluster run in the same rounds (method dask-processes-alt)")

@@ -132,6 +132,16 @@ def test_scheduler_and_workers_processes_survive_a_killed_worker(
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     with loopback_cluster(2, env=env, log_dir=tmp_path) as cluster:
+        # 0. the workers run as docs/scaling.md tells users to start theirs (DASK_ENV and
+        # the preload): glibc's malloc left adaptive, no profiler, kernels loaded
+        from distributed import Client
+
+        with Client(cluster.address) as client:
+            state = client.run(lambda: (
+                os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                __import__("dask").config.get("distributed.worker.profile.enabled"),
+                "ecgseg.recipes.paper_record" in __import__("sys").modules))
+        assert list(state.values()) == [(None, False, True)] * 2, state
         # 1. records on a shared path, results streamed to one file
         out = tmp_path / "remote.h5"
         segment_database("mitdb", data_dir=session_data_dir, out=out, records=records,

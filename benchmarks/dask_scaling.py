@@ -23,8 +23,8 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    (``ecgseg.distributed.MAX_BATCH = 1``) to the same rounds: the cost of Dask's
    per-task messages that batching saves. ``--before`` adds a second scheduler + workers
    cluster configured as before 2026-11-29 (Dask's worker profiler on, workers without
-   ``ecgseg.dask_preload``, Dask's ``MALLOC_TRIM_THRESHOLD_``) to the same rounds; ``--alt-env JSON`` one whose processes
-   get these environment variables on top. ``--throughput-shards``: these runs write
+   ``ecgseg.dask_preload``, Dask's ``MALLOC_TRIM_THRESHOLD_``) to the same rounds;
+   ``--alt-env JSON`` one whose processes get these environment variables on top. ``--throughput-shards``: these runs write
    shards (the workers write the beats; only small results reach the client).
 2. The client's peak RSS (``ru_maxrss`` of the process calling ``segment_database``;
    the scheduler and the workers are other processes) against the number of records,

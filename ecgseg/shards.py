@@ -8,7 +8,8 @@ per-record facts. The client then writes the database file with
 :class:`ShardIndexWriter`: ``/beats``, ``/label``, ``/symbol``, ``/sample``,
 ``/window`` and ``/n_values`` are *virtual datasets* mapping, in record order, onto the
 shards' datasets (through partial virtual datasets of up to :data:`PART_RECORDS`
-records each, ``/_vds/<dataset>/<part>``, which bound the client's memory); ``/record_id`` (a row of ``/records`` per beat, which a shard cannot
+records each, ``/_vds/<dataset>/<part>``, which bound the client's memory);
+``/record_id`` (a row of ``/records`` per beat, which a shard cannot
 know) is a real, compressed dataset; ``/records`` and the attributes are as in a
 single file. Beats never pass through the client, so its memory does not grow with the
 beats (it keeps one small row per record, as columns).
@@ -161,14 +162,11 @@ class ShardIndexWriter:
         # driver so that it can be closed and reopened between virtual datasets.
         self._image = io.BytesIO()
         self._f = h5py.File(self._image, "w")
-        self._create_record_id()
-        return self
-
-    def _create_record_id(self) -> None:
         self._f.create_dataset(
             "record_id", shape=(0,), maxshape=(None,), dtype=_PER_BEAT["record_id"],
             chunks=(1 << 16,), compression=self.compression,
             shuffle=self.compression is not None)
+        return self
 
     def append_shard(self, name: str, patient: str, shard: str | os.PathLike, beats: int,
                      stats: Mapping[str, Any] | None = None) -> None:
@@ -178,7 +176,7 @@ class ShardIndexWriter:
         m = int(beats)
         rid = len(self.records)
         end = self.n + m
-        record_id = self._f["record_id"]
+        record_id = self._f["record_id"]  # (the file is reopened after each part)
         record_id.resize((end,))
         record_id[self.n:end] = rid
         rel = os.path.relpath(os.path.abspath(shard), os.path.abspath(self.path.parent))

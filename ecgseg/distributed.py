@@ -71,7 +71,8 @@ DASK_CONFIG = {
 #: scheduler + 2 workers used 20.2 s of CPU with it and 16.9 s without (medians), the
 #: process pool 17.7 s.
 #: The ``"local"`` cluster's workers are forked, so an environment variable changes
-#: nothing there (they keep the parent's malloc settings).
+#: nothing for them (they keep the parent's malloc settings); it is applied there too so
+#: that its nannies do not leave the variable in this process's environment.
 NANNY_PRE_SPAWN_ENVIRON = {"MALLOC_TRIM_THRESHOLD_": None}
 #: :data:`DASK_CONFIG` and :data:`NANNY_PRE_SPAWN_ENVIRON` as the environment variables
 #: of ``dask scheduler`` / ``dask worker`` processes (:func:`loopback_cluster`,
@@ -123,6 +124,11 @@ def _local_cluster(workers: int, warm_up: Callable[[], None] | None):
     from .workers import fork_context
 
     config = dict(DASK_CONFIG)
+    # Also here: a LocalCluster's nannies run in this process and put their
+    # pre-spawn-environ into its os.environ, which every process started from it later
+    # would inherit (e.g. the dask workers of a test's loopback_cluster).
+    config.update({f"distributed.nanny.pre-spawn-environ.{k}": v
+                   for k, v in NANNY_PRE_SPAWN_ENVIRON.items()})
     if fork_context() is not None:
         if warm_up is not None:
             warm_up()

@@ -3,8 +3,9 @@
 Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
 
     python benchmarks/dask_scaling.py [--copies 10] [--rounds 3] [--workers 2]
-        [--memory-copies 1,5,10] [--unbatched] [--throughput-shards] [--source DIR]
-        [--out FILE]
+        [--memory-copies 1,5,10] [--memory-methods M:shards|file,...] [--unbatched]
+        [--before] [--alt-env JSON] [--throughput-shards]
+        [--source DIR] [--out FILE]
 
 A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
 of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100``,
@@ -20,12 +21,16 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    busy machine distorts less than wall time; medians, with the 1-minute load average
    at each run. ``--unbatched`` adds the two Dask methods with one record per Dask task
    (``ecgseg.distributed.MAX_BATCH = 1``) to the same rounds: the cost of Dask's
-   per-task messages that batching saves. ``--throughput-shards``: these runs write
+   per-task messages that batching saves. ``--before`` adds a second scheduler + workers
+   cluster configured as before 2026-11-29 (Dask's worker profiler on, workers without
+   ``ecgseg.dask_preload``, Dask's ``MALLOC_TRIM_THRESHOLD_``) to the same rounds;
+   ``--alt-env JSON`` one whose processes get these environment variables on top. ``--throughput-shards``: these runs write
    shards (the workers write the beats; only small results reach the client).
 2. The client's peak RSS (``ru_maxrss`` of the process calling ``segment_database``;
    the scheduler and the workers are other processes) against the number of records,
    with and without ``--shards``, on the scheduler + workers cluster, and with
-   ``--shards`` on the process pool (what grows without Dask).
+   ``--shards`` on the process pool (what grows without Dask); ``--memory-methods``
+   chooses among these (e.g. ``dask-processes:shards,pool:shards``).
 
 Nothing is asserted; the figures are what the machine measured. The machine may be
 shared: look at the load averages before reading the medians.
@@ -34,6 +39,7 @@ shared: look at the load averages before reading the medians.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -46,6 +52,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "physionet" / "files" / "mitdb" / "1.0.0"
 METHODS = ("pool", "dask-local", "dask-processes")
+#: ``--before``: the scheduler + workers cluster as it was configured before 2026-11-29
+#: 08:00 (Dask's worker profiler on, no ``ecgseg.dask_preload``, the nanny's
+#: ``MALLOC_TRIM_THRESHOLD_=65536``), a second cluster run in the same rounds, to measure
+#: what these changes save side by side.
+BEFORE = ("dask-processes-before",)
+#: ``--alt-env JSON``: a second scheduler + workers cluster with these environment
+#: variables on top (e.g. another ``distributed.nanny.pre-spawn-environ``), same rounds.
+ALT = ("dask-processes-alt",)
+#: Environment of the ``--before`` cluster's processes (on top of ``DASK_ENV``).
+BEFORE_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "True",
+              "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': 65536}"}
 #: The Dask methods again with one record per Dask task (``--unbatched``): the cost of
 #: Dask's per-task messages, measured side by side with the batched default.
 UNBATCHED = ("dask-local-1", "dask-processes-1")
@@ -87,7 +104,7 @@ def _one(args) -> None:
         method = method[:-2]
     if method == "dask-local":
         kw["scheduler"] = "local"
-    elif method == "dask-processes":
+    elif method.startswith("dask-processes"):
         kw["scheduler"] = args.address
     if args.shards:
         kw["shards"] = args.shards
@@ -152,6 +169,8 @@ def main(argv=None) -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--memory-copies", default="1,5,10")
+    p.add_argument("--memory-methods", default="dask-processes:shards,dask-processes:file,"
+                   "pool:shards", help="the client-memory runs: method:shards|file, ...")
     p.add_argument("--throughput-shards", action="store_true",
                    help="throughput runs write shards (--shards) instead of one file")
     p.add_argument("--unbatched", action="store_true",
@@ -159,7 +178,13 @@ def main(argv=None) -> None:
     p.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     p.add_argument("--out", type=Path, default=None, help="JSON file of every run")
     # child-process mode
-    p.add_argument("--one", choices=METHODS + UNBATCHED)
+    p.add_argument("--before", action="store_true",
+                   help="also run a second scheduler + workers cluster configured as before "
+                        "(profiler on, no preload, Dask's malloc trim) in the same rounds")
+    p.add_argument("--alt-env", type=json.loads, default=None,
+                   help="JSON object of environment variables of a second scheduler + "
+                        "workers cluster run in the same rounds (method dask-processes-alt)")
+    p.add_argument("--one", choices=METHODS + UNBATCHED + BEFORE + ALT)
     p.add_argument("--names-file")
     p.add_argument("--data-dir")
     p.add_argument("--out-h5")
@@ -173,7 +198,8 @@ def main(argv=None) -> None:
 
     from ecgseg.distributed import loopback_cluster
 
-    methods = METHODS + (UNBATCHED if args.unbatched else ())
+    methods = (METHODS + (UNBATCHED if args.unbatched else ()) + (BEFORE if args.before else ())
+               + (ALT if args.alt_env else ()))
     runs = []
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [q for q in os.environ.get("PYTHONPATH", "").split(os.pathsep) if q]))
@@ -181,12 +207,20 @@ def main(argv=None) -> None:
         tmp = Path(tmp)
         data_dir = tmp / "data"
         names = make_repeated_data_dir(args.source, args.copies, data_dir)
-        with loopback_cluster(args.workers, env=env) as cluster:
+        with contextlib.ExitStack() as stack:
+            cluster = stack.enter_context(loopback_cluster(args.workers, env=env))
+            before = (stack.enter_context(loopback_cluster(
+                args.workers, env=dict(env, **BEFORE_ENV), preload=False))
+                if args.before else None)
+            alt = (stack.enter_context(loopback_cluster(args.workers,
+                                                        env=dict(env, **args.alt_env)))
+                   if args.alt_env else None)
             for r in range(args.rounds):
                 for method in methods:
+                    c = before if method in BEFORE else alt if method in ALT else cluster
                     res = _run_child(method, names, data_dir, tmp, args.workers,
-                                     cluster.address, shards=args.throughput_shards,
-                                     cluster=cluster)
+                                     c.address, shards=args.throughput_shards,
+                                     cluster=c)
                     res["round"] = r
                     runs.append(res)
                     print(f"round {r} {method:15s} {res['records']} records "
@@ -195,8 +229,9 @@ def main(argv=None) -> None:
                           f"CPU {res['cpu_s']:6.1f} s  load {res['load']:.1f}", flush=True)
             for copies in [int(c) for c in args.memory_copies.split(",") if c]:
                 subset = names[: copies * 48]
-                for method, shards in (("dask-processes", True), ("dask-processes", False),
-                                       ("pool", True)):
+                for method, out in (m.split(":") for m in args.memory_methods.split(",")
+                                    if m):
+                    shards = out == "shards"
                     res = _run_child(method, subset, data_dir, tmp, args.workers,
                                      cluster.address, shards=shards, cluster=cluster)
                     res["memory"] = True
@@ -207,7 +242,7 @@ def main(argv=None) -> None:
                           f"({res['seconds']:.1f} s, load {res['load']:.1f})", flush=True)
     print("\nmedians (throughput runs):")
     base = None
-    for method in methods:
+    for method in methods if args.rounds else ():
         xs = [x for x in runs if x["method"] == method and not x.get("memory")]
         sec = statistics.median(x["seconds"] for x in xs)
         cpu = statistics.median(x["cpu_s"] for x in xs)

@@ -12,6 +12,7 @@ them), and writes the file. Printed: the process's RSS before, after the R
 h5py creating the six virtual datasets (R mappings each) in one session of an
 in-memory file, as the writer did before 2026-11-29, for comparison.
 
+Each record's ``/records`` row has the 22 columns of a paper-recipe MIT-BIH record.
 No segmentation and no Dask: this isolates what the client's memory does with R, which
 ``benchmarks/dask_scaling.py`` measures end to end.
 """
@@ -60,7 +61,13 @@ def _one_session(path: str, n: int, beats: int = 1420) -> None:
 def _one(n: int, one_session: bool) -> dict:
     from ecgseg.shards import ShardIndexWriter
 
-    stats = {"lead": "MLII", "samples": 650000, "fs_in": 360.0, "peaks": 1500, "dropped": 3}
+    # the /records row of MIT-BIH record 100 with the paper recipe (22 columns)
+    stats = {"beats_cut_length": 277, "beats_cut_window": 150, "fs_in": 360.0,
+             "label_source": "atr", "lead": "MLII", "local_maxima": 68182,
+             "matched_beats": 1060, "peaks": 1066, "positive_predictivity": 0.999057,
+             "reference_beats": 2273, "samples": 650000, "samples_dropped": 695,
+             "samples_in": 650000, "samples_resampled": 225695, "sensitivity": 0.46634,
+             "unmatched_peaks": 1, "windows": 180, "windows_flat": 0, "windows_skipped": 5}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "index.h5")
         before = _rss_mb()
@@ -70,8 +77,10 @@ def _one(n: int, one_session: bool) -> dict:
         else:
             with ShardIndexWriter(path, length=187, attrs={"a": 1}) as w:
                 for i in range(n):
+                    row = {k: (v + i % 7 if isinstance(v, (int, float)) else str(v))
+                           for k, v in stats.items()}  # new objects, as unpickled
                     w.append_shard(f"rep{i // 48:03d}/{100 + i % 48}", f"p{i}",
-                                   os.path.join(tmp, "shards", f"{i}.h5"), 1420, stats=stats)
+                                   os.path.join(tmp, "shards", f"{i}.h5"), 1420, stats=row)
                 appended = _rss_mb()
         size = os.path.getsize(path)
     return {"records": n, "one_session": one_session, "rss_before_mb": round(before, 1),

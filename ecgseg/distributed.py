@@ -45,19 +45,44 @@ R = TypeVar("R")
 
 LOCAL = "local"
 
-#: Dask's monitoring intervals for our clusters: tasks here last ~0.1 s a record, and
-#: the defaults (event-loop tick 20 ms, memory monitor 100 ms, system monitor 500 ms)
-#: cost the workers ~30 % more CPU than the process pool on a busy 2-core machine
-#: (measured: 96 records, 4.5 s of worker CPU vs 3.5 s with these). Applied to the
-#: ``"local"`` cluster and to :func:`loopback_cluster`; remote workers take them as
-#: ``DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=500ms`` etc. (:data:`DASK_ENV`).
+#: Dask's monitoring for our clusters: tasks here last ~0.1 s a record, and the
+#: defaults (event-loop tick 20 ms, memory monitor 100 ms, system monitor 500 ms) cost
+#: the workers ~30 % more CPU than the process pool on a busy 2-core machine (measured:
+#: 96 records, 4.5 s of worker CPU vs 3.5 s with these). The worker's statistical
+#: profiler (a thread sampling every thread's stack every 10 ms, for the dashboard's
+#: profile page) is off: it was 29 of the 41 ms of CPU per second that an idle
+#: ``dask scheduler`` + 2 nannies + 2 workers used (2026-11-29, docs/scaling.md), and it
+#: samples running tasks too. Applied to the ``"local"`` cluster and to
+#: :func:`loopback_cluster`; remote workers take them as environment variables
+#: (:data:`DASK_ENV`: ``DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=500ms`` etc.), which a
+#: client cannot set for workers started elsewhere: docs/scaling.md gives the command.
 DASK_CONFIG = {
     "distributed.admin.tick.interval": "500ms",
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.worker.memory.monitor-interval": "500ms",
+    "distributed.worker.profile.enabled": False,
 }
-DASK_ENV = {"DASK_" + k.upper().replace(".", "__").replace("-", "_"): v
+#: What Dask's nanny puts in the environment of the worker process it spawns, on top of
+#: Dask's defaults (``distributed.nanny.pre-spawn-environ``; None removes a variable).
+#: Dask sets ``MALLOC_TRIM_THRESHOLD_=65536``, and setting it turns off glibc's adaptive
+#: mmap threshold: every array above 128 KB (a record's signal is MBs) is then mmap'ed
+#: and unmapped, its pages faulted in and zeroed again for each record. Measured on
+#: 480 records with ``--shards`` (2026-11-29, 3 interleaved rounds, load 4.7-6.6): the
+#: scheduler + 2 workers used 20.2 s of CPU with it and 16.9 s without (medians), the
+#: process pool 17.7 s.
+#: The ``"local"`` cluster's workers are forked, so an environment variable changes
+#: nothing for them (they keep the parent's malloc settings); it is applied there too so
+#: that its nannies do not leave the variable in this process's environment.
+NANNY_PRE_SPAWN_ENVIRON = {"MALLOC_TRIM_THRESHOLD_": None}
+#: :data:`DASK_CONFIG` and :data:`NANNY_PRE_SPAWN_ENVIRON` as the environment variables
+#: of ``dask scheduler`` / ``dask worker`` processes (:func:`loopback_cluster`,
+#: docs/scaling.md).
+DASK_ENV = {"DASK_" + k.upper().replace(".", "__").replace("-", "_"): str(v)
             for k, v in DASK_CONFIG.items()}
+DASK_ENV["DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON"] = repr(NANNY_PRE_SPAWN_ENVIRON)
+#: What ``dask worker`` is given to import ecgseg and load its kernels at start-up,
+#: instead of in its first task (:mod:`ecgseg.dask_preload`).
+WORKER_PRELOAD = ("--preload", "ecgseg.dask_preload")
 
 
 def check_scheduler(scheduler: str) -> str:
@@ -99,6 +124,11 @@ def _local_cluster(workers: int, warm_up: Callable[[], None] | None):
     from .workers import fork_context
 
     config = dict(DASK_CONFIG)
+    # Also here: a LocalCluster's nannies run in this process and put their
+    # pre-spawn-environ into its os.environ, which every process started from it later
+    # would inherit (e.g. the dask workers of a test's loopback_cluster).
+    config.update({f"distributed.nanny.pre-spawn-environ.{k}": v
+                   for k, v in NANNY_PRE_SPAWN_ENVIRON.items()})
     if fork_context() is not None:
         if warm_up is not None:
             warm_up()
@@ -445,7 +475,8 @@ def _stop(proc, timeout_s: float = 10) -> None:
 
 @contextlib.contextmanager
 def loopback_cluster(workers: int = 2, *, env: dict | None = None, log_dir=None,
-                     timeout_s: float = 120) -> Iterator[LoopbackCluster]:
+                     timeout_s: float = 120, preload: bool = True,
+                     worker_args: Sequence[str] = ()) -> Iterator[LoopbackCluster]:
     """Start ``dask scheduler`` and ``workers`` single-threaded ``dask worker`` processes
     on 127.0.0.1 (free port, no dashboard), wait for them, and kill them all on exit.
 
@@ -457,11 +488,17 @@ def loopback_cluster(workers: int = 2, *, env: dict | None = None, log_dir=None,
     workers : int
         ``dask worker`` processes (``--nworkers 1 --nthreads 1`` each).
     env : dict, optional
-        Environment of the processes (e.g. ``PYTHONPATH`` so they import this ``ecgseg``).
+        Environment of the processes (e.g. ``PYTHONPATH`` so they import this ``ecgseg``),
+        on top of :data:`DASK_ENV` (its ``DASK_*`` variables win).
     log_dir : path, optional
         Where their output goes (``scheduler.log``, ``worker-<i>.log``); default discarded.
     timeout_s : float
         How long to wait for the scheduler and all workers.
+    preload : bool
+        Start the workers with :data:`WORKER_PRELOAD` (ecgseg imported and its kernels
+        loaded before they take tasks); False: as a bare ``dask worker``.
+    worker_args : sequence of str
+        More ``dask worker`` options (e.g. ``("--no-nanny",)``).
 
     Examples
     --------
@@ -486,7 +523,7 @@ def loopback_cluster(workers: int = 2, *, env: dict | None = None, log_dir=None,
         if log_dir is not None:
             out = open(Path(log_dir) / log_name, "wb")  # noqa: SIM115  (closed below)
         try:
-            p = subprocess.Popen(dask_cmd + args, env=dict(env or os.environ, **DASK_ENV),
+            p = subprocess.Popen(dask_cmd + args, env={**DASK_ENV, **(env or os.environ)},
                                  stdout=out,
                                  stderr=subprocess.STDOUT, start_new_session=True)
         finally:
@@ -499,7 +536,9 @@ def loopback_cluster(workers: int = 2, *, env: dict | None = None, log_dir=None,
         sched = start(["scheduler", "--host", "127.0.0.1", "--port", str(port),
                        "--no-dashboard"], "scheduler.log")
         wk = [start(["worker", address, "--nworkers", "1", "--nthreads", "1",
-                     "--host", "127.0.0.1", "--no-dashboard"], f"worker-{i}.log")
+                     "--host", "127.0.0.1", "--no-dashboard",
+                     *(WORKER_PRELOAD if preload else ()), *worker_args],
+                    f"worker-{i}.log")
               for i in range(workers)]
         t0 = time.monotonic()
         with Client(address, timeout=f"{timeout_s}s") as client:

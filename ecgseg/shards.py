@@ -7,10 +7,12 @@ complete, so a task run twice leaves one whole shard), and sends back only its
 per-record facts. The client then writes the database file with
 :class:`ShardIndexWriter`: ``/beats``, ``/label``, ``/symbol``, ``/sample``,
 ``/window`` and ``/n_values`` are *virtual datasets* mapping, in record order, onto the
-shards' datasets; ``/record_id`` (a row of ``/records`` per beat, which a shard cannot
+shards' datasets (through partial virtual datasets of up to :data:`PART_RECORDS`
+records each, ``/_vds/<dataset>/<part>``, which bound the client's memory);
+``/record_id`` (a row of ``/records`` per beat, which a shard cannot
 know) is a real, compressed dataset; ``/records`` and the attributes are as in a
 single file. Beats never pass through the client, so its memory does not grow with the
-beats (it keeps one small row per record).
+beats (it keeps one small row per record, as columns).
 
 The file is read by :func:`ecgseg.store.load_beats` and by plain h5py (HDF5 >= 1.10);
 shard paths are stored relative to the database file, so the file and ``DIR`` move
@@ -34,7 +36,7 @@ import h5py
 import numpy as np
 
 from .atomic import atomic_path, refuse_existing
-from .store import _PER_BEAT, FORMAT, BeatWriter, _attr_value
+from .store import _PER_BEAT, FORMAT, BeatWriter, RecordsTable, _attr_value
 
 #: Datasets of the database file that are virtual (mapped onto the shards).
 VIRTUAL = ("beats", "label", "symbol", "sample", "window", "n_values")
@@ -87,6 +89,15 @@ def process_record_to_shard(task, *, shards_dir: str, length: int, attrs: Mappin
     return res
 
 
+#: Group of the database file holding the partial virtual datasets (see
+#: :class:`ShardIndexWriter`): ``/_vds/<dataset>/<part>``.
+PARTS_GROUP = "_vds"
+#: Records per partial virtual dataset. The client's memory peaks while HDF5 and h5py
+#: build one virtual dataset (measured ~15 KB per mapping, h5py 3.16 / HDF5 2.0), so
+#: this bounds it during the run; the top-level datasets have one mapping per part.
+PART_RECORDS = 256
+
+
 class ShardIndexWriter:
     """Write a beats file whose per-beat datasets are virtual, over per-record shards.
 
@@ -97,6 +108,16 @@ class ShardIndexWriter:
             w.append_shard("100", "100", "shards/100.h5", beats=1061, stats={...})
 
     The file appears under ``path`` only when the block ends without error.
+
+    Two levels of virtual datasets keep the memory of the writing process (the client)
+    from growing with the number of records: every ``part_records`` records, each of
+    ``/beats``, ``/label``, ... gets a partial virtual dataset
+    ``/_vds/<dataset>/<part>`` mapped onto those records' shards, written at once (HDF5
+    keeps a virtual dataset's mappings in memory until its file is closed, so the
+    in-memory file is closed and reopened after each part); at the end ``/beats`` etc.
+    are virtual datasets mapped onto their parts (the same file, ``"."``), one mapping
+    per part. HDF5 reads through both levels (``h5py``: ``f["beats"][...]``). The
+    ``/records`` table is kept as columns (:class:`RecordsTable`), not a dict per record.
 
     Parameters
     ----------
@@ -110,18 +131,26 @@ class ShardIndexWriter:
         Replace an existing file.
     compression : {"lzf", "gzip", "none"}
         Filter of ``/record_id`` (the shards carry their own).
+    part_records : int, optional
+        Records per partial virtual dataset (default :data:`PART_RECORDS`).
     """
 
     def __init__(self, path: str | os.PathLike, length: int, attrs: Mapping[str, Any],
-                 overwrite: bool = False, compression: str = "lzf"):
+                 overwrite: bool = False, compression: str = "lzf",
+                 part_records: int | None = None):
         self.path = refuse_existing(path, overwrite)
         self.length = int(length)
         self.attrs = dict(attrs)
         self.overwrite = overwrite
         self.compression = None if compression == "none" else compression
+        self.part_records = max(1, int(PART_RECORDS if part_records is None
+                                       else part_records))
         self.n = 0
-        self.records: list[dict[str, Any]] = []
-        self._shards: list[tuple[str, int]] = []  # (path relative to the file, beats)
+        self.records = RecordsTable()
+        self.shards = 0  # shards appended
+        self._pending: list[tuple[str, int]] = []  # (path relative to the file, beats)
+        self._pending_beats = 0
+        self._parts: list[tuple[str, int]] = []  # (part name under /_vds/<key>/, beats)
         self._ctx = None
         self._f: h5py.File | None = None
 
@@ -133,7 +162,7 @@ class ShardIndexWriter:
         # driver so that it can be closed and reopened between virtual datasets.
         self._image = io.BytesIO()
         self._f = h5py.File(self._image, "w")
-        self._record_id = self._f.create_dataset(
+        self._f.create_dataset(
             "record_id", shape=(0,), maxshape=(None,), dtype=_PER_BEAT["record_id"],
             chunks=(1 << 16,), compression=self.compression,
             shuffle=self.compression is not None)
@@ -147,55 +176,80 @@ class ShardIndexWriter:
         m = int(beats)
         rid = len(self.records)
         end = self.n + m
-        self._record_id.resize((end,))
-        self._record_id[self.n:end] = rid
+        record_id = self._f["record_id"]  # (the file is reopened after each part)
+        record_id.resize((end,))
+        record_id[self.n:end] = rid
         rel = os.path.relpath(os.path.abspath(shard), os.path.abspath(self.path.parent))
-        self._shards.append((rel, m))
+        self._pending.append((rel, m))
+        self._pending_beats += m
+        self.shards += 1
         self.n = end
         row = {"name": name, "patient": patient, "beats": m}
         row.update(stats or {})
         self.records.append(row)
+        if len(self._pending) >= self.part_records:
+            self._write_part()
+
+    def _dtype_shape(self, key: str, n: int):
+        dtypes = dict(_PER_BEAT, beats=np.float32, symbol="S1")
+        return dtypes[key], ((n, self.length) if key == "beats" else (n,))
+
+    def _virtual(self, key: str, name: str, sources: list[tuple[str, str, int]],
+                 n: int) -> None:
+        """Create virtual dataset ``name`` of ``n`` beats of ``key`` over ``sources``
+        ``(file, dataset, beats)`` in order, then close and reopen the file (frees
+        the mappings: HDF5 keeps them until the file is closed)."""
+        dtype, shape = self._dtype_shape(key, n)
+        layout = h5py.VirtualLayout(shape=shape, dtype=dtype)
+        start = 0
+        for file, dset, m in sources:
+            if m:
+                layout[start:start + m] = h5py.VirtualSource(
+                    file, dset, shape=self._dtype_shape(key, m)[1])
+            start += m
+        self._f.create_virtual_dataset(name, layout,
+                                       fillvalue=0 if key != "symbol" else b"")
+        del layout
+        self._f.close()
+        self._f = h5py.File(self._image, "r+")
+
+    def _write_part(self) -> None:
+        """The pending records' partial virtual datasets (none if they hold no beat)."""
+        if self._pending_beats:
+            part = f"{len(self._parts):06d}"
+            for key in VIRTUAL:
+                self._virtual(key, f"{PARTS_GROUP}/{key}/{part}",
+                              [(rel, key, m) for rel, m in self._pending],
+                              self._pending_beats)
+            self._parts.append((part, self._pending_beats))
+        self._pending = []
+        self._pending_beats = 0
 
     def _write_virtual(self) -> None:
-        """The virtual datasets, each in a session of its own of the in-memory file.
-
-        HDF5 keeps a virtual dataset's mappings in memory until the file is closed
-        (measured with h5py 3.16 / HDF5 2.0: ~4 KB per mapping, i.e. per record, for each
-        of the 6 datasets, plus as much again while one is created); closing and
-        reopening the file after each one bounds the client's peak to one dataset's
-        worth (``benchmarks/shard_index_memory.py``).
-        """
-        shapes = {"beats": (self.n, self.length)}
-        dtypes = dict(_PER_BEAT, beats=np.float32, symbol="S1")
+        """The last part, then the top-level virtual datasets over the parts."""
+        self._write_part()
         for key in VIRTUAL:
-            shape = shapes.get(key, (self.n,))
-            layout = h5py.VirtualLayout(shape=shape, dtype=dtypes[key])
-            start = 0
-            for rel, m in self._shards:
-                if m:
-                    src_shape = (m, self.length) if key == "beats" else (m,)
-                    layout[start:start + m] = h5py.VirtualSource(rel, key, shape=src_shape)
-                start += m
-            self._f.create_virtual_dataset(key, layout, fillvalue=0 if key != "symbol"
-                                           else b"")
-            del layout
-            self._f.close()
-            self._f = h5py.File(self._image, "r+")
+            self._virtual(key, key, [(".", f"/{PARTS_GROUP}/{key}/{part}", m)
+                                     for part, m in self._parts], self.n)
+
+    def _take_image(self, f: h5py.File):
+        """The file's bytes, read after it is closed: the BytesIO's own buffer, not a
+        copy of it (``BeatWriter._finish`` writes it)."""
+        return self._image.getbuffer
 
     def __exit__(self, exc_type, exc, tb) -> None:
         def fill(f: h5py.File) -> None:
-            BeatWriter._write_records(self, f)  # the /records table, one definition
+            self.records.write(f)
             for key, value in self.attrs.items():
                 f.attrs[key] = _attr_value(value)
             f.attrs["format"] = FORMAT
-            f.attrs["shards"] = len(self._shards)
+            f.attrs["shards"] = self.shards
             f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
                                .isoformat(timespec="seconds"))
 
         try:
             if exc_type is None:
                 try:
-                    self._record_id = None  # closed with the file below
                     self._write_virtual()
                 except BaseException as err:  # remove the temporary file, then fail
                     BeatWriter._finish(self, type(err), err, err.__traceback__, fill)

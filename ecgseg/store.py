@@ -33,6 +33,7 @@ import datetime as _dt
 import json
 import os
 import sys
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
@@ -99,7 +100,7 @@ class BeatWriter:
         self.overwrite = overwrite
         self.chunk_rows = chunk_rows
         self.n = 0
-        self.records: list[dict[str, Any]] = []
+        self.records = RecordsTable()
         self._ctx = None
         self._f: h5py.File | None = None
         # Datasets stay open while writing: closing one flushes its chunk cache, so
@@ -181,7 +182,7 @@ class BeatWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         def fill(f: h5py.File) -> None:
-            self._write_records(f)
+            self.records.write(f)
             for key, value in self.attrs.items():
                 f.attrs[key] = _attr_value(value)
             f.attrs["format"] = FORMAT
@@ -191,10 +192,17 @@ class BeatWriter:
 
         self._finish(exc_type, exc, tb, fill)
 
+    @staticmethod
+    def _take_image(f: h5py.File):
+        """The in-memory file's bytes, taken before it is closed (the core driver
+        without backing store forgets them at close)."""
+        return f.id.get_file_image()
+
     def _finish(self, exc_type, exc, tb, fill) -> None:
         """Complete the in-memory file: ``fill(f)`` on success, then close it, write its
-        image under the temporary name in one go and let the atomic context rename it (or
-        remove it on failure). Also used by :class:`ecgseg.shards.ShardIndexWriter`."""
+        image (``self._take_image(f)``: bytes, or a callable giving them once the file is
+        closed) under the temporary name in one go and let the atomic context rename it
+        (or remove it on failure). Also used by :class:`ecgseg.shards.ShardIndexWriter`."""
         f = self._f
         image = None
         try:
@@ -202,14 +210,14 @@ class BeatWriter:
                 if exc_type is None:
                     fill(f)
                     f.flush()
-                    image = f.id.get_file_image()
+                    image = self._take_image(f)
             finally:
                 getattr(self, "_ds", {}).clear()
                 f.close()
                 self._f = None
             if image is not None:
                 with open(self._tmp, "wb") as out:
-                    out.write(image)
+                    out.write(image() if callable(image) else image)
                 del image
         except BaseException:
             if not self._ctx.__exit__(*sys.exc_info()):
@@ -217,13 +225,70 @@ class BeatWriter:
         else:
             self._ctx.__exit__(exc_type, exc, tb)
 
-    def _write_records(self, f: h5py.File) -> None:
+
+class RecordsTable:
+    """The ``/records`` table while it is built: one column per key, not a dict per row.
+
+    Keys are columns in the order they first appear; a row without a key has None
+    there. A column of plain ints (or of floats) is kept as an 8-byte ``array`` while it
+    stays so, and otherwise as a list of the values (repeated strings kept once, e.g.
+    the lead name of every row). :meth:`write` stores each column with one dtype: int64
+    if every value is an int; float64 if every value is a number, bool or None (NaN for
+    None); else UTF-8 text ('' for None).
+
+    Examples
+    --------
+    >>> t = RecordsTable()
+    >>> t.append({"name": "100", "beats": 3}); t.append({"name": "101", "fs_in": 360.0})
+    >>> len(t), t.column("fs_in"), t.column("beats")
+    (2, [None, 360.0], [3, None])
+    """
+
+    def __init__(self) -> None:
+        self.columns: dict[str, array | list] = {}
+        self._n = 0
+        self._strings: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def column(self, key: str) -> list:
+        """The values of column ``key`` as a list (ints and floats as Python numbers)."""
+        return list(self.columns[key])
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Add one row (a mapping of column name to a number, bool, str or None)."""
+        columns = self.columns
+        for key, value in row.items():
+            col = columns.get(key)
+            if col is None:
+                col = columns[key] = [None] * self._n if self._n else _typed_column(value)
+            if isinstance(col, array):
+                if _ARRAY_CODE.get(type(value)) == col.typecode:
+                    try:
+                        col.append(value)
+                        continue
+                    except OverflowError:  # an int beyond int64
+                        pass
+                col = columns[key] = list(col)  # a value of another kind: a plain list
+            if isinstance(value, str):
+                value = self._strings.setdefault(value, value)
+            col.append(value)
+        self._n += 1
+        for key, col in columns.items():
+            if len(col) < self._n:
+                if isinstance(col, array):
+                    col = columns[key] = list(col)
+                col.append(None)
+
+    def write(self, f: h5py.File) -> None:
+        """Write the table as the group ``/records`` of ``f``, a dataset per column."""
         g = f.create_group("records")
-        keys: list[str] = []
-        for row in self.records:
-            keys += [k for k in row if k not in keys]
-        for key in keys:
-            values = [row.get(key) for row in self.records]
+        for key, values in self.columns.items():
+            if isinstance(values, array):
+                g.create_dataset(key, data=np.frombuffer(
+                    values, dtype=np.int64 if values.typecode == "q" else np.float64))
+                continue
             if all(isinstance(v, (bool, np.bool_)) or v is None for v in values):
                 values = [np.nan if v is None else float(v) for v in values]
             if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -236,6 +301,17 @@ class BeatWriter:
                 g.create_dataset(key, data=np.asarray(
                     ["" if v is None else str(v) for v in values], dtype=object),
                     dtype=h5py.string_dtype())
+
+
+#: ``array`` type codes of the values a :class:`RecordsTable` column keeps compactly
+#: (exact types: ``bool`` is not an int column; int64 overflow falls back to a list).
+_ARRAY_CODE = {int: "q", np.int64: "q", float: "d", np.float64: "d"}
+
+
+def _typed_column(value: Any) -> array | list:
+    """An empty column for a first value: an ``array`` for an int or float, else a list."""
+    code = _ARRAY_CODE.get(type(value))
+    return array(code) if code else []
 
 
 def _symbols_s1(symbols: Sequence[str] | np.ndarray | None, m: int) -> np.ndarray:

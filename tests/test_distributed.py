@@ -82,7 +82,11 @@ def test_shards_read_back_equal_to_single_file(session_data_dir, records, local_
     assert sorted(p.stem for p in shards.glob("*.h5")) == sorted(records)
     with h5py.File(out, "r") as f:
         assert f["beats"].is_virtual and not f["record_id"].is_virtual
-        assert len(f["beats"].virtual_sources()) == len(records)
+        # two levels: /beats over its parts in this file, the parts over the shards
+        top = f["beats"].virtual_sources()
+        assert [(m.file_name, m.dset_name) for m in top] == [(".", "/_vds/beats/000000")]
+        parts = [f[m.dset_name].virtual_sources() for m in top]
+        assert [Path(m.file_name).stem for p in parts for m in p] == records
     assert_same_file(local_h5, out)  # plain h5py
     for labelled in (True, False):  # and the toolkit's reader
         a, b = load_beats(local_h5, labelled=labelled), load_beats(out, labelled=labelled)
@@ -128,6 +132,16 @@ def test_scheduler_and_workers_processes_survive_a_killed_worker(
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     with loopback_cluster(2, env=env, log_dir=tmp_path) as cluster:
+        # 0. the workers run as docs/scaling.md tells users to start theirs (DASK_ENV and
+        # the preload): glibc's malloc left adaptive, no profiler, kernels loaded
+        from distributed import Client
+
+        with Client(cluster.address) as client:
+            state = client.run(lambda: (
+                os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                __import__("dask").config.get("distributed.worker.profile.enabled"),
+                "ecgseg.recipes.paper_record" in __import__("sys").modules))
+        assert list(state.values()) == [(None, False, True)] * 2, state
         # 1. records on a shared path, results streamed to one file
         out = tmp_path / "remote.h5"
         segment_database("mitdb", data_dir=session_data_dir, out=out, records=records,

@@ -1,0 +1,121 @@
+"""The ``--shards`` database file: two levels of virtual datasets, the records table.
+
+Synthetic shards (no segmentation, no Dask): what the client writes does not depend on
+the signals, only on how many beats each record has (zero included).
+"""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from ecgseg.pipeline import RecordResult
+from ecgseg.shards import PARTS_GROUP, VIRTUAL, ShardIndexWriter, shard_path, write_shard
+from ecgseg.store import BeatWriter, RecordsTable, load_beats
+
+ATTRS = {"database": "mitdb", "recipe": "paper", "classes": ["N", "S", "V", "F", "Q"]}
+#: Beats per record: empty records alone, at the start of a part and filling a part.
+BEATS = [3, 0, 0, 0, 2, 5, 1, 0, 4]
+
+
+def _result(i: int, m: int) -> RecordResult:
+    rng = np.random.default_rng(i)
+    res = RecordResult(name=f"r{i:02d}", patient=f"p{i % 3}")
+    res.beats = rng.random((m, 187), dtype=np.float32)
+    res.labels = rng.integers(-1, 5, m).astype(np.int8)
+    res.sample = np.arange(m) * 300 + i
+    res.window = np.arange(m)
+    res.n_values = np.full(m, 150 + i)
+    res.symbols = np.array(["N", "V", "", "A", "/"][:1] * m) if m else np.array([], "U1")
+    res.sha256 = {f"r{i:02d}.dat": f"{i:064x}"}
+    res.stats = {"lead": "MLII", "samples": 1000 * (i + 1), "fs_in": 360.0,
+                 "se": None if i % 4 == 1 else 0.5 + i / 100}
+    return res
+
+
+@pytest.fixture
+def shards_and_reference(tmp_path):
+    """Shards of the records of BEATS, and the same records in one plain file."""
+    results = [_result(i, m) for i, m in enumerate(BEATS)]
+    shards = tmp_path / "shards"
+    ref = tmp_path / "ref.h5"
+    with BeatWriter(ref, length=187, attrs=ATTRS) as w:
+        for res in results:
+            write_shard(shard_path(shards, res.name), res, length=187, attrs=ATTRS)
+            w.append_record(res.name, res.patient, res.beats, labels=res.labels,
+                            sample=res.sample, window=res.window, n_values=res.n_values,
+                            symbols=res.symbols, stats=res.stats)
+    return results, shards, ref
+
+
+@pytest.mark.parametrize("part_records", [1, 2, 4, 256])
+def test_index_in_parts_reads_back_as_the_plain_file(shards_and_reference, tmp_path,
+                                                     part_records):
+    results, shards, ref = shards_and_reference
+    out = tmp_path / "out" / "index.h5"
+    with ShardIndexWriter(out, length=187, attrs=ATTRS, part_records=part_records) as w:
+        for res in results:
+            w.append_shard(res.name, res.patient, shard_path(shards, res.name),
+                           len(res.labels), stats=res.stats)
+    groups = [BEATS[i:i + part_records] for i in range(0, len(BEATS), part_records)]
+    with h5py.File(out, "r") as f, h5py.File(ref, "r") as r:
+        for key in (*VIRTUAL, "record_id"):
+            assert f[key].dtype == r[key].dtype and f[key][()].tobytes() == r[key][()].tobytes()
+        for key in r["records"]:
+            a, b = f["records"][key][()], r["records"][key][()]
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+        assert f.attrs["shards"] == len(BEATS)
+        for key in VIRTUAL:
+            top = f[key].virtual_sources()
+            # one mapping per part holding beats; a part maps its non-empty records
+            assert len(top) == sum(1 for g in groups if sum(g))
+            assert all(m.file_name == "." and m.dset_name.startswith(f"/{PARTS_GROUP}/{key}/")
+                       for m in top)
+            per_part = [len(f[m.dset_name].virtual_sources()) for m in top]
+            assert per_part == [sum(1 for m in g if m) for g in groups if sum(g)]
+            assert max(per_part) <= part_records
+        assert f["beats"][5:9].tobytes() == r["beats"][5:9].tobytes()  # a slice across parts
+    a, b = load_beats(ref, labelled=False), load_beats(out, labelled=False)
+    assert a.beats.tobytes() == b.beats.tobytes()
+    assert a.meta.equals(b.meta) and a.records.equals(b.records)
+
+
+def test_index_of_records_without_beats(shards_and_reference, tmp_path):
+    results, shards, _ = shards_and_reference
+    out = tmp_path / "empty.h5"
+    with ShardIndexWriter(out, length=187, attrs=ATTRS, part_records=2) as w:
+        for res in results[1:4]:  # 0 beats each
+            w.append_shard(res.name, res.patient, shard_path(shards, res.name), 0,
+                           stats=res.stats)
+    with h5py.File(out, "r") as f:
+        assert f["beats"].shape == (0, 187) and f["records/beats"][()].tolist() == [0, 0, 0]
+        assert PARTS_GROUP not in f
+
+
+def test_records_table_columns_follow_the_former_row_rules(tmp_path):
+    t = RecordsTable()
+    t.append({"name": "100", "beats": 3, "se": 0.5, "paced": True})
+    t.append({"name": "101", "beats": 4, "se": None, "lead": "V5"})
+    t.append({"name": "102", "beats": 5, "se": 1, "paced": False, "lead": "V5"})
+    assert list(t.columns) == ["name", "beats", "se", "paced", "lead"]
+    assert t.columns["lead"][1] is t.columns["lead"][2]  # one copy of a repeated string
+    with h5py.File(tmp_path / "t.h5", "w") as f:
+        t.write(f)
+        g = f["records"]
+        assert g["beats"].dtype == np.int64 and g["beats"][()].tolist() == [3, 4, 5]
+        assert g["se"].dtype == np.float64
+        np.testing.assert_array_equal(g["se"][()], [0.5, np.nan, 1.0])
+        np.testing.assert_array_equal(g["paced"][()], [1.0, np.nan, 0.0])
+        assert [v.decode() for v in g["lead"][()]] == ["", "V5", "V5"]
+        assert [v.decode() for v in g["name"][()]] == ["100", "101", "102"]
+
+
+def test_records_table_keeps_numbers_compact_and_falls_back_exactly():
+    t = RecordsTable()
+    for i in range(3):
+        t.append({"name": f"r{i}", "beats": i, "fs_in": 360.0, "big": 2 ** 62 + i})
+    assert all(t.columns[k].typecode for k in ("beats", "fs_in", "big"))  # arrays
+    t.append({"name": "r3", "beats": True, "fs_in": "n/a", "big": 2 ** 64})
+    assert t.column("beats") == [0, 1, 2, True] and t.column("fs_in")[-1] == "n/a"
+    assert t.column("big")[-1] == 2 ** 64 and len(t) == 4

@@ -21,6 +21,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from typing import Callable, Iterator, Sequence, TypeVar
 
+from .fork_safety import hold_log_handlers_across_fork
 from .lifecycle import DeferredStopSignals, init_worker, stop_signals_blocked
 
 T = TypeVar("T")
@@ -31,8 +32,10 @@ def fork_context():
     """``fork`` where it is available and safe (Linux): workers inherit what the parent
     compiled (see ``warm_up`` in :func:`ordered_map`). Python 3.14 made ``forkserver``
     the default there; elsewhere (macOS, Windows) the platform default, whose workers
-    load the kernels from numba's cache."""
+    load the kernels from numba's cache. Forks wait for threads writing a log record
+    (:func:`ecgseg.fork_safety.hold_log_handlers_across_fork`)."""
     if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        hold_log_handlers_across_fork()  # a forked child never waits on a log line's lock
         return multiprocessing.get_context("fork")
     return None
 

@@ -24,6 +24,7 @@ import hashlib
 import http.server
 import os
 import shutil
+import signal
 import threading
 from pathlib import Path
 
@@ -37,6 +38,13 @@ KAGGLE_DIR = SHARED / "kaggle"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_MIRROR_DIR = TEST_DATA / "physionet"
 SHIPPED_KAGGLE_DIR = TEST_DATA / "kaggle"
+
+# Run as a background job without job control (`nohup pytest &`, `(pytest &)` in a script),
+# this process starts with SIGINT ignored, and so would every `ecg` the tests start: the
+# Ctrl-C tests would then see no Ctrl-C at all. Children inherit an ignored signal, not a
+# handler: with Python's own handler here, they start with Ctrl-C working as for a user.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def mirror_required() -> bool:

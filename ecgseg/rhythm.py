@@ -9,7 +9,7 @@ divided by the record's sampling frequency).
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import List, Tuple
 
 import numpy as np
 
@@ -48,18 +48,9 @@ def rr_features(times_s: np.ndarray, groups: np.ndarray,
         < 1 early). A record with a single beat gets 1 s intervals.
     """
     times_s = np.asarray(times_s, dtype=np.float64)
-    groups = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
-    n = len(times_s)
-    out = np.zeros((n, len(RR_FEATURES)), np.float32)
-    if n == 0:
-        return out
-    order = np.lexsort((times_s, groups))
-    sorted_groups = groups[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    ends = np.r_[starts[1:], n]
-    for lo, hi in zip(starts, ends):
-        rows = order[lo:hi]
-        if hi - lo == 1:
+    out = np.zeros((len(times_s), len(RR_FEATURES)), np.float32)
+    for rows in _records_in_time_order(times_s, groups):
+        if len(rows) == 1:
             pre = post = np.array([1.0])
         else:
             intervals = np.clip(np.diff(times_s[rows]), *RR_LIMITS_S)
@@ -67,6 +58,17 @@ def rr_features(times_s: np.ndarray, groups: np.ndarray,
         local = _centred_median(pre, local_beats)
         out[rows] = np.column_stack([pre, post, local, pre / local, post / local])
     return out
+
+
+def _records_in_time_order(times_s: np.ndarray, groups: np.ndarray) -> List[np.ndarray]:
+    """Row indices of each record's beats, in time order (ties: row order); one array a
+    record, none for no beats."""
+    codes = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
+    if len(codes) == 0:
+        return []
+    order = np.lexsort((times_s, codes))
+    sorted_codes = codes[order]
+    return np.split(order, np.flatnonzero(sorted_codes[1:] != sorted_codes[:-1]) + 1)
 
 
 def _centred_median(values: np.ndarray, half: int) -> np.ndarray:
@@ -115,15 +117,11 @@ def record_rr_features(times_s: np.ndarray, groups: np.ndarray,
     >>> record_rr_features(t, np.zeros(6), local_beats=1)[3].round(2).tolist()
     [0.5, 1.5, 1.0]
     """
+    times_s = np.asarray(times_s, dtype=np.float64)
     rr = rr_features(times_s, groups, local_beats)
     out = np.ones((len(rr), len(RECORD_RR_FEATURES)), np.float32)
-    if len(rr) == 0:
-        return out
-    groups = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
-    for g in np.unique(groups):
-        rows = np.flatnonzero(groups == g)
-        order = rows[np.argsort(np.asarray(times_s, dtype=np.float64)[rows], kind="stable")]
-        intervals = np.diff(np.asarray(times_s, dtype=np.float64)[order])
+    for rows in _records_in_time_order(times_s, groups):
+        intervals = np.diff(times_s[rows])
         mean = float(np.clip(intervals, *RR_LIMITS_S).mean()) if len(intervals) else 1.0
         out[rows] = rr[rows, :3] / mean
     return out
@@ -174,10 +172,7 @@ def rr_irregularity(times_s: np.ndarray, groups: np.ndarray,
     times_s = np.asarray(times_s, dtype=np.float64)
     rr = rr_features(times_s, groups, local_beats)
     out = np.zeros(len(rr), np.float32)
-    codes = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
-    for g in np.unique(codes):
-        rows = np.flatnonzero(codes == g)
-        rows = rows[np.argsort(times_s[rows], kind="stable")]
+    for rows in _records_in_time_order(times_s, groups):
         pre = rr[rows, 0].astype(np.float64)
         change = np.abs(np.diff(pre, prepend=pre[0]))
         out[rows] = _centred_median(change, local_beats) / rr[rows, 2]

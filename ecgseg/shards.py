@@ -26,9 +26,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
-import io
 import os
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,6 +37,7 @@ import h5py
 import numpy as np
 
 from .atomic import atomic_path, refuse_existing
+from .fallback_file import DiskFileWithMemoryFallback
 from .store import _PER_BEAT, FORMAT, BeatWriter, RecordsTable, _attr_value
 
 #: Datasets of the database file that are virtual (mapped onto the shards).
@@ -114,10 +116,13 @@ class ShardIndexWriter:
     ``/beats``, ``/label``, ... gets a partial virtual dataset
     ``/_vds/<dataset>/<part>`` mapped onto those records' shards, written at once (HDF5
     keeps a virtual dataset's mappings in memory until its file is closed, so the
-    in-memory file is closed and reopened after each part); at the end ``/beats`` etc.
+    file is closed and reopened after each part); at the end ``/beats`` etc.
     are virtual datasets mapped onto their parts (the same file, ``"."``), one mapping
     per part. HDF5 reads through both levels (``h5py``: ``f["beats"][...]``). The
     ``/records`` table is kept as columns (:class:`RecordsTable`), not a dict per record.
+    The file is written to its temporary name as it grows (not built in memory), through
+    :class:`~ecgseg.fallback_file.DiskFileWithMemoryFallback`: a full disk is one
+    :class:`~ecgseg.oserrors.DiskFullError` at the end, and no file.
 
     Parameters
     ----------
@@ -157,11 +162,12 @@ class ShardIndexWriter:
     def __enter__(self) -> "ShardIndexWriter":
         self._ctx = atomic_path(self.path, overwrite=self.overwrite)
         self._tmp = self._ctx.__enter__()
-        # Built in memory and written in one go, as BeatWriter does (a full disk is one
-        # DiskFullError line, never an HDF5 crash); in a BytesIO rather than the core
-        # driver so that it can be closed and reopened between virtual datasets.
-        self._image = io.BytesIO()
-        self._f = h5py.File(self._image, "w")
+        # Written to the temporary file as the records come, not built in memory (the
+        # file grows ~0.8 KB a record); through a file object that moves into memory if
+        # a write fails, so that HDF5 never meets a full disk half-way (it could not
+        # close the file) and the failure is raised at the end as one DiskFullError.
+        self._file = DiskFileWithMemoryFallback(self._tmp)
+        self._f = h5py.File(self._file, "w")
         self._f.create_dataset(
             "record_id", shape=(0,), maxshape=(None,), dtype=_PER_BEAT["record_id"],
             chunks=(1 << 16,), compression=self.compression,
@@ -211,7 +217,7 @@ class ShardIndexWriter:
                                        fillvalue=0 if key != "symbol" else b"")
         del layout
         self._f.close()
-        self._f = h5py.File(self._image, "r+")
+        self._f = h5py.File(self._file, "r+")
 
     def _write_part(self) -> None:
         """The pending records' partial virtual datasets (none if they hold no beat)."""
@@ -232,28 +238,34 @@ class ShardIndexWriter:
             self._virtual(key, key, [(".", f"/{PARTS_GROUP}/{key}/{part}", m)
                                      for part, m in self._parts], self.n)
 
-    def _take_image(self, f: h5py.File):
-        """The file's bytes, read after it is closed: the BytesIO's own buffer, not a
-        copy of it (``BeatWriter._finish`` writes it)."""
-        return self._image.getbuffer
-
     def __exit__(self, exc_type, exc, tb) -> None:
-        def fill(f: h5py.File) -> None:
-            self.records.write(f)
-            for key, value in self.attrs.items():
-                f.attrs[key] = _attr_value(value)
-            f.attrs["format"] = FORMAT
-            f.attrs["shards"] = self.shards
-            f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
-                               .isoformat(timespec="seconds"))
-
+        ctx, file = self._ctx, self._file
         try:
-            if exc_type is None:
-                try:
-                    self._write_virtual()
-                except BaseException as err:  # remove the temporary file, then fail
-                    BeatWriter._finish(self, type(err), err, err.__traceback__, fill)
-                    raise
-            BeatWriter._finish(self, exc_type, exc, tb, fill)  # one definition
-        finally:
-            self._image = None
+            try:
+                if exc_type is None:
+                    self._write_virtual()  # (closes and reopens self._f)
+                    self._fill(self._f)
+            finally:
+                if self._f is not None:
+                    with contextlib.suppress(Exception) if exc_type is not None \
+                            else contextlib.nullcontext():
+                        self._f.close()
+                self._f = self._file = None
+                file.close()
+            if file.error is not None:  # the disk failed: raise it now that HDF5 is done
+                raise file.error
+        except BaseException:
+            if not ctx.__exit__(*sys.exc_info()):
+                raise
+        else:
+            ctx.__exit__(exc_type, exc, tb)
+
+    def _fill(self, f: h5py.File) -> None:
+        """The ``/records`` table and the file attributes."""
+        self.records.write(f)
+        for key, value in self.attrs.items():
+            f.attrs[key] = _attr_value(value)
+        f.attrs["format"] = FORMAT
+        f.attrs["shards"] = self.shards
+        f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
+                           .isoformat(timespec="seconds"))

@@ -119,3 +119,54 @@ def test_records_table_keeps_numbers_compact_and_falls_back_exactly():
     t.append({"name": "r3", "beats": True, "fs_in": "n/a", "big": 2 ** 64})
     assert t.column("beats") == [0, 1, 2, True] and t.column("fs_in")[-1] == "n/a"
     assert t.column("big")[-1] == 2 ** 64 and len(t) == 4
+
+
+class _DiskFillsAfter:
+    """A disk file whose writes fail with ENOSPC once ``room`` bytes were written."""
+
+    def __init__(self, file, room: int):
+        self._file, self.room = file, room
+
+    def write(self, data):
+        n = len(memoryview(data).cast("B"))
+        if n > self.room:
+            import errno
+
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= n
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+@pytest.mark.parametrize("room", [0, 3000, 40_000])
+def test_index_on_a_disk_that_fills_is_one_error_and_no_file(shards_and_reference, tmp_path,
+                                                           room):
+    from ecgseg.oserrors import DiskFullError
+
+    results, shards, _ = shards_and_reference
+    out = tmp_path / "out" / "index.h5"
+    with pytest.raises(DiskFullError, match="disk is full") as err:
+        with ShardIndexWriter(out, length=187, attrs=ATTRS, part_records=2) as w:
+            w._file._file = _DiskFillsAfter(w._file._file, room)
+            for i in range(40):  # more than 40 KB of index with the /records table
+                res = results[i % len(results)]
+                w.append_shard(f"{res.name}-{i}", res.patient, shard_path(shards, res.name),
+                               len(res.labels), stats=res.stats)
+    assert str(out) in str(err.value)
+    assert sorted(p.name for p in out.parent.iterdir()) == []  # no file, no temporary
+
+
+def test_index_is_written_to_disk_as_records_come(shards_and_reference, tmp_path):
+    results, shards, _ = shards_and_reference
+    out = tmp_path / "index.h5"
+    with ShardIndexWriter(out, length=187, attrs=ATTRS, part_records=2) as w:
+        sizes = []
+        for res in results:
+            w.append_shard(res.name, res.patient, shard_path(shards, res.name),
+                           len(res.labels), stats=res.stats)
+            sizes.append(w._tmp.stat().st_size)
+        assert not w._file.in_memory
+    assert sizes[-1] > sizes[0] > 0  # the parts went to the temporary file, not memory
+    assert load_beats(out, labelled=False).beats.shape == (sum(BEATS), 187)

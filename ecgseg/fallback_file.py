@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 
 
 class DiskFileWithMemoryFallback(io.RawIOBase):
@@ -34,8 +35,11 @@ class DiskFileWithMemoryFallback(io.RawIOBase):
 
     Parameters
     ----------
-    path : path
-        The file (opened ``w+b``, unbuffered: HDF5 does its own caching).
+    path : path, optional
+        The file (opened ``w+b``, unbuffered: HDF5 does its own caching). None: a
+        nameless temporary file in ``folder`` (:func:`tempfile.TemporaryFile`).
+    folder : path, optional
+        Where the nameless file goes (default: the system's temporary folder).
 
     Attributes
     ----------
@@ -43,10 +47,14 @@ class DiskFileWithMemoryFallback(io.RawIOBase):
         The first failure of the disk file; None while everything went to disk.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike | None = None, *,
+                 folder: str | os.PathLike | None = None):
         super().__init__()
-        self.path = os.fspath(path)
-        self._file: io.FileIO | io.BytesIO = open(self.path, "w+b", buffering=0)  # noqa: SIM115
+        self.path = None if path is None else os.fspath(path)
+        if path is None:  # nameless, gone when closed or when this process dies
+            self._file = tempfile.TemporaryFile(dir=folder, buffering=0)
+        else:
+            self._file = open(self.path, "w+b", buffering=0)  # noqa: SIM115
         self.error: OSError | None = None
 
     # -- the fallback ----------------------------------------------------------------
@@ -75,6 +83,9 @@ class DiskFileWithMemoryFallback(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         return self._file.readinto(buffer)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._file.read(size)  # one bytes object of the size read, no join of chunks
 
     def write(self, data) -> int:
         view = memoryview(data).cast("B")

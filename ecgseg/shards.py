@@ -38,6 +38,7 @@ import numpy as np
 
 from .atomic import atomic_path, refuse_existing
 from .fallback_file import DiskFileWithMemoryFallback
+from .source_hashes import SpooledSourceHashes
 from .store import _PER_BEAT, FORMAT, BeatWriter, RecordsTable, _attr_value
 
 #: Datasets of the database file that are virtual (mapped onto the shards).
@@ -156,6 +157,7 @@ class ShardIndexWriter:
         self._pending: list[tuple[str, int]] = []  # (path relative to the file, beats)
         self._pending_beats = 0
         self._parts: list[tuple[str, int]] = []  # (part name under /_vds/<key>/, beats)
+        self.sources: SpooledSourceHashes | None = None  # add_sources, from __enter__
         self._ctx = None
         self._f: h5py.File | None = None
 
@@ -167,6 +169,7 @@ class ShardIndexWriter:
         # a write fails, so that HDF5 never meets a full disk half-way (it could not
         # close the file) and the failure is raised at the end as one DiskFullError.
         self._file = DiskFileWithMemoryFallback(self._tmp)
+        self.sources = SpooledSourceHashes(folder=self._tmp.parent)
         self._f = h5py.File(self._file, "w")
         self._f.create_dataset(
             "record_id", shape=(0,), maxshape=(None,), dtype=_PER_BEAT["record_id"],
@@ -195,6 +198,12 @@ class ShardIndexWriter:
         self.records.append(row)
         if len(self._pending) >= self.part_records:
             self._write_part()
+
+    def add_sources(self, hashes: Mapping[str, str]) -> None:
+        """Add source files' SHA-256 (relative path -> hex digest): the file's
+        ``source_sha256`` attribute, as :meth:`ecgseg.store.BeatWriter.add_sources`,
+        spooled to a temporary file until the end (:class:`SpooledSourceHashes`)."""
+        self.sources.add(hashes)
 
     def _dtype_shape(self, key: str, n: int):
         dtypes = dict(_PER_BEAT, beats=np.float32, symbol="S1")
@@ -252,6 +261,7 @@ class ShardIndexWriter:
                         self._f.close()
                 self._f = self._file = None
                 file.close()
+                self.sources.close()
             if file.error is not None:  # the disk failed: raise it now that HDF5 is done
                 raise file.error
         except BaseException:
@@ -265,6 +275,9 @@ class ShardIndexWriter:
         self.records.write(f)
         for key, value in self.attrs.items():
             f.attrs[key] = _attr_value(value)
+        if self.sources.added:  # the JSON text once, as bytes: no str copy of it
+            f.attrs.create("source_sha256", data=self.sources.json_bytes(),
+                           dtype=h5py.string_dtype())
         f.attrs["format"] = FORMAT
         f.attrs["shards"] = self.shards
         f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)

@@ -6,6 +6,8 @@ the signals, only on how many beats each record has (zero included).
 
 from __future__ import annotations
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -170,3 +172,28 @@ def test_index_is_written_to_disk_as_records_come(shards_and_reference, tmp_path
         assert not w._file.in_memory
     assert sizes[-1] > sizes[0] > 0  # the parts went to the temporary file, not memory
     assert load_beats(out, labelled=False).beats.shape == (sum(BEATS), 187)
+
+
+def test_source_hashes_attribute_as_in_a_plain_file(shards_and_reference, tmp_path):
+    """add_sources: the same source_sha256 attribute (type and text) in the index,
+    spooled to disk, as in a plain file, where a dict builds it."""
+    results, shards, _ = shards_and_reference
+    out, plain = tmp_path / "index.h5", tmp_path / "plain.h5"
+    hashes = [{f"{r.name}.{e}": f"{i}{e}".ljust(64, "0") for e in ("hea", "dat")}
+              for i, r in enumerate(results)]
+    with ShardIndexWriter(out, length=187, attrs=ATTRS, part_records=2) as w, \
+            BeatWriter(plain, length=187, attrs=ATTRS) as p:
+        for res, h in zip(results, hashes):
+            w.append_shard(res.name, res.patient, shard_path(shards, res.name),
+                           len(res.labels), stats=res.stats)
+            w.add_sources(h)
+            p.append_record(res.name, res.patient, res.beats, labels=res.labels,
+                            sample=res.sample, window=res.window, n_values=res.n_values)
+            p.add_sources(h)
+    with h5py.File(out, "r") as f, h5py.File(plain, "r") as g:
+        a, b = f.attrs["source_sha256"], g.attrs["source_sha256"]
+        assert type(a) is type(b) is str and a == b
+        assert f.attrs.get_id("source_sha256").dtype == g.attrs.get_id("source_sha256").dtype
+    assert json.loads(a) == {k: v for h in hashes for k, v in h.items()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.h5", "plain.h5", "ref.h5",
+                                                        "shards"]  # no spool left

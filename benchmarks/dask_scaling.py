@@ -116,8 +116,8 @@ def _one(args) -> None:
         from memory_probe import probe_shard_index_end, snapshot
 
         probe_shard_index_end(probe)
-        if args.probe == "trace":
-            tracemalloc.start()
+        if args.probe == "trace":  # ECG_PROBE_FRAMES: frames per allocation (default 1)
+            tracemalloc.start(int(os.environ.get("ECG_PROBE_FRAMES", "1")))
         probe["start"] = snapshot()
     load = os.getloadavg()[0]
     t0 = time.perf_counter()

@@ -68,10 +68,15 @@ def snapshot(top: int = 0) -> dict:
         current, peak = tracemalloc.get_traced_memory()
         out.update(traced_mb=round(current / MB, 2), traced_peak_mb=round(peak / MB, 2))
         if top:
-            stats = tracemalloc.take_snapshot().statistics("lineno")
+            snap = tracemalloc.take_snapshot()
+            stats = snap.statistics("lineno")
             out["top"] = [(f"{s.traceback[0].filename.split('site-packages/')[-1]}:"
                            f"{s.traceback[0].lineno}", round(s.size / 1024, 1), s.count)
                           for s in stats[:top]]
+            if tracemalloc.get_traceback_limit() > 1:  # where the biggest sites come from
+                out["tracebacks"] = [
+                    (round(s.size / 1024, 1), s.count, s.traceback.format(limit=12))
+                    for s in snap.statistics("traceback")[:top]]
     return out
 
 

@@ -39,7 +39,8 @@ import numpy as np
 from .atomic import atomic_path, refuse_existing
 from .fallback_file import DiskFileWithMemoryFallback
 from .source_hashes import SpooledSourceHashes
-from .store import _PER_BEAT, FORMAT, BeatWriter, RecordsTable, _attr_value
+from .spooled_records import SpooledRecordsTable
+from .store import _PER_BEAT, FORMAT, BeatWriter, _attr_value
 
 #: Datasets of the database file that are virtual (mapped onto the shards).
 VIRTUAL = ("beats", "label", "symbol", "sample", "window", "n_values")
@@ -120,7 +121,10 @@ class ShardIndexWriter:
     file is closed and reopened after each part); at the end ``/beats`` etc.
     are virtual datasets mapped onto their parts (the same file, ``"."``), one mapping
     per part. HDF5 reads through both levels (``h5py``: ``f["beats"][...]``). The
-    ``/records`` table is kept as columns (:class:`RecordsTable`), not a dict per record.
+    ``/records`` rows and the source files' hashes are spooled to nameless temporary
+    files beside the output and written at the end in blocks
+    (:class:`~ecgseg.spooled_records.SpooledRecordsTable`,
+    :class:`~ecgseg.source_hashes.SpooledSourceHashes`).
     The file is written to its temporary name as it grows (not built in memory), through
     :class:`~ecgseg.fallback_file.DiskFileWithMemoryFallback`: a full disk is one
     :class:`~ecgseg.oserrors.DiskFullError` at the end, and no file.
@@ -152,7 +156,7 @@ class ShardIndexWriter:
         self.part_records = max(1, int(PART_RECORDS if part_records is None
                                        else part_records))
         self.n = 0
-        self.records = RecordsTable()
+        self.records = SpooledRecordsTable(folder=self.path.parent)  # spool made when used
         self.shards = 0  # shards appended
         self._pending: list[tuple[str, int]] = []  # (path relative to the file, beats)
         self._pending_beats = 0
@@ -262,6 +266,7 @@ class ShardIndexWriter:
                 self._f = self._file = None
                 file.close()
                 self.sources.close()
+                self.records.close()
             if file.error is not None:  # the disk failed: raise it now that HDF5 is done
                 raise file.error
         except BaseException:

@@ -197,3 +197,45 @@ def test_source_hashes_attribute_as_in_a_plain_file(shards_and_reference, tmp_pa
     assert json.loads(a) == {k: v for h in hashes for k, v in h.items()}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.h5", "plain.h5", "ref.h5",
                                                         "shards"]  # no spool left
+
+
+@pytest.mark.parametrize("block_rows", [1, 3, 4096])
+def test_spooled_records_table_writes_what_records_table_writes(tmp_path, monkeypatch,
+                                                                block_rows):
+    import random
+
+    import ecgseg.spooled_records
+    from ecgseg.spooled_records import SpooledRecordsTable
+
+    monkeypatch.setattr(ecgseg.spooled_records, "BLOCK_ROWS", block_rows)
+    rng = random.Random(block_rows)
+    values = [0, 7, -3, 2 ** 40, 1.5, float("nan"), True, False, None, "MLII", "é",
+              np.int32(4), np.int64(-9), np.float32(0.25), np.float64(2.5)]
+    kinds = {"ints": values[:4], "floats": values[:6] + values[13:], "bools": values[6:9],
+             "mixed": values, "text": values[9:11] + [None], "npints": values[11:13]}
+    rows = []
+    for i in range(11):
+        row = {"name": f"r{i}"}
+        for key, pool in kinds.items():
+            if rng.random() < 0.85 or key == "ints" and i > 5:
+                row[key] = rng.choice(pool)
+        rows.append(row)
+    rows[3]["late"] = 1  # a column that first appears in a later row
+    a, b = RecordsTable(), SpooledRecordsTable(folder=tmp_path)
+    for row in rows:
+        a.append(row)
+        b.append(row)
+    with h5py.File(tmp_path / "a.h5", "w") as fa, h5py.File(tmp_path / "b.h5", "w") as fb:
+        a.write(fa)
+        b.write(fb)
+        assert list(fa["records"]) == list(fb["records"])
+        for key in fa["records"]:
+            x, y = fa["records"][key], fb["records"][key]
+            assert x.dtype == y.dtype and x.shape == y.shape == (len(rows),), key
+            assert x.chunks == y.chunks and x.compression == y.compression, key
+            if x.dtype.kind == "f":
+                np.testing.assert_array_equal(x[()], y[()])
+            else:
+                assert x[()].tolist() == y[()].tolist(), key
+    b.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5", "b.h5"]

@@ -196,14 +196,21 @@ def _probe_line(probe: dict | None) -> str:
     return line
 
 
-def _memory_slopes(runs: list[dict]) -> None:
+def _memory_slopes(runs: list[dict], slope_from: int) -> None:
     """Least-squares slope of the client's peak RSS against records, KB per record, for
-    each method (and of each probe figure), over every size and repeat."""
+    each method (and of each probe figure), over every size from ``slope_from`` records
+    and every repeat, with its standard error (the noise of the runs about the line).
+
+    Sizes below two index parts (``2 * ecgseg.shards.PART_RECORDS``) are left out by
+    default: the first part's virtual datasets are built once a run has 256 records, a
+    step of a few MB that is fixed, not a slope.
+    """
     import numpy as np
 
     keys = sorted({(r["method"], r["shards"]) for r in runs})
     for method, shards in keys:
-        xs = [r for r in runs if (r["method"], r["shards"]) == (method, shards)]
+        xs = [r for r in runs if (r["method"], r["shards"]) == (method, shards)
+              and r["records"] >= slope_from]
         n = np.array([r["records"] for r in xs], dtype=float)
         if len(set(n)) < 2:
             continue
@@ -220,7 +227,8 @@ def _memory_slopes(runs: list[dict]) -> None:
             se = (np.sqrt((resid ** 2).sum() / max(1, len(n) - 2))
                   / np.sqrt(((n - n.mean()) ** 2).sum())) if len(n) > 2 else float("nan")
             out.append(f"{name} {1024 * slope:+.2f} +- {1024 * se:.2f} KB/record")
-        print(f"slope {method} shards={shards}: " + "; ".join(out), flush=True)
+        print(f"slope {method} shards={shards} ({len(xs)} runs of {int(n.min())}-"
+              f"{int(n.max())} records): " + "; ".join(out), flush=True)
 
 
 def main(argv=None) -> None:
@@ -254,6 +262,8 @@ def main(argv=None) -> None:
                    help="memory runs: also record RSS and glibc's heap (rss), and Python's "
                         "allocations (trace: tracemalloc, slower) at the end of the records "
                         "and of the run (benchmarks/memory_probe.py)")
+    p.add_argument("--slope-from", type=int, default=480,
+                   help="memory runs: fit the slopes over sizes from this many records")
     p.add_argument("--memory-repeats", type=int, default=1,
                    help="memory runs: repeat the whole series of sizes this many times "
                         "(interleaved), for the noise of the slope")
@@ -312,7 +322,7 @@ def main(argv=None) -> None:
                               f"client peak RSS {res['max_rss_mb']:.1f} MB "
                               f"({res['seconds']:.1f} s, load {res['load']:.1f})"
                               + _probe_line(res.get("probe")), flush=True)
-                _memory_slopes([x for x in runs if x.get("memory")])
+                _memory_slopes([x for x in runs if x.get("memory")], args.slope_from)
     print("\nmedians (throughput runs):")
     base = None
     for method in methods if args.rounds else ():

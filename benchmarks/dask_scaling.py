@@ -112,8 +112,7 @@ def _one(args) -> None:
     if args.probe:
         import tracemalloc
 
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from memory_probe import probe_shard_index_end, snapshot
+        from benchmarks.memory_probe import probe_shard_index_end, snapshot
 
         probe_shard_index_end(probe)
         if args.probe == "trace":  # ECG_PROBE_FRAMES: frames per allocation (default 1)

@@ -253,15 +253,17 @@ class ShardIndexWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         ctx, file = self._ctx, self._file
+        done = False
         try:
             try:
                 if exc_type is None:
                     self._write_virtual()  # (closes and reopens self._f)
                     self._fill(self._f)
+                done = exc_type is None
             finally:
-                if self._f is not None:
-                    with contextlib.suppress(Exception) if exc_type is not None \
-                            else contextlib.nullcontext():
+                if self._f is not None:  # quiet if the block or the finishing failed
+                    with contextlib.nullcontext() if done else \
+                            contextlib.suppress(Exception):
                         self._f.close()
                 self._f = self._file = None
                 file.close()

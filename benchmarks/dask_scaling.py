@@ -5,6 +5,7 @@ Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
     python benchmarks/dask_scaling.py [--copies 10] [--rounds 3] [--workers 2]
         [--memory-copies 1,5,10] [--memory-methods M:shards|file,...] [--unbatched]
         [--before] [--alt-env JSON] [--throughput-shards]
+        [--memory-repeats N] [--probe rss|trace] [--slope-from RECORDS]
         [--source DIR] [--out FILE]
 
 A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
@@ -30,7 +31,13 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    the scheduler and the workers are other processes) against the number of records,
    with and without ``--shards``, on the scheduler + workers cluster, and with
    ``--shards`` on the process pool (what grows without Dask); ``--memory-methods``
-   chooses among these (e.g. ``dask-processes:shards,pool:shards``).
+   chooses among these (e.g. ``dask-processes:shards,pool:shards``). ``--memory-repeats``
+   runs the series of sizes again (interleaved); then the least-squares slope of the
+   peak against records (KB per record, from ``--slope-from`` records) is printed with
+   its standard error: docs/scaling.md defines "no growth" with it. ``--probe rss``
+   also records RSS and glibc's heap at the last record (before the index is finished)
+   and ``--probe trace`` Python's allocations (``tracemalloc``; ``ECG_PROBE_FRAMES=N``
+   keeps N frames and prints tracebacks): :mod:`benchmarks.memory_probe`.
 
 Nothing is asserted; the figures are what the machine measured. The machine may be
 shared: look at the load averages before reading the medians.

@@ -37,7 +37,8 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    its standard error: docs/scaling.md defines "no growth" with it. ``--probe rss``
    also records RSS and glibc's heap at the last record (before the index is finished)
    and ``--probe trace`` Python's allocations (``tracemalloc``; ``ECG_PROBE_FRAMES=N``
-   keeps N frames and prints tracebacks): :mod:`benchmarks.memory_probe`.
+   keeps N frames, the biggest sites' tracebacks in the ``--out`` JSON):
+   :mod:`benchmarks.memory_probe`.
 
 Nothing is asserted; the figures are what the machine measured. The machine may be
 shared: look at the load averages before reading the medians.

@@ -5,6 +5,7 @@ Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
     python benchmarks/dask_scaling.py [--copies 10] [--rounds 3] [--workers 2]
         [--memory-copies 1,5,10] [--memory-methods M:shards|file,...] [--unbatched]
         [--before] [--alt-env JSON] [--throughput-shards]
+        [--memory-repeats N] [--probe rss|trace] [--slope-from RECORDS]
         [--source DIR] [--out FILE]
 
 A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
@@ -30,7 +31,14 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    the scheduler and the workers are other processes) against the number of records,
    with and without ``--shards``, on the scheduler + workers cluster, and with
    ``--shards`` on the process pool (what grows without Dask); ``--memory-methods``
-   chooses among these (e.g. ``dask-processes:shards,pool:shards``).
+   chooses among these (e.g. ``dask-processes:shards,pool:shards``). ``--memory-repeats``
+   runs the series of sizes again (interleaved); then the least-squares slope of the
+   peak against records (KB per record, from ``--slope-from`` records) is printed with
+   its standard error: docs/scaling.md defines "no growth" with it. ``--probe rss``
+   also records RSS and glibc's heap at the last record (before the index is finished)
+   and ``--probe trace`` Python's allocations (``tracemalloc``; ``ECG_PROBE_FRAMES=N``
+   keeps N frames, the biggest sites' tracebacks in the ``--out`` JSON):
+   :mod:`benchmarks.memory_probe`.
 
 Nothing is asserted; the figures are what the machine measured. The machine may be
 shared: look at the load averages before reading the medians.
@@ -108,10 +116,22 @@ def _one(args) -> None:
         kw["scheduler"] = args.address
     if args.shards:
         kw["shards"] = args.shards
+    probe: dict = {}
+    if args.probe:
+        import tracemalloc
+
+        from benchmarks.memory_probe import probe_shard_index_end, snapshot
+
+        probe_shard_index_end(probe)
+        if args.probe == "trace":  # ECG_PROBE_FRAMES: frames per allocation (default 1)
+            tracemalloc.start(int(os.environ.get("ECG_PROBE_FRAMES", "1")))
+        probe["start"] = snapshot()
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     s = segment_database("mitdb", **kw)
     seconds = time.perf_counter() - t0
+    if args.probe:
+        probe["end"] = snapshot()
     ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     cpu = sum(r.ru_utime + r.ru_stime for r in ru)
     with h5py.File(args.out_h5, "r") as f:
@@ -119,7 +139,8 @@ def _one(args) -> None:
     print(json.dumps({"method": args.method, "records": len(s.records), "beats": s.beats,
                       "seconds": seconds, "hours": hours, "load": load,
                       "shards": bool(args.shards), "cpu_s": cpu,
-                      "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      **({"probe": probe} if probe else {})}))
 
 
 def _cluster_cpu(cluster) -> float:
@@ -139,7 +160,8 @@ def _cluster_cpu(cluster) -> float:
 
 
 def _run_child(method: str, names: list[str], data_dir: Path, work: Path, workers: int,
-               address: str | None, shards: bool, cluster=None) -> dict:
+               address: str | None, shards: bool, cluster=None, probe: str | None = None
+               ) -> dict:
     names_file = work / f"names-{len(names)}.json"
     names_file.write_text(json.dumps(names))
     out_h5 = work / "out.h5"
@@ -150,6 +172,8 @@ def _run_child(method: str, names: list[str], data_dir: Path, work: Path, worker
     if shards:
         shard_dir = work / "shards"
         cmd += ["--shards", str(shard_dir)]
+    if probe:
+        cmd += ["--probe", probe]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     remote = method.startswith("dask-processes")
@@ -161,6 +185,57 @@ def _run_child(method: str, names: list[str], data_dir: Path, work: Path, worker
     if remote:
         res["cpu_s"] += _cluster_cpu(cluster) - before
     return res
+
+
+def _probe_line(probe: dict | None) -> str:
+    """The probe's figures at the end of the records, one line (empty without a probe)."""
+    if not probe or "end_of_records" not in probe:
+        return ""
+    e, s = probe["end_of_records"], probe["start"]
+    line = (f"\n    at the last record: RSS {e['rss_mb']:.1f} MB (+{e['rss_mb'] - s['rss_mb']:.1f}"
+            f" over the start; peak so far {e['max_rss_mb']:.1f} MB), heap in use {e.get('heap_in_use_mb', 0):.1f} MB, "
+            f"free in heap {e.get('heap_free_mb', 0):.1f} MB, mmapped "
+            f"{e.get('mmapped_mb', 0):.1f} MB")
+    if "traced_mb" in e:
+        line += f", Python traced {e['traced_mb']:.2f} MB"
+        for site, kb, count in e.get("top", [])[:12]:
+            line += f"\n      {kb:9.1f} KB {count:7d}  {site}"
+    return line
+
+
+def _memory_slopes(runs: list[dict], slope_from: int) -> None:
+    """Least-squares slope of the client's peak RSS against records, KB per record, for
+    each method (and of each probe figure), over every size from ``slope_from`` records
+    and every repeat, with its standard error (the noise of the runs about the line).
+
+    Sizes below two index parts (``2 * ecgseg.shards.PART_RECORDS``) are left out by
+    default: the first part's virtual datasets are built once a run has 256 records, a
+    step of a few MB that is fixed, not a slope.
+    """
+    import numpy as np
+
+    keys = sorted({(r["method"], r["shards"]) for r in runs})
+    for method, shards in keys:
+        xs = [r for r in runs if (r["method"], r["shards"]) == (method, shards)
+              and r["records"] >= slope_from]
+        n = np.array([r["records"] for r in xs], dtype=float)
+        if len(set(n)) < 2:
+            continue
+        figures = {"peak RSS": [r["max_rss_mb"] for r in xs]}
+        if all("end_of_records" in r.get("probe", {}) for r in xs):
+            for k in ("max_rss_mb", "rss_mb", "heap_in_use_mb", "heap_free_mb", "mmapped_mb", "traced_mb"):
+                if all(k in r["probe"]["end_of_records"] for r in xs):
+                    figures[f"end-of-records {k}"] = [r["probe"]["end_of_records"][k]
+                                                      for r in xs]
+        out = []
+        for name, ys in figures.items():
+            slope, icpt = np.polyfit(n, np.array(ys), 1)
+            resid = np.array(ys) - (slope * n + icpt)
+            se = (np.sqrt((resid ** 2).sum() / max(1, len(n) - 2))
+                  / np.sqrt(((n - n.mean()) ** 2).sum())) if len(n) > 2 else float("nan")
+            out.append(f"{name} {1024 * slope:+.2f} +- {1024 * se:.2f} KB/record")
+        print(f"slope {method} shards={shards} ({len(xs)} runs of {int(n.min())}-"
+              f"{int(n.max())} records): " + "; ".join(out), flush=True)
 
 
 def main(argv=None) -> None:
@@ -190,6 +265,15 @@ def main(argv=None) -> None:
     p.add_argument("--out-h5")
     p.add_argument("--address")
     p.add_argument("--shards")
+    p.add_argument("--probe", choices=("rss", "trace"), default=None,
+                   help="memory runs: also record RSS and glibc's heap (rss), and Python's "
+                        "allocations (trace: tracemalloc, slower) at the end of the records "
+                        "and of the run (benchmarks/memory_probe.py)")
+    p.add_argument("--slope-from", type=int, default=480,
+                   help="memory runs: fit the slopes over sizes from this many records")
+    p.add_argument("--memory-repeats", type=int, default=1,
+                   help="memory runs: repeat the whole series of sizes this many times "
+                        "(interleaved), for the noise of the slope")
     args = p.parse_args(argv)
     if args.one:
         args.method = args.one
@@ -227,19 +311,25 @@ def main(argv=None) -> None:
                           f"{res['hours']:.1f} h  {res['seconds']:6.2f} s  "
                           f"{res['hours'] / res['seconds']:6.2f} h/s  "
                           f"CPU {res['cpu_s']:6.1f} s  load {res['load']:.1f}", flush=True)
-            for copies in [int(c) for c in args.memory_copies.split(",") if c]:
-                subset = names[: copies * 48]
-                for method, out in (m.split(":") for m in args.memory_methods.split(",")
-                                    if m):
-                    shards = out == "shards"
-                    res = _run_child(method, subset, data_dir, tmp, args.workers,
-                                     cluster.address, shards=shards, cluster=cluster)
-                    res["memory"] = True
-                    runs.append(res)
-                    print(f"memory {method:15s} {res['records']:4d} records "
-                          f"shards={shards!s:5s} "
-                          f"client peak RSS {res['max_rss_mb']:.0f} MB "
-                          f"({res['seconds']:.1f} s, load {res['load']:.1f})", flush=True)
+            sizes = [int(c) for c in args.memory_copies.split(",") if c]
+            for repeat in range(args.memory_repeats if sizes else 0):
+                for copies in sizes:
+                    subset = names[: copies * 48]
+                    for method, out in (m.split(":") for m in args.memory_methods.split(",")
+                                        if m):
+                        shards = out == "shards"
+                        res = _run_child(method, subset, data_dir, tmp, args.workers,
+                                         cluster.address, shards=shards, cluster=cluster,
+                                         probe=args.probe)
+                        res["memory"] = True
+                        res["repeat"] = repeat
+                        runs.append(res)
+                        print(f"memory {method:15s} {res['records']:4d} records "
+                              f"shards={shards!s:5s} "
+                              f"client peak RSS {res['max_rss_mb']:.1f} MB "
+                              f"({res['seconds']:.1f} s, load {res['load']:.1f})"
+                              + _probe_line(res.get("probe")), flush=True)
+                _memory_slopes([x for x in runs if x.get("memory")], args.slope_from)
     print("\nmedians (throughput runs):")
     base = None
     for method in methods if args.rounds else ():

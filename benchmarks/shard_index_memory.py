@@ -12,7 +12,9 @@ them), and writes the file. Printed: the process's RSS before, after the R
 h5py creating the six virtual datasets (R mappings each) in one session of an
 in-memory file, as the writer did before 2026-11-29, for comparison.
 
-Each record's ``/records`` row has the 22 columns of a paper-recipe MIT-BIH record.
+Each record's ``/records`` row has the 22 columns of a paper-recipe MIT-BIH record;
+``--sources 3`` also adds its three source files' hashes (``add_sources``), which make
+the ``source_sha256`` attribute written at the end.
 No segmentation and no Dask: this isolates what the client's memory does with R, which
 ``benchmarks/dask_scaling.py`` measures end to end.
 """
@@ -20,6 +22,7 @@ No segmentation and no Dask: this isolates what the client's memory does with R,
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -58,7 +61,7 @@ def _one_session(path: str, n: int, beats: int = 1420) -> None:
         out.write(image.getvalue())
 
 
-def _one(n: int, one_session: bool) -> dict:
+def _one(n: int, one_session: bool, sources: int = 0) -> dict:
     from ecgseg.shards import ShardIndexWriter
 
     # the /records row of MIT-BIH record 100 with the paper recipe (22 columns)
@@ -79,11 +82,17 @@ def _one(n: int, one_session: bool) -> dict:
                 for i in range(n):
                     row = {k: (v + i % 7 if isinstance(v, (int, float)) else str(v))
                            for k, v in stats.items()}  # new objects, as unpickled
-                    w.append_shard(f"rep{i // 48:03d}/{100 + i % 48}", f"p{i}",
+                    name = f"rep{i // 48:03d}/{100 + i % 48}"
+                    w.append_shard(name, f"p{i}",
                                    os.path.join(tmp, "shards", f"{i}.h5"), 1420, stats=row)
+                    if sources:  # as a run adds them: relative path -> sha256 hex
+                        w.add_sources({f"{name}.{ext}": hashlib.sha256(
+                            f"{name}.{ext}".encode()).hexdigest()
+                            for ext in ("hea", "dat", "atr", "xws", "x5", "x6")[:sources]})
                 appended = _rss_mb()
         size = os.path.getsize(path)
-    return {"records": n, "one_session": one_session, "rss_before_mb": round(before, 1),
+    return {"records": n, "one_session": one_session, "sources": sources,
+            "rss_before_mb": round(before, 1),
             "rss_after_appends_mb": round(appended, 1), "file_kb": size // 1024,
             "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
@@ -92,20 +101,23 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--records", default="48,480,4800")
     p.add_argument("--one-session", action="store_true")
+    p.add_argument("--sources", type=int, default=0,
+                   help="source files hashed per record (a run of MIT-BIH: 3), written "
+                        "as the source_sha256 attribute at the end")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one is not None:
-        print(json.dumps(_one(args.one, args.one_session)))
+        print(json.dumps(_one(args.one, args.one_session, args.sources)))
         return
     for n in (int(x) for x in args.records.split(",")):
-        cmd = [sys.executable, __file__, "--one", str(n)]
+        cmd = [sys.executable, __file__, "--one", str(n), "--sources", str(args.sources)]
         if args.one_session:
             cmd.append("--one-session")
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         print(f"{r['records']:6d} records: RSS {r['rss_before_mb']:.0f} MB before, "
-              f"{r['rss_after_appends_mb']:.0f} MB after the appends, peak {r['peak_mb']:.0f} MB "
-              f"(+{r['peak_mb'] - r['rss_before_mb']:.0f} MB; file {r['file_kb']} KB)",
+              f"{r['rss_after_appends_mb']:.1f} MB after the appends, peak {r['peak_mb']:.1f} MB "
+              f"(+{r['peak_mb'] - r['rss_before_mb']:.1f} MB; file {r['file_kb']} KB)",
               flush=True)
 
 

@@ -339,7 +339,8 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
     """
     from distributed import KilledWorker
 
-    tasks = list(tasks)
+    if not isinstance(tasks, Sequence):  # a sequence is read as groups are submitted
+        tasks = list(tasks)
     # Ctrl-C and SIGTERM are noted and raised at safe points (between polls of a future),
     # never inside distributed's locks or its event-loop calls (ecgseg.lifecycle).
     with DeferredStopSignals() as stop, \
@@ -347,7 +348,7 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
         stop.check()
         threads = _threads(client)
         size = batch_size(len(tasks), threads, MAX_BATCH if max_batch is None else max_batch)
-        groups = iter([tasks[i:i + size] for i in range(0, len(tasks), size)])
+        groups = (tasks[i:i + size] for i in range(0, len(tasks), size))  # made lazily
         slots = max(2, 2 * threads)
 
         def submit(group):

@@ -36,7 +36,8 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from collections.abc import Sequence
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -115,6 +116,32 @@ class RecordResult:
     detector: DetectorScore | None = None
     error: str | None = None
     shard: str | None = None  # path of the record's shard (``shards=``), beats not sent
+
+
+class LazyTasks(Sequence):
+    """``[make(n) for n in names]`` as a sequence whose items are made when read.
+
+    The executors read the tasks a few at a time (a bounded window in flight), so a
+    run keeps the names, not a :class:`RecordTask` (path, parameters, ...) per record.
+
+    Examples
+    --------
+    >>> t = LazyTasks(["100", "101", "102"], str.upper)
+    >>> len(t), t[1], t[1:], list(t)
+    (3, '101', ['101', '102'], ['100', '101', '102'])
+    """
+
+    def __init__(self, names: Sequence[str], make: Callable[[str], Any]):
+        self.names = names
+        self.make = make
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.make(n) for n in self.names[i]]
+        return self.make(self.names[i])
 
 
 def _job(task: RecordTask) -> RecordJob:
@@ -414,12 +441,15 @@ def segment_database(
         from .distributed import WorkerSource
 
         source = WorkerSource(os.fspath(worker_data_dir), mirror)
-    tasks = [RecordTask(db=db.name, name=n, recipe=r.name, params=params, lead=lead,
-                        path=(str(record_path(db, n, data_dir)) if source is None
-                              else source.record_path(db, n)),
-                        tolerance_s=tolerance_s, detector=detector,
-                        detector_params=detector_params, source=source)
-             for n in names]
+
+    def task(n: str) -> RecordTask:
+        return RecordTask(db=db.name, name=n, recipe=r.name, params=params, lead=lead,
+                          path=(str(record_path(db, n, data_dir)) if source is None
+                                else source.record_path(db, n)),
+                          tolerance_s=tolerance_s, detector=detector,
+                          detector_params=detector_params, source=source)
+
+    tasks = LazyTasks(names, task)
     run = _Runner(workers=workers, scheduler=scheduler, shards=shards)
     args = (tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
             own_detector, run, overwrite, compression, progress, t0)
@@ -543,7 +573,6 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
                              tolerance_s=tolerance_s, detector_name=detector,
                              default_detector=detector == own_detector, note=r.note(db))
     counts = np.zeros(len(classes), dtype=np.int64)
-    sha: dict[str, str] = {}
     length = int(getattr(params, "length", BEAT_SAMPLES) or BEAT_SAMPLES)
     attrs = beats_attrs(db, r, params, fs=r.fs(db, params), length=length, lead=lead,
                         tolerance_s=tolerance_s, detector=detector,
@@ -592,7 +621,7 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
                                      sample=res.sample, window=res.window,
                                      n_values=res.n_values, symbols=res.symbols,
                                      stats=res.stats)
-            sha.update(res.sha256)
+            writer.add_sources(res.sha256)
             summary.records.append(res.name)
             summary.beats += len(res.labels)
             lab = res.labels[res.labels >= 0]
@@ -610,7 +639,6 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
             raise RecordError(f"no beat found in {len(summary.records)} record(s): check "
                               f"the recipe's parameters (threshold, window, lead); "
                               f"nothing written")
-        writer.attrs["source_sha256"] = sha
         writer.attrs["detector"] = detector_score_attrs(detector, detector_params,
                                                         summary.detector)
     summary.per_class = {c: int(n) for c, n in zip(classes, counts)}

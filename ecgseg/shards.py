@@ -26,9 +26,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
-import io
 import os
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,7 +37,10 @@ import h5py
 import numpy as np
 
 from .atomic import atomic_path, refuse_existing
-from .store import _PER_BEAT, FORMAT, BeatWriter, RecordsTable, _attr_value
+from .fallback_file import DiskFileWithMemoryFallback
+from .source_hashes import SpooledSourceHashes
+from .spooled_records import SpooledRecordsTable
+from .store import _PER_BEAT, FORMAT, BeatWriter, _attr_value
 
 #: Datasets of the database file that are virtual (mapped onto the shards).
 VIRTUAL = ("beats", "label", "symbol", "sample", "window", "n_values")
@@ -114,10 +118,16 @@ class ShardIndexWriter:
     ``/beats``, ``/label``, ... gets a partial virtual dataset
     ``/_vds/<dataset>/<part>`` mapped onto those records' shards, written at once (HDF5
     keeps a virtual dataset's mappings in memory until its file is closed, so the
-    in-memory file is closed and reopened after each part); at the end ``/beats`` etc.
+    file is closed and reopened after each part); at the end ``/beats`` etc.
     are virtual datasets mapped onto their parts (the same file, ``"."``), one mapping
     per part. HDF5 reads through both levels (``h5py``: ``f["beats"][...]``). The
-    ``/records`` table is kept as columns (:class:`RecordsTable`), not a dict per record.
+    ``/records`` rows and the source files' hashes are spooled to nameless temporary
+    files beside the output and written at the end in blocks
+    (:class:`~ecgseg.spooled_records.SpooledRecordsTable`,
+    :class:`~ecgseg.source_hashes.SpooledSourceHashes`).
+    The file is written to its temporary name as it grows (not built in memory), through
+    :class:`~ecgseg.fallback_file.DiskFileWithMemoryFallback`: a full disk is one
+    :class:`~ecgseg.oserrors.DiskFullError` at the end, and no file.
 
     Parameters
     ----------
@@ -146,22 +156,25 @@ class ShardIndexWriter:
         self.part_records = max(1, int(PART_RECORDS if part_records is None
                                        else part_records))
         self.n = 0
-        self.records = RecordsTable()
+        self.records = SpooledRecordsTable(folder=self.path.parent)  # spool made when used
         self.shards = 0  # shards appended
         self._pending: list[tuple[str, int]] = []  # (path relative to the file, beats)
         self._pending_beats = 0
         self._parts: list[tuple[str, int]] = []  # (part name under /_vds/<key>/, beats)
+        self.sources: SpooledSourceHashes | None = None  # add_sources, from __enter__
         self._ctx = None
         self._f: h5py.File | None = None
 
     def __enter__(self) -> "ShardIndexWriter":
         self._ctx = atomic_path(self.path, overwrite=self.overwrite)
         self._tmp = self._ctx.__enter__()
-        # Built in memory and written in one go, as BeatWriter does (a full disk is one
-        # DiskFullError line, never an HDF5 crash); in a BytesIO rather than the core
-        # driver so that it can be closed and reopened between virtual datasets.
-        self._image = io.BytesIO()
-        self._f = h5py.File(self._image, "w")
+        # Written to the temporary file as the records come, not built in memory (the
+        # file grows ~0.8 KB a record); through a file object that moves into memory if
+        # a write fails, so that HDF5 never meets a full disk half-way (it could not
+        # close the file) and the failure is raised at the end as one DiskFullError.
+        self._file = DiskFileWithMemoryFallback(self._tmp)
+        self.sources = SpooledSourceHashes(folder=self._tmp.parent)
+        self._f = h5py.File(self._file, "w")
         self._f.create_dataset(
             "record_id", shape=(0,), maxshape=(None,), dtype=_PER_BEAT["record_id"],
             chunks=(1 << 16,), compression=self.compression,
@@ -190,6 +203,12 @@ class ShardIndexWriter:
         if len(self._pending) >= self.part_records:
             self._write_part()
 
+    def add_sources(self, hashes: Mapping[str, str]) -> None:
+        """Add source files' SHA-256 (relative path -> hex digest): the file's
+        ``source_sha256`` attribute, as :meth:`ecgseg.store.BeatWriter.add_sources`,
+        spooled to a temporary file until the end (:class:`SpooledSourceHashes`)."""
+        self.sources.add(hashes)
+
     def _dtype_shape(self, key: str, n: int):
         dtypes = dict(_PER_BEAT, beats=np.float32, symbol="S1")
         return dtypes[key], ((n, self.length) if key == "beats" else (n,))
@@ -211,7 +230,7 @@ class ShardIndexWriter:
                                        fillvalue=0 if key != "symbol" else b"")
         del layout
         self._f.close()
-        self._f = h5py.File(self._image, "r+")
+        self._f = h5py.File(self._file, "r+")
 
     def _write_part(self) -> None:
         """The pending records' partial virtual datasets (none if they hold no beat)."""
@@ -232,28 +251,41 @@ class ShardIndexWriter:
             self._virtual(key, key, [(".", f"/{PARTS_GROUP}/{key}/{part}", m)
                                      for part, m in self._parts], self.n)
 
-    def _take_image(self, f: h5py.File):
-        """The file's bytes, read after it is closed: the BytesIO's own buffer, not a
-        copy of it (``BeatWriter._finish`` writes it)."""
-        return self._image.getbuffer
-
     def __exit__(self, exc_type, exc, tb) -> None:
-        def fill(f: h5py.File) -> None:
-            self.records.write(f)
-            for key, value in self.attrs.items():
-                f.attrs[key] = _attr_value(value)
-            f.attrs["format"] = FORMAT
-            f.attrs["shards"] = self.shards
-            f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
-                               .isoformat(timespec="seconds"))
-
+        ctx, file = self._ctx, self._file
+        done = False
         try:
-            if exc_type is None:
-                try:
-                    self._write_virtual()
-                except BaseException as err:  # remove the temporary file, then fail
-                    BeatWriter._finish(self, type(err), err, err.__traceback__, fill)
-                    raise
-            BeatWriter._finish(self, exc_type, exc, tb, fill)  # one definition
-        finally:
-            self._image = None
+            try:
+                if exc_type is None:
+                    self._write_virtual()  # (closes and reopens self._f)
+                    self._fill(self._f)
+                done = exc_type is None
+            finally:
+                if self._f is not None:  # quiet if the block or the finishing failed
+                    with contextlib.nullcontext() if done else \
+                            contextlib.suppress(Exception):
+                        self._f.close()
+                self._f = self._file = None
+                file.close()
+                self.sources.close()
+                self.records.close()
+            if file.error is not None:  # the disk failed: raise it now that HDF5 is done
+                raise file.error
+        except BaseException:
+            if not ctx.__exit__(*sys.exc_info()):
+                raise
+        else:
+            ctx.__exit__(exc_type, exc, tb)
+
+    def _fill(self, f: h5py.File) -> None:
+        """The ``/records`` table and the file attributes."""
+        self.records.write(f)
+        for key, value in self.attrs.items():
+            f.attrs[key] = _attr_value(value)
+        if self.sources.added:  # the JSON text once, as bytes: no str copy of it
+            f.attrs.create("source_sha256", data=self.sources.json_bytes(),
+                           dtype=h5py.string_dtype())
+        f.attrs["format"] = FORMAT
+        f.attrs["shards"] = self.shards
+        f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
+                           .isoformat(timespec="seconds"))

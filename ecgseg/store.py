@@ -101,6 +101,7 @@ class BeatWriter:
         self.chunk_rows = chunk_rows
         self.n = 0
         self.records = RecordsTable()
+        self.sources: dict[str, str] | None = None  # add_sources: the source_sha256 attribute
         self._ctx = None
         self._f: h5py.File | None = None
         # Datasets stay open while writing: closing one flushes its chunk cache, so
@@ -180,11 +181,21 @@ class BeatWriter:
         row.update(stats or {})
         self.records.append(row)
 
+    def add_sources(self, hashes: Mapping[str, str]) -> None:
+        """Add source files' SHA-256 (relative path -> hex digest): the file's
+        ``source_sha256`` attribute (JSON, keys sorted; written once any call was made,
+        even with none)."""
+        if self.sources is None:
+            self.sources = {}
+        self.sources.update(hashes)
+
     def __exit__(self, exc_type, exc, tb) -> None:
         def fill(f: h5py.File) -> None:
             self.records.write(f)
             for key, value in self.attrs.items():
                 f.attrs[key] = _attr_value(value)
+            if self.sources is not None:
+                f.attrs["source_sha256"] = _attr_value(self.sources)
             f.attrs["format"] = FORMAT
             f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
                                .isoformat(timespec="seconds"))

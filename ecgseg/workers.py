@@ -62,7 +62,8 @@ def ordered_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int,
     >>> list(ordered_map(abs, [-1, 2, -3], workers=1))
     [1, 2, 3]
     """
-    tasks = list(tasks)
+    if not isinstance(tasks, Sequence):  # a sequence is read as the window moves on
+        tasks = list(tasks)
     if workers <= 1 or len(tasks) <= 1:
         for t in tasks:
             yield fn(t)

@@ -292,3 +292,47 @@ def test_records_travel_in_groups_and_come_back_in_order():
     assert all(len(set(keys[i:i + 6])) == 1 for i in range(0, 24, 6))
     one = list(dask_ordered_map(_task_key, list(range(24)), "local", workers=1, max_batch=1))
     assert [x for x, _ in one] == list(range(24)) and len({k for _, k in one}) == 24
+
+
+class _CountingTasks:
+    """A sequence of ints that counts how many of its items were read."""
+
+    def __init__(self, n):
+        self.n, self.read = n, 0
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            out = list(range(self.n))[i]
+            self.read += len(out)
+            return out
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        self.read += 1
+        return i
+
+
+def test_tasks_are_read_as_the_window_moves_not_up_front():
+    """The client holds a bounded window of tasks (2 x threads groups of at most
+    MAX_BATCH) whatever their number: a sequence of tasks is read lazily by both
+    executors (``segment_database`` passes one that makes a RecordTask when read)."""
+    from collections.abc import Sequence
+
+    from ecgseg.distributed import MAX_BATCH, dask_ordered_map
+    from ecgseg.workers import ordered_map
+
+    Sequence.register(_CountingTasks)
+    tasks = _CountingTasks(400)
+    it = dask_ordered_map(abs, tasks, "local", workers=1)
+    assert next(it) == 0
+    # 2 groups in flight for 1 thread, and the next one submitted before a result is
+    # yielded: 3 groups of at most MAX_BATCH read, not 400 tasks
+    assert tasks.read <= 3 * MAX_BATCH
+    assert list(it) == list(range(1, 400)) and tasks.read == 400
+    tasks = _CountingTasks(400)
+    it = ordered_map(abs, tasks, workers=2)
+    assert next(it) == 0 and tasks.read <= 2 * 2 + 1
+    assert list(it) == list(range(1, 400))
+    it.close()

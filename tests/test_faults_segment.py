@@ -302,6 +302,30 @@ def test_segment_on_full_disk_one_line_no_temporary(full_data_dir, full_disk):
     assert earlier.read_bytes() == before
 
 
+def test_shards_index_on_full_disk_one_line_no_temporary(data_dir, full_disk, tmp_path):
+    """The ``--shards`` index is written to disk as records come (not built in memory):
+    a disk that fills under it is still one line and no file, not an HDF5 crash."""
+    filler = full_disk / "filler"
+    with open(filler, "wb", buffering=0) as f:  # then leave 4 KB: less than the index
+        while True:
+            try:
+                f.write(b"\0" * 4096)
+            except OSError:
+                break
+    os.truncate(filler, max(0, filler.stat().st_size - 4096))
+    out = full_disk / "beats.h5"
+    done = subprocess.run(_ecg(*_segment_args(data_dir, out, "paper", "-r", "100,101,102",
+                                              "--shards", str(tmp_path / "shards"))),
+                          cwd=ROOT, env=_env(), capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "disk is full" in lines[0] and str(out) in lines[0], done.stderr
+    assert not out.exists() and _leftovers(full_disk) == []
+    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == [
+        "100.h5", "101.h5", "102.h5"]  # the workers wrote theirs; only the index failed
+
+
 # ---------------------------------------------------------------------------------
 # Failed records, and options checked before any work.
 

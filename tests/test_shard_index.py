@@ -6,6 +6,8 @@ the signals, only on how many beats each record has (zero included).
 
 from __future__ import annotations
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -119,3 +121,121 @@ def test_records_table_keeps_numbers_compact_and_falls_back_exactly():
     t.append({"name": "r3", "beats": True, "fs_in": "n/a", "big": 2 ** 64})
     assert t.column("beats") == [0, 1, 2, True] and t.column("fs_in")[-1] == "n/a"
     assert t.column("big")[-1] == 2 ** 64 and len(t) == 4
+
+
+class _DiskFillsAfter:
+    """A disk file whose writes fail with ENOSPC once ``room`` bytes were written."""
+
+    def __init__(self, file, room: int):
+        self._file, self.room = file, room
+
+    def write(self, data):
+        n = len(memoryview(data).cast("B"))
+        if n > self.room:
+            import errno
+
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= n
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+@pytest.mark.parametrize("room", [0, 3000, 40_000])
+def test_index_on_a_disk_that_fills_is_one_error_and_no_file(shards_and_reference, tmp_path,
+                                                           room):
+    from ecgseg.oserrors import DiskFullError
+
+    results, shards, _ = shards_and_reference
+    out = tmp_path / "out" / "index.h5"
+    with pytest.raises(DiskFullError, match="disk is full") as err:
+        with ShardIndexWriter(out, length=187, attrs=ATTRS, part_records=2) as w:
+            w._file._file = _DiskFillsAfter(w._file._file, room)
+            for i in range(40):  # more than 40 KB of index with the /records table
+                res = results[i % len(results)]
+                w.append_shard(f"{res.name}-{i}", res.patient, shard_path(shards, res.name),
+                               len(res.labels), stats=res.stats)
+    assert str(out) in str(err.value)
+    assert sorted(p.name for p in out.parent.iterdir()) == []  # no file, no temporary
+
+
+def test_index_is_written_to_disk_as_records_come(shards_and_reference, tmp_path):
+    results, shards, _ = shards_and_reference
+    out = tmp_path / "index.h5"
+    with ShardIndexWriter(out, length=187, attrs=ATTRS, part_records=2) as w:
+        sizes = []
+        for res in results:
+            w.append_shard(res.name, res.patient, shard_path(shards, res.name),
+                           len(res.labels), stats=res.stats)
+            sizes.append(w._tmp.stat().st_size)
+        assert not w._file.in_memory
+    assert sizes[-1] > sizes[0] > 0  # the parts went to the temporary file, not memory
+    assert load_beats(out, labelled=False).beats.shape == (sum(BEATS), 187)
+
+
+def test_source_hashes_attribute_as_in_a_plain_file(shards_and_reference, tmp_path):
+    """add_sources: the same source_sha256 attribute (type and text) in the index,
+    spooled to disk, as in a plain file, where a dict builds it."""
+    results, shards, _ = shards_and_reference
+    out, plain = tmp_path / "index.h5", tmp_path / "plain.h5"
+    hashes = [{f"{r.name}.{e}": f"{i}{e}".ljust(64, "0") for e in ("hea", "dat")}
+              for i, r in enumerate(results)]
+    with ShardIndexWriter(out, length=187, attrs=ATTRS, part_records=2) as w, \
+            BeatWriter(plain, length=187, attrs=ATTRS) as p:
+        for res, h in zip(results, hashes):
+            w.append_shard(res.name, res.patient, shard_path(shards, res.name),
+                           len(res.labels), stats=res.stats)
+            w.add_sources(h)
+            p.append_record(res.name, res.patient, res.beats, labels=res.labels,
+                            sample=res.sample, window=res.window, n_values=res.n_values)
+            p.add_sources(h)
+    with h5py.File(out, "r") as f, h5py.File(plain, "r") as g:
+        a, b = f.attrs["source_sha256"], g.attrs["source_sha256"]
+        assert type(a) is type(b) is str and a == b
+        assert f.attrs.get_id("source_sha256").dtype == g.attrs.get_id("source_sha256").dtype
+    assert json.loads(a) == {k: v for h in hashes for k, v in h.items()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.h5", "plain.h5", "ref.h5",
+                                                        "shards"]  # no spool left
+
+
+@pytest.mark.parametrize("block_rows", [1, 3, 4096])
+def test_spooled_records_table_writes_what_records_table_writes(tmp_path, monkeypatch,
+                                                                block_rows):
+    import random
+
+    import ecgseg.spooled_records
+    from ecgseg.spooled_records import SpooledRecordsTable
+
+    monkeypatch.setattr(ecgseg.spooled_records, "BLOCK_ROWS", block_rows)
+    rng = random.Random(block_rows)
+    values = [0, 7, -3, 2 ** 40, 1.5, float("nan"), True, False, None, "MLII", "é",
+              np.int32(4), np.int64(-9), np.float32(0.25), np.float64(2.5)]
+    kinds = {"ints": values[:4], "floats": values[:6] + values[13:], "bools": values[6:9],
+             "mixed": values, "text": values[9:11] + [None], "npints": values[11:13]}
+    rows = []
+    for i in range(11):
+        row = {"name": f"r{i}"}
+        for key, pool in kinds.items():
+            if rng.random() < 0.85 or key == "ints" and i > 5:
+                row[key] = rng.choice(pool)
+        rows.append(row)
+    rows[3]["late"] = 1  # a column that first appears in a later row
+    a, b = RecordsTable(), SpooledRecordsTable(folder=tmp_path)
+    for row in rows:
+        a.append(row)
+        b.append(row)
+    with h5py.File(tmp_path / "a.h5", "w") as fa, h5py.File(tmp_path / "b.h5", "w") as fb:
+        a.write(fa)
+        b.write(fb)
+        assert list(fa["records"]) == list(fb["records"])
+        for key in fa["records"]:
+            x, y = fa["records"][key], fb["records"][key]
+            assert x.dtype == y.dtype and x.shape == y.shape == (len(rows),), key
+            assert x.chunks == y.chunks and x.compression == y.compression, key
+            if x.dtype.kind == "f":
+                np.testing.assert_array_equal(x[()], y[()])
+            else:
+                assert x[()].tolist() == y[()].tolist(), key
+    b.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5", "b.h5"]

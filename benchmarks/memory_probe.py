@@ -1,0 +1,95 @@
+"""Where a process's memory is at one moment: RSS, glibc's heap, and (optionally) Python's.
+
+Used by ``benchmarks/dask_scaling.py --probe`` to split the client's memory at the end
+of a ``--shards`` run (all records received, the index not yet finished) into
+what Python allocated (``tracemalloc``) and native memory (HDF5, numpy, malloc's free
+but unreturned pages), at several numbers of records: what grows per record shows as
+a slope in one of them.
+
+Examples
+--------
+>>> p = snapshot()
+>>> p["rss_mb"] > 0 and "heap_in_use_mb" in p
+True
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import tracemalloc
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+        "uordblks", "fordblks", "keepcost")]
+
+
+def _libc():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallinfo2.restype = _Mallinfo2
+        return libc
+    except (OSError, AttributeError):  # not glibc >= 2.33
+        return None
+
+
+_LIBC = _libc()
+MB = 2 ** 20
+
+
+def rss_mb() -> float:
+    """Resident set size of this process now, MB (``/proc/self/statm``)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MB
+
+
+def snapshot(top: int = 0) -> dict:
+    """RSS, peak RSS so far (``ru_maxrss``), glibc heap figures (all arenas, MB) and, while ``tracemalloc`` traces, the
+    traced total and the ``top`` biggest allocation sites (file:line, KB, count).
+
+    ``heap_in_use_mb``: malloc'ed and not freed (``uordblks``, main + thread arenas);
+    ``heap_free_mb``: free but kept by malloc (``fordblks``: fragmentation, arenas);
+    ``mmapped_mb``: blocks of their own mmap (``hblkhd``, large arrays).
+    """
+    import resource
+
+    out = {"rss_mb": round(rss_mb(), 2),
+           "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)}
+    if _LIBC is not None:
+        m = _LIBC.mallinfo2()
+        out.update(heap_in_use_mb=round(m.uordblks / MB, 2),
+                   heap_free_mb=round(m.fordblks / MB, 2),
+                   mmapped_mb=round(m.hblkhd / MB, 2),
+                   heap_arena_mb=round(m.arena / MB, 2))
+    if tracemalloc.is_tracing():
+        current, peak = tracemalloc.get_traced_memory()
+        out.update(traced_mb=round(current / MB, 2), traced_peak_mb=round(peak / MB, 2))
+        if top:
+            snap = tracemalloc.take_snapshot()
+            stats = snap.statistics("lineno")
+            out["top"] = [(f"{s.traceback[0].filename.split('site-packages/')[-1]}:"
+                           f"{s.traceback[0].lineno}", round(s.size / 1024, 1), s.count)
+                          for s in stats[:top]]
+            if tracemalloc.get_traceback_limit() > 1:  # where the biggest sites come from
+                out["tracebacks"] = [
+                    (round(s.size / 1024, 1), s.count, s.traceback.format(limit=12))
+                    for s in snap.statistics("traceback")[:top]]
+    return out
+
+
+def probe_shard_index_end(store: dict, top: int = 25) -> None:
+    """Record :func:`snapshot` in ``store["end_of_records"]`` when a
+    :class:`ecgseg.shards.ShardIndexWriter` starts finishing its index (every record
+    received and appended), by wrapping its ``_write_virtual``."""
+    from ecgseg.shards import ShardIndexWriter
+
+    original = ShardIndexWriter._write_virtual
+
+    def wrapped(self):
+        store["end_of_records"] = snapshot(top)
+        return original(self)
+
+    ShardIndexWriter._write_virtual = wrapped

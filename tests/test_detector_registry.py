@@ -19,7 +19,7 @@ def _ecg(fs: float = 360.0, seconds: float = 30.0) -> tuple[np.ndarray, np.ndarr
 
 
 def test_registry_lists_qrs_and_external_detectors():
-    assert detector_names() == ("paper", "reference", "qrs", "sleepecg", "neurokit2", "xqrs")
+    assert detector_names() == ("paper", "reference", "reference-jitter", "qrs", "sleepecg", "neurokit2", "xqrs")
     qrs = get_detector("qrs")
     assert qrs.params_type is QrsParams and qrs.default_params(360.0) == QrsParams()
     assert qrs.default_params(100.0).high_hz < 50.0

@@ -28,7 +28,9 @@ kernels over the whole record (linear in its length, no Python loop per beat):
    previous QRS's is never taken back by the search-back.
 6. **R-peak refinement.** Within ``± refine_s`` of the envelope peak, the extreme of the
    band-passed signal in the record's dominant polarity (the opposite one when it is
-   ``polarity_ratio`` times larger, e.g. an inverted ventricular beat), then the extreme
+   ``polarity_ratio`` times larger, e.g. an inverted ventricular beat; or when the
+   signal's own excursion from the window's edges is ``polarity_ratio`` times larger the
+   other way, e.g. a QS-shaped ventricular beat after a small r wave), then the extreme
    of the signal itself within ``± peak_s`` of that.
 
 Every kernel has a plain NumPy reference of the same algorithm
@@ -110,7 +112,8 @@ class QrsParams:
         Half-width of the final search on the signal itself, s (0 keeps the band-passed extreme).
     polarity_ratio : float
         A beat takes the opposite of the record's dominant polarity when that extreme is
-        this many times larger (>= 1).
+        this many times larger, in the band-passed signal or in the signal's excursion
+        from the refinement window's edges (>= 1).
 
     Examples
     --------
@@ -585,6 +588,25 @@ def _refine_nb(x, bp, centres, half, peak_half, ratio):
             positive = not (down > ratio * up)
         else:
             positive = up > ratio * down
+        # the signal itself overrules: its excursion from the window's edges is `ratio`
+        # times larger the other way (a QS-shaped ventricular beat after a small r wave)
+        c = centres[b]
+        a = max(0, c - half)
+        z = min(n, c + half + 1)
+        base = 0.5 * (x[a] + x[z - 1])
+        xmax = x[a]
+        xmin = x[a]
+        for j in range(a, z):
+            if x[j] > xmax:
+                xmax = x[j]
+            if x[j] < xmin:
+                xmin = x[j]
+        up_x = xmax - base
+        down_x = base - xmin
+        if positive and down_x > ratio * up_x:
+            positive = False
+        elif (not positive) and up_x > ratio * down_x:
+            positive = True
         r = hi[b] if positive else lo[b]
         a = max(0, r - peak_half)
         z = min(n, r + peak_half + 1)
@@ -609,6 +631,14 @@ def _refine_np(x, bp, centres, half, peak_half, ratio):
         balance += bp[hi[b]] + bp[lo[b]]
     up, down = bp[hi], -bp[lo]
     positive = ~(down > ratio * up) if balance >= 0 else (up > ratio * down)
+    # the signal's excursions from the mean of the window's two edge samples
+    xvals = np.where(inside, x[np.clip(idx, 0, n - 1)], np.nan)
+    first = np.maximum(centres - half, 0)
+    last = np.minimum(centres + half, n - 1)
+    base = 0.5 * (x[first] + x[last])
+    up_x = (np.nanmax(xvals, axis=1) - base) if len(centres) else base
+    down_x = (base - np.nanmin(xvals, axis=1)) if len(centres) else base
+    positive = np.where(positive, ~(down_x > ratio * up_x), up_x > ratio * down_x)
     r = np.where(positive, hi, lo)
     offsets = np.arange(-peak_half, peak_half + 1)
     idx = r[:, None] + offsets[None, :]

@@ -565,6 +565,7 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
     the run (:class:`_CorruptSource`; nothing is written) so that it can be fetched
     again.
     """
+    from .detectors import get_detector
     from .labels import BEAT_SAMPLES
     from .store import BeatWriter
 
@@ -574,6 +575,10 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
                              default_detector=detector == own_detector, note=r.note(db))
     counts = np.zeros(len(classes), dtype=np.int64)
     length = int(getattr(params, "length", BEAT_SAMPLES) or BEAT_SAMPLES)
+    if detector_params is None and detector != own_detector:
+        # record the values the detector ran with (its parameter class's defaults)
+        params_type = get_detector(detector).params_type
+        detector_params = params_type() if params_type is not None else None
     attrs = beats_attrs(db, r, params, fs=r.fs(db, params), length=length, lead=lead,
                         tolerance_s=tolerance_s, detector=detector,
                         detector_params=detector_params)

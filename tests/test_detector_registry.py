@@ -19,7 +19,7 @@ def _ecg(fs: float = 360.0, seconds: float = 30.0) -> tuple[np.ndarray, np.ndarr
 
 
 def test_registry_lists_qrs_and_external_detectors():
-    assert detector_names() == ("paper", "reference", "qrs", "sleepecg", "neurokit2", "xqrs")
+    assert detector_names() == ("paper", "reference", "reference-jitter", "qrs", "sleepecg", "neurokit2", "xqrs")
     qrs = get_detector("qrs")
     assert qrs.params_type is QrsParams and qrs.default_params(360.0) == QrsParams()
     assert qrs.default_params(100.0).high_hz < 50.0
@@ -89,3 +89,47 @@ def test_paper_recipe_with_qrs_detector(session_data_dir):
     res = segment_record(session_data_dir / "physionet/mitdb/1.0.0/208", "mitdb",
                          detector="qrs")
     assert res.detector.sensitivity > 0.98 and res.beats.shape[1] == 187
+
+
+def test_reference_jitter_moves_each_annotation_both_ways_seeded():
+    from ecgseg.detectors.reference import JitterParams, jittered_positions
+    from ecgseg.records import Annotations
+
+    samples = np.arange(200, 200 + 300 * 500, 300)
+    ann = Annotations(samples, np.array(["N"] * len(samples)))
+    det = get_detector("reference-jitter")
+    assert det.needs_annotations and det.default_params(360.0) == JitterParams()
+    moved = det.detect(np.zeros(samples[-1] + 100), 360.0, None, annotations=ann)
+    offsets = moved - samples
+    # 0.05 s at 360 Hz: 18 samples either way, earlier as well as later, reproducible
+    assert offsets.min() == -18 and offsets.max() == 18 and abs(offsets.mean()) < 2
+    np.testing.assert_array_equal(moved, jittered_positions(samples, 360.0, JitterParams()))
+    other = jittered_positions(samples, 360.0, JitterParams(seed=1))
+    assert not np.array_equal(other, moved)
+    at_125 = jittered_positions(samples, 125.0, JitterParams(jitter_s=0.04))
+    assert np.abs(at_125 - samples).max() == 5
+    np.testing.assert_array_equal(jittered_positions(samples, 360.0, JitterParams(jitter_s=0)),
+                                  samples)
+    for bad in ({"jitter_s": -0.01}, {"jitter_s": float("nan")}, {"seed": -1}, {"seed": 1.5}):
+        with pytest.raises(DetectorInputError, match=next(iter(bad))):
+            JitterParams(**bad)
+
+
+def test_kaggle_recipe_with_jittered_reference_records_its_params(session_data_dir, tmp_path):
+    # a training file of beats cut around the annotations: each labelled by its
+    # annotation, the offsets' parameters in the file's provenance
+    out = tmp_path / "j.h5"
+    s = segment_database("mitdb", data_dir=session_data_dir, out=out, recipe="kaggle",
+                         detector="reference-jitter", records=["100"], workers=1,
+                         progress=False)
+    assert s.detector.sensitivity > 0.99 and s.detector.positive_predictivity == 1.0
+    attrs = read_attrs(out)["detector"]
+    assert attrs["name"] == "reference-jitter"
+    assert attrs["params"] == {"jitter_s": 0.05, "seed": 0}
+    ref = segment_record(session_data_dir / "physionet/mitdb/1.0.0/100", "mitdb", recipe="kaggle")
+    jit = segment_record(session_data_dir / "physionet/mitdb/1.0.0/100", "mitdb", recipe="kaggle",
+                         detector="reference-jitter")
+    n = min(len(ref.sample), len(jit.sample))
+    offsets = jit.sample[:n] - ref.sample[:n]
+    assert np.abs(offsets).max() <= 18 and (offsets < -5).any() and (offsets > 5).any()
+    np.testing.assert_array_equal(jit.labels[:n], ref.labels[:n])

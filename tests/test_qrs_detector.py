@@ -194,11 +194,41 @@ def test_no_qrs_warns():
         assert detect_qrs(slow, fs).size < 10
 
 
+def ecg_with_pause(fs: float, t_wave_mv: float = 0.8):
+    """Beats every 0.8 s with a large T wave (0.28 s after R), a 3 s pause, beats again.
+
+    Returns (mV (n,), R indices). The pause makes the detector search back; the largest
+    candidate since the last QRS is then that beat's T wave.
+    """
+    r_times = np.arange(0.6, 20, 0.8)
+    r_times = np.concatenate((r_times, r_times[-1] + 3.0 + np.arange(0, 10, 0.8)))
+    n = int((r_times[-1] + 1.0) * fs)
+    t = np.arange(n) / fs
+    x = np.zeros(n)
+    for r in r_times:
+        for off, amp, width in ((-0.2, 0.15, 0.025), (-0.03, -0.15, 0.008), (0.0, 1.2, 0.009),
+                                (0.03, -0.3, 0.009), (0.28, t_wave_mv, 0.04)):
+            x += amp * np.exp(-0.5 * ((t - r - off) / width) ** 2)
+    x += 0.01 * np.random.default_rng(0).standard_normal(n)
+    return x, np.round(r_times * fs).astype(np.int64)
+
+
+@pytest.mark.parametrize("fs", [250.0, 360.0, 500.0])
+def test_searchback_in_a_pause_does_not_take_the_t_wave(fs):
+    # before searchback_twave_ratio, the search-back took the T wave of the beat before
+    # the pause as a QRS (39 peaks for 38 beats at each of these rates), as in record 232
+    x, truth = ecg_with_pause(fs)
+    for backend in ("numba", "numpy"):
+        assert_all_found(detect_qrs(x, fs, backend=backend), truth, fs)
+
+
 def test_params_validation_names_the_field():
     for kwargs, field in [({"low_hz": 0}, "low_hz"), ({"refractory_s": float("nan")}, "refractory_s"),
                           ({"threshold_fraction": 1.5}, "threshold_fraction"),
                           ({"low_hz": 30.0, "high_hz": 20.0}, "low_hz"),
                           ({"searchback_rr": 0.9}, "searchback_rr"),
+                          ({"searchback_twave_ratio": 0.6}, "searchback_twave_ratio"),
+                          ({"searchback_noise_ratio": 0.9}, "searchback_noise_ratio"),
                           ({"polarity_ratio": 0.5}, "polarity_ratio")]:
         with pytest.raises(QrsInputError, match=field):
             QrsParams(**kwargs)
@@ -237,6 +267,38 @@ def test_mitdb_207_flutter_excluded_as_ec57_says(mitdb_mlii, mitdb_records):
                             excluded=ventricular_flutter_episodes(ann_sample, ann_symbol))
     assert plain.positive_predictivity < 0.9 and ec57.positive_predictivity >= 0.993
     assert ec57.sensitivity == plain.sensitivity >= 0.999
+
+
+def test_mitdb_232_t_waves_and_pauses(full_mirror):
+    # sinus bradycardia with long pauses: the search-back used to take T waves of slow
+    # beats (0.25-0.35 s after the QRS) and noise inside the pauses. Measured FN 1, FP 19
+    # (FP 57 before searchback_twave_ratio and searchback_noise_ratio)
+    import wfdb
+
+    path = str(full_mirror / "mitdb" / "1.0.0" / "232")
+    x = np.ascontiguousarray(wfdb.rdrecord(path, channels=[0]).p_signal[:, 0])
+    ann = wfdb.rdann(path, "atr")
+    score = score_detections(detect_qrs(x, 360.0), ann.sample[aami_label(ann.symbol) >= 0],
+                             int(0.15 * 360))
+    assert score.reference - score.matched <= 2 and score.detected - score.matched <= 25
+
+
+def test_mitdb_200_qs_shaped_pvcs_peak_at_their_trough(full_mirror):
+    # 200's PVCs (MLII) are a small r wave then a deep QS trough, annotated at the trough;
+    # the band-passed signal's extreme chose the r wave, ~14 samples early (74 % of its V
+    # beats 6 samples or more off). The signal's own excursion now decides: measured 3.0 %
+    import wfdb
+
+    path = str(full_mirror / "mitdb" / "1.0.0" / "200")
+    x = np.ascontiguousarray(wfdb.rdrecord(path, channels=[0]).p_signal[:, 0])
+    ann = wfdb.rdann(path, "atr")
+    v_beats = ann.sample[np.asarray(ann.symbol) == "V"]
+    peaks = detect_qrs(x, 360.0)
+    nearest = peaks[np.clip(np.searchsorted(peaks, v_beats), 1, len(peaks) - 1)]
+    earlier = peaks[np.clip(np.searchsorted(peaks, v_beats) - 1, 0, len(peaks) - 1)]
+    offset = np.where(np.abs(nearest - v_beats) < np.abs(earlier - v_beats),
+                      nearest - v_beats, earlier - v_beats)
+    assert len(v_beats) > 800 and np.mean(np.abs(offset) >= 6) < 0.08
 
 
 def test_mitdb_108_noise_and_large_p_waves(full_mirror):

@@ -20,6 +20,11 @@ Built-in entries:
 ``reference``
     The record's reference beat annotations (MIT-BIH ``atr``, AAMI beat symbols);
     an error for a record without them.
+``reference-jitter``
+    The reference annotations each moved by a random offset of up to ``jitter_s``
+    (50 ms) either way, seeded per record (:class:`~ecgseg.detectors.reference.JitterParams`):
+    training beats cut around the annotations, earlier and later, so that a model does
+    not depend on where a detector puts the peak.
 ``qrs``
     The toolkit's own QRS detector (:mod:`ecgseg.detectors.qrs`): band-pass, energy
     envelope, adaptive thresholds with search-back, R-peak refinement; any lead, 100 Hz
@@ -34,7 +39,7 @@ Adding a detector is one module plus one :func:`register_detector` call.
 Examples
 --------
 >>> detector_names()
-('paper', 'reference', 'qrs', 'sleepecg', 'neurokit2', 'xqrs')
+('paper', 'reference', 'reference-jitter', 'qrs', 'sleepecg', 'neurokit2', 'xqrs')
 >>> get_detector("reference").needs_annotations
 True
 """
@@ -52,6 +57,7 @@ from ..errors import EcgError, RecordError
 from ..recipes.params import PaperParams
 from .errors import DetectorInputError, DetectorUnavailableError, DetectorWarning
 from .qrs import QrsParams
+from .reference import JitterParams
 
 
 @dataclass(frozen=True)
@@ -210,6 +216,22 @@ register_detector(Detector(
     detect=_lazy("ecgseg.detectors.reference:detect_reference"),
     needs_annotations=True,
 ))
+
+
+def _jitter_defaults(fs: float) -> JitterParams:
+    return JitterParams()
+
+
+register_detector(Detector(
+    name="reference-jitter",
+    description="the reference annotations, each moved by a seeded random offset of up to "
+                "50 ms either way (training-set augmentation)",
+    params_type=JitterParams,
+    default_params=_jitter_defaults,
+    detect=_lazy("ecgseg.detectors.reference:detect_reference_jittered"),
+    needs_annotations=True,
+))
+
 
 def _qrs_defaults(fs: float) -> QrsParams:
     return QrsParams()

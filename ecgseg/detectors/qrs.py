@@ -22,11 +22,15 @@ kernels over the whole record (linear in its length, no Python loop per beat):
    ``twave_s`` and its steepest slope is below ``twave_slope_ratio`` times the previous
    QRS's (a T wave). When no QRS came for ``searchback_rr`` times the mean of the last
    8 RR intervals, the largest candidate since the last QRS is taken if it exceeds half
-   the threshold (search-back; repeated with a halved threshold, never below the noise
-   level, while nothing is found).
+   the threshold (search-back; repeated with a lowered threshold, never below
+   ``searchback_noise_ratio`` times the noise level, while nothing is found). A candidate
+   rejected as a T wave whose slope is even below ``searchback_twave_ratio`` times the
+   previous QRS's is never taken back by the search-back.
 6. **R-peak refinement.** Within ``± refine_s`` of the envelope peak, the extreme of the
    band-passed signal in the record's dominant polarity (the opposite one when it is
-   ``polarity_ratio`` times larger, e.g. an inverted ventricular beat), then the extreme
+   ``polarity_ratio`` times larger, e.g. an inverted ventricular beat; or when the
+   signal's own excursion from the window's edges is ``polarity_ratio`` times larger the
+   other way, e.g. a QS-shaped ventricular beat after a small r wave), then the extreme
    of the signal itself within ``± peak_s`` of that.
 
 Every kernel has a plain NumPy reference of the same algorithm
@@ -94,6 +98,12 @@ class QrsParams:
     searchback_fraction : float
         ... and take the largest candidate since the last QRS if above this fraction of
         the detection threshold, in (0, 1).
+    searchback_twave_ratio : float
+        ... leaving out T waves whose steepest slope is below this fraction of the
+        previous QRS's (clear T waves; at most ``twave_slope_ratio``).
+    searchback_noise_ratio : float
+        The search-back threshold, lowered after each unsuccessful try, never goes below
+        this many times the noise level ``NPK`` (>= 1).
     learning_s : float
         Initial signal and noise levels come from this first stretch, s.
     refine_s : float
@@ -102,7 +112,8 @@ class QrsParams:
         Half-width of the final search on the signal itself, s (0 keeps the band-passed extreme).
     polarity_ratio : float
         A beat takes the opposite of the record's dominant polarity when that extreme is
-        this many times larger (>= 1).
+        this many times larger, in the band-passed signal or in the signal's excursion
+        from the refinement window's edges (>= 1).
 
     Examples
     --------
@@ -124,6 +135,8 @@ class QrsParams:
     threshold_fraction: float = 0.5
     searchback_rr: float = 1.66
     searchback_fraction: float = 0.6
+    searchback_twave_ratio: float = 0.25
+    searchback_noise_ratio: float = 1.2
     learning_s: float = 2.0
     refine_s: float = 0.075
     peak_s: float = 0.02
@@ -144,8 +157,13 @@ class QrsParams:
             raise QrsInputError(f"searchback_fraction must be in (0, 1), got {self.searchback_fraction}")
         if not 0 < self.twave_slope_ratio < 1:
             raise QrsInputError(f"twave_slope_ratio must be in (0, 1), got {self.twave_slope_ratio}")
+        if not 0 < self.searchback_twave_ratio <= self.twave_slope_ratio:
+            raise QrsInputError(f"searchback_twave_ratio must be in (0, twave_slope_ratio = "
+                                f"{self.twave_slope_ratio}], got {self.searchback_twave_ratio}")
         if self.searchback_rr <= 1:
             raise QrsInputError(f"searchback_rr must be above 1, got {self.searchback_rr}")
+        if self.searchback_noise_ratio < 1:
+            raise QrsInputError(f"searchback_noise_ratio must be at least 1, got {self.searchback_noise_ratio}")
         if self.polarity_ratio < 1:
             raise QrsInputError(f"polarity_ratio must be at least 1, got {self.polarity_ratio}")
 
@@ -440,7 +458,7 @@ def _candidates_np(env, bp, half, qrs_half):
 
 
 def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio,
-                   fraction, searchback_rr, sb_fraction):
+                   fraction, searchback_rr, sb_fraction, sb_twave_ratio, sb_noise_ratio):
     """Adaptive-threshold decision over the candidates; returns the indices of the QRS ones.
 
     Plain Python (run as is by the NumPy backend, compiled by numba for the other): the
@@ -481,8 +499,8 @@ def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio
         # search-back for a missed beat
         if best >= 0 and (p - (last if last >= 0 else 0)) > limit:
             th_sb = sb_fraction * th1 * 0.8 ** failures
-            if th_sb < npk:
-                th_sb = npk
+            if th_sb < sb_noise_ratio * npk:
+                th_sb = sb_noise_ratio * npk
             if amp[best] > th_sb:
                 j = best
                 q = pos[j]
@@ -507,9 +525,9 @@ def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio
         if since < refractory:
             i += 1
             continue
-        is_qrs = amp[i] > th1
-        if is_qrs and last >= 0 and since < twave and steep[i] < twave_ratio * last_steep:
-            is_qrs = False  # a T wave
+        # a T wave: soon after a QRS and at most twave_ratio of its steepest slope
+        is_twave = last >= 0 and since < twave and steep[i] < twave_ratio * last_steep
+        is_qrs = amp[i] > th1 and not is_twave
         if is_qrs:
             if last >= 0:
                 interval = p - last
@@ -527,7 +545,9 @@ def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio
         else:
             if i > processed:
                 npk = 0.125 * amp[i] + 0.875 * npk
-            if best < 0 or amp[i] > amp[best]:
+            # the search-back never takes back a clear T wave (slope below sb_twave_ratio)
+            clear_twave = is_twave and steep[i] < sb_twave_ratio * last_steep
+            if not clear_twave and (best < 0 or amp[i] > amp[best]):
                 best = i
         if i > processed:
             processed = i
@@ -568,6 +588,25 @@ def _refine_nb(x, bp, centres, half, peak_half, ratio):
             positive = not (down > ratio * up)
         else:
             positive = up > ratio * down
+        # the signal itself overrules: its excursion from the window's edges is `ratio`
+        # times larger the other way (a QS-shaped ventricular beat after a small r wave)
+        c = centres[b]
+        a = max(0, c - half)
+        z = min(n, c + half + 1)
+        base = 0.5 * (x[a] + x[z - 1])
+        xmax = x[a]
+        xmin = x[a]
+        for j in range(a, z):
+            if x[j] > xmax:
+                xmax = x[j]
+            if x[j] < xmin:
+                xmin = x[j]
+        up_x = xmax - base
+        down_x = base - xmin
+        if positive and down_x > ratio * up_x:
+            positive = False
+        elif (not positive) and up_x > ratio * down_x:
+            positive = True
         r = hi[b] if positive else lo[b]
         a = max(0, r - peak_half)
         z = min(n, r + peak_half + 1)
@@ -592,6 +631,14 @@ def _refine_np(x, bp, centres, half, peak_half, ratio):
         balance += bp[hi[b]] + bp[lo[b]]
     up, down = bp[hi], -bp[lo]
     positive = ~(down > ratio * up) if balance >= 0 else (up > ratio * down)
+    # the signal's excursions from the mean of the window's two edge samples
+    xvals = np.where(inside, x[np.clip(idx, 0, n - 1)], np.nan)
+    first = np.maximum(centres - half, 0)
+    last = np.minimum(centres + half, n - 1)
+    base = 0.5 * (x[first] + x[last])
+    up_x = (np.nanmax(xvals, axis=1) - base) if len(centres) else base
+    down_x = (base - np.nanmin(xvals, axis=1)) if len(centres) else base
+    positive = np.where(positive, ~(down_x > ratio * up_x), up_x > ratio * down_x)
     r = np.where(positive, hi, lo)
     offsets = np.arange(-peak_half, peak_half + 1)
     idx = r[:, None] + offsets[None, :]
@@ -743,7 +790,8 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
     chosen = (_thresholds_nb if numba else _thresholds_py)(
         pos, amp, steep, fs, params.learning_s * fs, params.refractory_s * fs,
         params.twave_s * fs, params.twave_slope_ratio, params.threshold_fraction,
-        params.searchback_rr, params.searchback_fraction)
+        params.searchback_rr, params.searchback_fraction, params.searchback_twave_ratio,
+        params.searchback_noise_ratio)
     centres = np.ascontiguousarray(pos[chosen])
     peaks = (_refine_nb if numba else _refine_np)(x, bp, centres, qrs_half, peak_half,
                                                   params.polarity_ratio)

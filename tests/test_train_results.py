@@ -65,3 +65,24 @@ def test_the_seed_section_replaces_only_itself(tmp_path):
     new = module.replace_section(old, heading, ["new table", ""])
     assert new == f"# acc\n\n## Hand-written\nkeep me\n\n{heading}\n\nnew table\n\n## Later\nkept too\n"
     assert module.replace_section("# acc\n", heading, ["t"]) == f"# acc\n\n{heading}\n\nt\n"
+
+
+def test_only_random_seeds_runs_no_speed_part_and_keeps_the_other_sections(monkeypatch,
+                                                                           tmp_path):
+    module = _script()
+    runs = {0: _run(0, 0.9926, 0.9479, 0.91)}
+    monkeypatch.setattr(module, "seed_run", lambda h5, seed, args: runs[seed])
+
+    def no_speed(*args):
+        raise AssertionError("--only random-seeds must not time the paper's model")
+
+    monkeypatch.setattr(module, "speed_section", no_speed)
+    h5 = tmp_path / "beats.h5"
+    h5.write_bytes(b"")
+    (tmp_path / "TRAIN_ACCURACY.md").write_text("# ecgnet accuracy\n\n## Hand-written\nkeep\n")
+    assert module.main(["--kaggle-h5", str(h5), "--only", "random-seeds", "--seeds", "0",
+                        "--threads", "1", "--out-dir", str(tmp_path)]) == 0
+    text = (tmp_path / "TRAIN_ACCURACY.md").read_text()
+    assert text.startswith("# ecgnet accuracy\n\n## Hand-written\nkeep\n\n" + module.SEEDS_HEADING)
+    assert "| 0 | 12 (10) | 99.26 | 0.9479 |" in text
+    assert not (tmp_path / "TRAIN_SPEED.md").exists()

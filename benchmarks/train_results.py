@@ -262,6 +262,15 @@ def seed_run(h5: str, seed: int, args) -> dict:
             "train_minutes": seconds / 60}
 
 
+def thousands(n: int) -> str:
+    """``55 493``: the thousands separator of the project's Markdown.
+
+    >>> thousands(60000)
+    '60 000'
+    """
+    return f"{n:,}".replace(",", " ")
+
+
 def random_seeds_section(args, header: list[str]) -> list[str]:
     """Random-split runs of ``args.seeds``: per-seed and mean table; Markdown lines."""
     h5 = args.kaggle_h5
@@ -281,14 +290,14 @@ def random_seeds_section(args, header: list[str]) -> list[str]:
              "the figures do not depend on the load (training is deterministic), the times do",
              "",
              f"Goal (issue #16): accuracy >= {GOAL_ACCURACY} % and macro-F1 >= {GOAL_MACRO_F1} "
-             f"with at most {GOAL_PARAMETERS:,} parameters, mean of the seeds. Each seed draws "
+             f"with at most {thousands(GOAL_PARAMETERS)} parameters, mean of the seeds. Each seed draws "
              "the split (test and validation beats), the initial weights, the shuffling and "
              "the augmentation. Each run is the same as "
              f"`ecg train {h5} {recipe} --seed N --threads {args.threads}`; its test part "
              f"(never trained on) is what `ecg evaluate <run>/best.pt {h5}` scores. "
              "Se / +P: sensitivity and positive predictivity of each class (%); test beats "
              "per class (seed " + str(runs[0]["seed"]) + "): "
-             + ", ".join(f"{c} {support[c]['support']:,}" for c in classes) + ".",
+             + ", ".join(f"{c} {thousands(support[c]['support'])}" for c in classes) + ".",
              "",
              "| seed | epochs (best) | accuracy % | macro-F1 | "
              + " | ".join(f"{c} Se / +P" for c in classes) + " | parameters | beats/s |",
@@ -307,7 +316,7 @@ def random_seeds_section(args, header: list[str]) -> list[str]:
             cells.append(f"{se:.2f} / {pp:.2f}")
         lines.append(f"| {r['seed']} | {res.epochs_run} ({res.best_epoch}) | "
                      f"{accs[-1]:.2f} | {f1s[-1]:.4f} | " + " | ".join(cells)
-                     + f" | {r['parameters']:,} | {r['beats_per_s']:,.0f} |")
+                     + f" | {thousands(r['parameters'])} | {thousands(round(r['beats_per_s']))} |")
 
     def mean(v):
         return sum(v) / len(v)
@@ -321,7 +330,7 @@ def random_seeds_section(args, header: list[str]) -> list[str]:
     lines += ["",
               f"Goal {'reached' if reached else 'not reached'}: mean accuracy {acc:.2f} % "
               f"(goal >= {GOAL_ACCURACY}), mean macro-F1 {f1:.4f} (goal >= {GOAL_MACRO_F1}), "
-              f"{parameters:,} parameters (goal <= {GOAL_PARAMETERS:,}).", ""]
+              f"{thousands(parameters)} parameters (goal <= {thousands(GOAL_PARAMETERS)}).", ""]
     return lines
 
 

@@ -65,6 +65,8 @@ ROWS: Dict[str, dict] = {
                       "model": "kachuee-wide", "class_weights": "balanced"},
     "wide-sqrt": {"label": "`kachuee-wide` + sqrt class weights",
                   "model": "kachuee-wide", "class_weights": "sqrt"},
+    "wide-focal": {"label": "`kachuee-wide` + focal loss", "model": "kachuee-wide",
+                   "loss": "focal"},
 }
 """Ablation rows, in order: registry name -> label and the settings beyond :data:`COMMON`."""
 
@@ -83,8 +85,8 @@ def command_of(row: str, data: str, args) -> str:
     """The ``ecg train`` command line of a row (seed 0)."""
     cfg = row_config(row, data, 0, args)
     parts = ["ecg train", shlex.quote(data)]
-    for key in ("model", "split", "val_fraction", "class_weights", "sampler", "augment", "ema",
-                "jitter", "epochs", "patience", "threads", "precision", "seed"):
+    for key in ("model", "split", "val_fraction", "loss", "class_weights", "sampler", "augment",
+                "ema", "jitter", "epochs", "patience", "threads", "precision", "seed"):
         if key in cfg:
             parts += [f"--{key.replace('_', '-')}", str(cfg[key])]
     return " ".join(parts)

@@ -82,7 +82,9 @@ class TrainConfig:
                                     "(+ likeness to the record's median beat), kachuee-rrmd (+ the "
                                     "beat minus that median beat as a 2nd channel), "
                                     "kachuee-rel (kachuee-rrmd with QRS likeness and rhythm "
-                                    "irregularity, without intervals in seconds).")
+                                    "irregularity, without intervals in seconds), "
+                                    "kachuee-wide (kachuee-rel plus a linear path from the "
+                                    "rhythm and record features to the logits).")
     classes: Optional[List[str]] = setting(
         None, "Class names in label order, comma-separated [default: from the data; "
               "N,S,V,F,Q for MIT-BIH, normal,MI for PTB].")

@@ -331,6 +331,9 @@ class KachueeWideNet(KachueeRelativeNet):
     """
 
     deep_drop_default = 0.5
+    wide_rr = slice(3, 5)
+    """Columns of the RR features the wide path takes (as ``fc1``: the intervals over the
+    local rhythm)."""
 
     def __init__(self, n_classes: int = 5, channels: int = 32, n_blocks: int = 5,
                  deep_drop: float | None = None):
@@ -338,7 +341,7 @@ class KachueeWideNet(KachueeRelativeNet):
         self.deep_drop = self.deep_drop_default if deep_drop is None else float(deep_drop)
         if not 0 <= self.deep_drop < 1:
             raise InputError(f"deep_drop must be in [0, 1), got {self.deep_drop}")
-        n_wide = len(range(self.rhythm_features)[self.rr_used]) + self.record_features
+        n_wide = len(range(self.rhythm_features)[self.wide_rr]) + self.record_features
         self.wide_norm = nn.BatchNorm1d(n_wide, affine=False)
         self.wide = nn.Linear(n_wide, n_classes)
 
@@ -346,13 +349,13 @@ class KachueeWideNet(KachueeRelativeNet):
         """Logits ``(n, n_classes)`` of inputs ``(n, 387)`` or ``(n, 1, 387)``: deep + wide."""
         x = x.flatten(1)
         beats, median = x[:, :BEAT_LENGTH], x[:, -BEAT_LENGTH:]
-        rr = x[:, BEAT_LENGTH:BEAT_LENGTH + self.rhythm_features][:, self.rr_used]
+        rr = x[:, BEAT_LENGTH:BEAT_LENGTH + self.rhythm_features]
         record = x[:, BEAT_LENGTH + self.rhythm_features:-BEAT_LENGTH]
-        columns = torch.cat([rr, record], dim=1)
-        z = torch.cat([self.features(torch.stack([beats, beats - median], dim=1)), columns],
-                      dim=1)
+        z = torch.cat([self.features(torch.stack([beats, beats - median], dim=1)),
+                       rr[:, self.rr_used], record], dim=1)
         deep = self.head(self.fc2(self.relu(self.fc1(z))))
-        wide = self.wide(self.wide_norm(columns.float()).to(deep.dtype))
+        columns = torch.cat([rr[:, self.wide_rr], record], dim=1).float()
+        wide = self.wide(self.wide_norm(columns).to(deep.dtype))
         if self.training and self.deep_drop > 0:
             keep = torch.rand(deep.shape[0], 1, device=deep.device) >= self.deep_drop
             deep = deep * keep.to(deep.dtype)

@@ -58,8 +58,8 @@ ROWS: Dict[str, dict] = {
     "relative-record-sampler": {"label": "`kachuee-rel` + epochs drawn balanced by class and "
                                          "record", "model": "kachuee-rel",
                                 "sampler": "record-class"},
-    "wide": {"label": "`kachuee-rel` + a linear path from the rhythm and record features to "
-                      "the logits, deep logits dropped for half the training beats "
+    "wide": {"label": "`kachuee-rel` + a linear path from the 13 rhythm and record columns "
+                      "to the logits, deep logits dropped for half the training beats "
                       "(`kachuee-wide`)", "model": "kachuee-wide"},
     "wide-balanced": {"label": "`kachuee-wide` + balanced class weights",
                       "model": "kachuee-wide", "class_weights": "balanced"},

@@ -27,9 +27,9 @@ def _inputs(model, n=8, seed=0):
 def test_the_wide_model_is_registered_with_its_parts_and_parameter_count():
     assert "kachuee-wide" in MODELS
     model = build_model("kachuee-wide", 5)
-    assert count_parameters(model) == 55_548 == count_parameters(build_model("kachuee-rel", 5)) + 55
+    assert count_parameters(model) == 55_563 == count_parameters(build_model("kachuee-rel", 5)) + 70
     assert input_columns(model) == input_columns(build_model("kachuee-rel", 5)) == 387
-    assert tuple(model.wide.weight.shape) == (5, 10) and model.deep_drop == 0.5
+    assert tuple(model.wide.weight.shape) == (5, 13) and model.deep_drop == 0.5
     assert model(_inputs(model)).shape == (8, 5)
     assert build_model("kachuee-wide", 2)(_inputs(model)).shape == (8, 2)
     with pytest.raises(InputError, match="deep_drop"):
@@ -40,7 +40,7 @@ def test_evaluation_logits_are_the_deep_plus_the_wide_path():
     model = build_model("kachuee-wide", 5).eval()
     x = _inputs(model)
     with torch.no_grad():
-        wide = model.wide(model.wide_norm(torch.cat([x[:, 190:192], x[:, 192:200]], dim=1)))
+        wide = model.wide(model.wide_norm(x[:, 187:200]))
         model.wide.weight.zero_(), model.wide.bias.zero_()
         deep = model(x)  # the wide path silenced: kachuee-rel's computation
         rel = build_model("kachuee-rel", 5).eval()
@@ -52,7 +52,7 @@ def test_evaluation_logits_are_the_deep_plus_the_wide_path():
     with torch.no_grad():
         full.load_state_dict(model.state_dict())
         full.wide.weight.normal_(), full.wide.bias.normal_()
-        wide = full.wide(full.wide_norm(torch.cat([x[:, 190:192], x[:, 192:200]], dim=1)))
+        wide = full.wide(full.wide_norm(x[:, 187:200]))
         np.testing.assert_allclose(full(x).numpy(), (deep + wide).numpy(), atol=1e-5)
         assert full(x).equal(full(x))  # no randomness in evaluation
 
@@ -65,7 +65,7 @@ def test_in_training_some_beats_get_the_wide_logits_alone():
     torch.manual_seed(0)
     with torch.no_grad():
         model.eval()
-        wide = model.wide(model.wide_norm(torch.cat([x[:, 190:192], x[:, 192:200]], dim=1)))
+        wide = model.wide(model.wide_norm(x[:, 187:200]))
         model.train()
         model.wide_norm.eval()  # batch statistics off, so that the wide logits compare
         out = model(x)
@@ -77,6 +77,19 @@ def test_in_training_some_beats_get_the_wide_logits_alone():
     no_drop.wide_norm.eval()
     with torch.no_grad():
         assert not torch.isclose(no_drop(x), wide, atol=1e-6).all(dim=1).any()
+
+
+def test_only_the_wide_path_sees_the_intervals_in_seconds():
+    """The deep path is kachuee-rel's (no intervals in seconds, RR columns 0-2); the wide
+    path takes all 13 rhythm and record columns."""
+    model = build_model("kachuee-wide", 5).eval()
+    x = _inputs(model)
+    seconds = x.clone()
+    seconds[:, 187:190] += 0.5
+    with torch.no_grad():
+        assert not torch.equal(model(seconds), model(x))
+        model.wide.weight[:, :3] = 0  # the wide path's weights of the seconds
+        np.testing.assert_array_equal(model(seconds).numpy(), model(x).numpy())
 
 
 def test_the_wide_model_trains_a_step_and_its_norm_learns_the_columns(kaggle_dir, tmp_path):
@@ -93,7 +106,7 @@ def test_the_wide_model_trains_a_step_and_its_norm_learns_the_columns(kaggle_dir
     assert type(model).model_name == "kachuee-wide"
     # the saved (averaged) model carries the running statistics of the wide columns
     assert int(model.wide_norm.num_batches_tracked) == 3
-    assert not torch.allclose(model.wide_norm.running_mean, torch.zeros(10))
+    assert not torch.allclose(model.wide_norm.running_mean, torch.zeros(13))
     config = json.loads((result.run_dir / "config.json").read_text())
     assert config["config"]["loss"] == "focal"
 

@@ -67,6 +67,9 @@ ROWS: Dict[str, dict] = {
                   "model": "kachuee-wide", "class_weights": "sqrt"},
     "wide-focal": {"label": "`kachuee-wide` + focal loss", "model": "kachuee-wide",
                    "loss": "focal"},
+    "wide-focal-balanced": {"label": "`kachuee-wide` + focal loss + balanced class weights",
+                            "model": "kachuee-wide", "loss": "focal",
+                            "class_weights": "balanced"},
 }
 """Ablation rows, in order: registry name -> label and the settings beyond :data:`COMMON`."""
 

@@ -58,6 +58,18 @@ ROWS: Dict[str, dict] = {
     "relative-record-sampler": {"label": "`kachuee-rel` + epochs drawn balanced by class and "
                                          "record", "model": "kachuee-rel",
                                 "sampler": "record-class"},
+    "wide": {"label": "`kachuee-rel` + a linear path from the 13 rhythm and record columns "
+                      "to the logits, deep logits dropped for half the training beats "
+                      "(`kachuee-wide`)", "model": "kachuee-wide"},
+    "wide-balanced": {"label": "`kachuee-wide` + balanced class weights",
+                      "model": "kachuee-wide", "class_weights": "balanced"},
+    "wide-sqrt": {"label": "`kachuee-wide` + sqrt class weights",
+                  "model": "kachuee-wide", "class_weights": "sqrt"},
+    "wide-focal": {"label": "`kachuee-wide` + focal loss", "model": "kachuee-wide",
+                   "loss": "focal"},
+    "wide-focal-balanced": {"label": "`kachuee-wide` + focal loss + balanced class weights",
+                            "model": "kachuee-wide", "loss": "focal",
+                            "class_weights": "balanced"},
 }
 """Ablation rows, in order: registry name -> label and the settings beyond :data:`COMMON`."""
 
@@ -76,8 +88,8 @@ def command_of(row: str, data: str, args) -> str:
     """The ``ecg train`` command line of a row (seed 0)."""
     cfg = row_config(row, data, 0, args)
     parts = ["ecg train", shlex.quote(data)]
-    for key in ("model", "split", "val_fraction", "class_weights", "sampler", "augment", "ema",
-                "jitter", "epochs", "patience", "threads", "precision", "seed"):
+    for key in ("model", "split", "val_fraction", "loss", "class_weights", "sampler", "augment",
+                "ema", "jitter", "epochs", "patience", "threads", "precision", "seed"):
         if key in cfg:
             parts += [f"--{key.replace('_', '-')}", str(cfg[key])]
     return " ".join(parts)

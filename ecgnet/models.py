@@ -289,6 +289,83 @@ class KachueeRelativeNet(KachueeMedianDiffNet):
         return self.head(self.fc2(self.relu(self.fc1(z))))
 
 
+@register_model("kachuee-wide")
+class KachueeWideNet(KachueeRelativeNet):
+    """``kachuee-rel`` plus a linear path from the rhythm and record features straight to
+    the logits (wide & deep).
+
+    Built for the inter-patient split (issue #16, ``benchmarks/INTERPATIENT_ABLATION.md``):
+    a logistic regression on the record-relative rhythm features alone, fit to MIT-BIH
+    DS1, finds most of DS2's S beats, while a network fed the same columns through
+    ``fc1`` learns DS1's few S patients' shapes instead. Here the logits are the sum of
+
+    - the deep path: ``kachuee-rel`` unchanged (convolutions over the beat and the beat
+      minus its record's median beat, then ``fc1``/``fc2``/``head`` with the two
+      intervals over the local rhythm and the record columns, no intervals in seconds);
+    - the wide path: ``wide_norm`` (batch norm without learnt scale, so every column is
+      standardised by the training beats' mean and spread, kept as buffers) then
+      ``wide``, Linear(13, n_classes), on all 13 rhythm and record columns (the 5 of
+      :data:`ecgseg.rhythm.RR_FEATURES`, intervals in seconds included, and the 8 of
+      :data:`ecgnet.data.RECORD_FEATURES`). A linear function of the intervals in
+      seconds cannot learn a patient by heart the way the deep path can; measured on
+      DS1 -> DS2 with balanced class weights (one seed, 6 epochs) the wide path over the
+      13 columns found S 81.0 / +P 39.4 % against 73.0 / 35.1 % over the 10 that
+      ``fc1`` takes (``benchmarks/INTERPATIENT_ABLATION.md``).
+
+    In training, the deep path's logits of each beat are dropped (set to 0) with
+    probability ``deep_drop``, so on those beats the wide path alone must classify:
+    the linear model on the rhythm is trained as a model of its own, and the deep path
+    learns what it adds. In evaluation both paths always add. 55 563 parameters for
+    5 classes (``kachuee-rel``'s 55 493 + 70).
+
+    Input ``(n, 187 + 5 + 8 + 187)``, the layout of ``kachuee-rel``
+    (:func:`ecgnet.data.model_inputs`), so ``ecg predict`` and ``ecg evaluate-records``
+    compute it on raw records.
+
+    Parameters
+    ----------
+    n_classes, channels, n_blocks
+        As :class:`KachueeNet`.
+    deep_drop : float
+        Probability, in [0, 1), that a training beat's deep logits are dropped.
+
+    Examples
+    --------
+    >>> build_model("kachuee-wide", 5)(torch.zeros(2, 387)).shape
+    torch.Size([2, 5])
+    """
+
+    deep_drop_default = 0.5
+    wide_rr = slice(0, 5)
+    """Columns of the RR features the wide path takes (all 5)."""
+
+    def __init__(self, n_classes: int = 5, channels: int = 32, n_blocks: int = 5,
+                 deep_drop: float | None = None):
+        super().__init__(n_classes, channels, n_blocks)
+        self.deep_drop = self.deep_drop_default if deep_drop is None else float(deep_drop)
+        if not 0 <= self.deep_drop < 1:
+            raise InputError(f"deep_drop must be in [0, 1), got {self.deep_drop}")
+        n_wide = len(range(self.rhythm_features)[self.wide_rr]) + self.record_features
+        self.wide_norm = nn.BatchNorm1d(n_wide, affine=False)
+        self.wide = nn.Linear(n_wide, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)`` of inputs ``(n, 387)`` or ``(n, 1, 387)``: deep + wide."""
+        x = x.flatten(1)
+        beats, median = x[:, :BEAT_LENGTH], x[:, -BEAT_LENGTH:]
+        rr = x[:, BEAT_LENGTH:BEAT_LENGTH + self.rhythm_features]
+        record = x[:, BEAT_LENGTH + self.rhythm_features:-BEAT_LENGTH]
+        z = torch.cat([self.features(torch.stack([beats, beats - median], dim=1)),
+                       rr[:, self.rr_used], record], dim=1)
+        deep = self.head(self.fc2(self.relu(self.fc1(z))))
+        columns = torch.cat([rr[:, self.wide_rr], record], dim=1).float()
+        wide = self.wide(self.wide_norm(columns).to(deep.dtype))
+        if self.training and self.deep_drop > 0:
+            keep = torch.rand(deep.shape[0], 1, device=deep.device) >= self.deep_drop
+            deep = deep * keep.to(deep.dtype)
+        return deep + wide
+
+
 def rr_columns(model: nn.Module) -> int:
     """Number of RR-feature columns ``model`` takes after each beat's 187 samples (0 for
     models of the beat alone; 5 for ``kachuee-rr``)."""

@@ -33,7 +33,6 @@ from typing import Any, Iterable, Optional, Tuple
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from ecgseg.atomic import (atomic_path, output_lock, remove_orphaned_temporaries,
                            remove_stale_locks)
@@ -53,6 +52,7 @@ from .distributed import (SINGLE, Ranks, all_reduce_sum, broadcast_object, curre
 from .evaluate import evaluate_beats, save_report
 from .inference import PRECISIONS, predict_proba
 from .jsonfile import write_json
+from .losses import ClassLoss, build_loss
 from .metrics import confusion_matrix, macro_f1, precision_recall_f1
 from .models import build_model, count_parameters, freeze, frozen_parts, set_train_mode
 from .splits import make_split
@@ -155,7 +155,7 @@ class Run:
     frozen: list
     optimizer: torch.optim.Optimizer
     scheduler: Any
-    loss_fn: nn.Module
+    loss_fn: ClassLoss
     class_weights: Optional[np.ndarray]
     model_kwargs: dict
     source_info: Optional[dict]
@@ -306,8 +306,8 @@ def prepare(config: TrainConfig, held: contextlib.ExitStack | None = None) -> Ru
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_decay_every, config.lr_decay)
     weights = class_weights(train_set.labels, data.n_classes, config.class_weights)
     sampling_weights(train_set.labels, train_set.records, config.sampler)  # fails early
-    loss_fn = nn.CrossEntropyLoss(
-        weight=None if weights is None else torch.from_numpy(weights).to(device))
+    loss_fn = build_loss(config.loss,
+                         None if weights is None else torch.from_numpy(weights).to(device))
     train_hashes = torch.from_numpy(np.unique(beat_hashes(
         np.concatenate([train_set.beats, val_set.beats]))))
     return Run(config=config, device=device, data=data, split=split, train_set=train_set,
@@ -434,7 +434,7 @@ def _shard_loss(run: Run, logits: torch.Tensor, labels: torch.Tensor,
     """
     weight = run.loss_fn.weight
     total = float(len(batch_labels)) if weight is None else weight[batch_labels].sum()
-    summed = F.cross_entropy(logits, labels, weight=weight, reduction="sum")
+    summed = run.loss_fn.summed(logits, labels)
     return summed * run.ranks.world_size / total
 
 

@@ -82,7 +82,9 @@ class TrainConfig:
                                     "(+ likeness to the record's median beat), kachuee-rrmd (+ the "
                                     "beat minus that median beat as a 2nd channel), "
                                     "kachuee-rel (kachuee-rrmd with QRS likeness and rhythm "
-                                    "irregularity, without intervals in seconds).")
+                                    "irregularity, without intervals in seconds), "
+                                    "kachuee-wide (kachuee-rel plus a linear path from the "
+                                    "rhythm and record features to the logits).")
     classes: Optional[List[str]] = setting(
         None, "Class names in label order, comma-separated [default: from the data; "
               "N,S,V,F,Q for MIT-BIH, normal,MI for PTB].")
@@ -108,6 +110,9 @@ class TrainConfig:
                                              "every run).")
     class_weights: str = setting("none", "none | balanced | sqrt (loss weights from training "
                                          "counts).")
+    loss: str = setting("cross-entropy", "cross-entropy | focal (Lin et al. 2017, gamma 2: "
+                                         "confident beats weigh less; combines with "
+                                         "class_weights).")
     sampler: str = setting("shuffle", "shuffle (every training beat once an epoch) | class "
                                       "(an epoch of as many beats drawn with replacement, "
                                       "each class equally often) | record-class (each class "
@@ -148,6 +153,7 @@ class TrainConfig:
 
     def __post_init__(self):
         from .augment import CLASS_WEIGHTS, SAMPLERS  # here: the CLI builds its options without torch
+        from .losses import LOSSES
         from .models import parse_trainable
 
         if isinstance(self.data, (str, os.PathLike)):
@@ -171,6 +177,7 @@ class TrainConfig:
                   ("ema", 0 <= self.ema < 1, "must be 0 (off) or between 0 and 1, e.g. 0.999"),
                   ("class_weights", self.class_weights in CLASS_WEIGHTS,
                    f"must be one of: {', '.join(CLASS_WEIGHTS)}"),
+                  ("loss", self.loss in LOSSES, f"must be one of: {', '.join(LOSSES)}"),
                   ("sampler", self.sampler in SAMPLERS,
                    f"must be one of: {', '.join(SAMPLERS)}"),
                   ("sampler", self.sampler == "shuffle" or self.augment == 0,

@@ -46,6 +46,9 @@ def test_ablation_table_gives_the_mean_each_seed_and_leaves_undefined_figures_ou
     assert "seed 2" in lines[5] and "`--seed 2`" in lines[5]
     cmd = ablation.command_of("relative-record-sampler", "d.h5", args)
     assert "--sampler record-class" in cmd and "--model kachuee-rel" in cmd
+    assert "--loss" not in cmd
+    cmd = ablation.command_of("wide-focal", "d.h5", args)
+    assert "--model kachuee-wide --split interpatient --val-fraction 0.3 --loss focal" in cmd
 
 
 def test_breakdown_lists_each_record_and_the_rules_figures(kaggle_dir, tmp_path, capsys):

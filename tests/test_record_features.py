@@ -182,7 +182,8 @@ def mitbih(kaggle_dir):
 @pytest.mark.parametrize("name,params,extra", [("kachuee-rr2", 55_269, 8),
                                                ("kachuee-rrm", 55_333, 10),
                                                ("kachuee-rrmd", 55_493, 10 + 187),
-                                               ("kachuee-rel", 55_493, 13 + 187)])
+                                               ("kachuee-rel", 55_493, 13 + 187),
+                                               ("kachuee-wide", 55_563, 13 + 187)])
 def test_record_models_take_rr_and_record_columns(mitbih, tmp_path, name, params, extra):
     idx = small_rows(mitbih.beats, mitbih.labels, 20)
     h5 = write_h5(tmp_path / "b.h5", mitbih.beats[idx], mitbih.labels[idx], ["100", "101"])
@@ -209,7 +210,8 @@ def test_record_models_take_rr_and_record_columns(mitbih, tmp_path, name, params
     np.testing.assert_array_equal(sub.median_beats, data.median_beats[:5])
 
 
-@pytest.mark.parametrize("name", ["kachuee-rrm", "kachuee-rrmd", "kachuee-rel"])
+@pytest.mark.parametrize("name", ["kachuee-rrm", "kachuee-rrmd", "kachuee-rel",
+                                  "kachuee-wide"])
 def test_the_record_model_trains_evaluates_predicts_and_exports(mitbih, tmp_path, mirror_url,
                                                                 on_full_mirror, name):
     idx = small_rows(mitbih.beats, mitbih.labels, 60)

@@ -68,6 +68,15 @@ def _leftovers(folder: Path) -> list[str]:
                   if p.name.endswith(".tmp") or p.name.endswith(LOCK_SUFFIX))
 
 
+
+def _assert_disk_full_in_one_line(done, out, full_disk):
+    """A full disk ends ``ecg segment`` with exit 1, one stderr line naming ``out``, no file
+    under its final name and no temporary left on the disk."""
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "disk is full" in lines[0] and str(out) in lines[0], done.stderr
+    assert not out.exists() and _leftovers(full_disk) == []
+
 def _start(args: list[str], slow_record_s: float = 0.0) -> subprocess.Popen:
     """Start ``ecg ARGS`` in a new session; with ``slow_record_s`` each record takes that
     much longer (:mod:`tests.fault_launch`), so that a signal always finds it mid-run."""
@@ -295,10 +304,7 @@ def test_segment_on_full_disk_one_line_no_temporary(full_data_dir, full_disk):
                                               "-r", "100,101,102,103,105,106,107,108")),
                           cwd=ROOT, env=_env(), capture_output=True, text=True,
                           timeout=RUN_TIMEOUT_S)
-    assert done.returncode == 1, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "disk is full" in lines[0] and str(out) in lines[0], done.stderr
-    assert not out.exists() and _leftovers(full_disk) == []
+    _assert_disk_full_in_one_line(done, out, full_disk)
     assert earlier.read_bytes() == before
 
 
@@ -318,10 +324,7 @@ def test_shards_index_on_full_disk_one_line_no_temporary(data_dir, full_disk, tm
                                               "--shards", str(tmp_path / "shards"))),
                           cwd=ROOT, env=_env(), capture_output=True, text=True,
                           timeout=RUN_TIMEOUT_S)
-    assert done.returncode == 1, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "disk is full" in lines[0] and str(out) in lines[0], done.stderr
-    assert not out.exists() and _leftovers(full_disk) == []
+    _assert_disk_full_in_one_line(done, out, full_disk)
     assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == [
         "100.h5", "101.h5", "102.h5"]  # the workers wrote theirs; only the index failed
 

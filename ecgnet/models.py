@@ -278,15 +278,25 @@ class KachueeRelativeNet(KachueeMedianDiffNet):
         used = len(range(self.rhythm_features)[self.rr_used])
         self.fc1 = nn.Linear(self.n_features + used + self.record_features, 32)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(n, n_classes)`` of inputs ``(n, 387)`` or ``(n, 1, 387)``."""
+    def _split_inputs(self, x: torch.Tensor):
+        """The beats, the record's median beats, all RR columns and the record columns of
+        inputs ``(n, 387)`` or ``(n, 1, 387)``."""
         x = x.flatten(1)
         beats, median = x[:, :BEAT_LENGTH], x[:, -BEAT_LENGTH:]
-        rr = x[:, BEAT_LENGTH:BEAT_LENGTH + self.rhythm_features][:, self.rr_used]
+        rr = x[:, BEAT_LENGTH:BEAT_LENGTH + self.rhythm_features]
         record = x[:, BEAT_LENGTH + self.rhythm_features:-BEAT_LENGTH]
+        return beats, median, rr, record
+
+    def _deep_logits(self, beats, median, rr, record) -> torch.Tensor:
+        """The network's logits: convolutions over the beat and the beat minus its median,
+        then ``fc1`` with the ``rr_used`` columns and the record columns."""
         z = self.features(torch.stack([beats, beats - median], dim=1))
-        z = torch.cat([z, rr, record], dim=1)
+        z = torch.cat([z, rr[:, self.rr_used], record], dim=1)
         return self.head(self.fc2(self.relu(self.fc1(z))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)`` of inputs ``(n, 387)`` or ``(n, 1, 387)``."""
+        return self._deep_logits(*self._split_inputs(x))
 
 
 @register_model("kachuee-wide")
@@ -351,13 +361,8 @@ class KachueeWideNet(KachueeRelativeNet):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(n, n_classes)`` of inputs ``(n, 387)`` or ``(n, 1, 387)``: deep + wide."""
-        x = x.flatten(1)
-        beats, median = x[:, :BEAT_LENGTH], x[:, -BEAT_LENGTH:]
-        rr = x[:, BEAT_LENGTH:BEAT_LENGTH + self.rhythm_features]
-        record = x[:, BEAT_LENGTH + self.rhythm_features:-BEAT_LENGTH]
-        z = torch.cat([self.features(torch.stack([beats, beats - median], dim=1)),
-                       rr[:, self.rr_used], record], dim=1)
-        deep = self.head(self.fc2(self.relu(self.fc1(z))))
+        beats, median, rr, record = self._split_inputs(x)
+        deep = self._deep_logits(beats, median, rr, record)
         columns = torch.cat([rr[:, self.wide_rr], record], dim=1).float()
         wide = self.wide(self.wide_norm(columns).to(deep.dtype))
         if self.training and self.deep_drop > 0:

@@ -269,17 +269,27 @@ def test_mitdb_207_flutter_excluded_as_ec57_says(mitdb_mlii, mitdb_records):
     assert ec57.sensitivity == plain.sensitivity >= 0.999
 
 
+def _whole_record(full_mirror, name: str):
+    """Signal 0 (mV) of a whole MIT-BIH record of the full mirror and its annotations."""
+    import wfdb
+
+    path = str(full_mirror / "mitdb" / "1.0.0" / name)
+    x = np.ascontiguousarray(wfdb.rdrecord(path, channels=[0]).p_signal[:, 0])
+    return x, wfdb.rdann(path, "atr")
+
+
+def _score_whole_record(full_mirror, name: str):
+    """``qrs`` on a whole record scored against its beat annotations (150 ms window)."""
+    x, ann = _whole_record(full_mirror, name)
+    return score_detections(detect_qrs(x, 360.0), ann.sample[aami_label(ann.symbol) >= 0],
+                            int(0.15 * 360))
+
+
 def test_mitdb_232_t_waves_and_pauses(full_mirror):
     # sinus bradycardia with long pauses: the search-back used to take T waves of slow
     # beats (0.25-0.35 s after the QRS) and noise inside the pauses. Measured FN 1, FP 19
     # (FP 57 before searchback_twave_ratio and searchback_noise_ratio)
-    import wfdb
-
-    path = str(full_mirror / "mitdb" / "1.0.0" / "232")
-    x = np.ascontiguousarray(wfdb.rdrecord(path, channels=[0]).p_signal[:, 0])
-    ann = wfdb.rdann(path, "atr")
-    score = score_detections(detect_qrs(x, 360.0), ann.sample[aami_label(ann.symbol) >= 0],
-                             int(0.15 * 360))
+    score = _score_whole_record(full_mirror, "232")
     assert score.reference - score.matched <= 2 and score.detected - score.matched <= 25
 
 
@@ -287,11 +297,7 @@ def test_mitdb_200_qs_shaped_pvcs_peak_at_their_trough(full_mirror):
     # 200's PVCs (MLII) are a small r wave then a deep QS trough, annotated at the trough;
     # the band-passed signal's extreme chose the r wave, ~14 samples early (74 % of its V
     # beats 6 samples or more off). The signal's own excursion now decides: measured 3.0 %
-    import wfdb
-
-    path = str(full_mirror / "mitdb" / "1.0.0" / "200")
-    x = np.ascontiguousarray(wfdb.rdrecord(path, channels=[0]).p_signal[:, 0])
-    ann = wfdb.rdann(path, "atr")
+    x, ann = _whole_record(full_mirror, "200")
     v_beats = ann.sample[np.asarray(ann.symbol) == "V"]
     peaks = detect_qrs(x, 360.0)
     nearest = peaks[np.clip(np.searchsorted(peaks, v_beats), 1, len(peaks) - 1)]
@@ -304,11 +310,5 @@ def test_mitdb_200_qs_shaped_pvcs_peak_at_their_trough(full_mirror):
 def test_mitdb_108_noise_and_large_p_waves(full_mirror):
     # the hardest MIT-BIH record for every detector; measured Se 96.88 %, +P 94.73 %
     # (Se 93.93 %, +P 90.59 % with the earlier threshold_fraction 0.45, searchback_fraction 0.7)
-    import wfdb
-
-    path = str(full_mirror / "mitdb" / "1.0.0" / "108")
-    x = np.ascontiguousarray(wfdb.rdrecord(path, channels=[0]).p_signal[:, 0])
-    ann = wfdb.rdann(path, "atr")
-    score = score_detections(detect_qrs(x, 360.0), ann.sample[aami_label(ann.symbol) >= 0],
-                             int(0.15 * 360))
+    score = _score_whole_record(full_mirror, "108")
     assert score.sensitivity >= 0.965 and score.positive_predictivity >= 0.945

@@ -12,6 +12,7 @@ features as extra columns, ``(n, 187 + k)``; :func:`ecgnet.data.model_inputs` bu
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Dict, Iterable, List, Tuple
 
 import torch
@@ -412,6 +413,50 @@ def extra_inputs_text(model: nn.Module) -> str:
     if median_columns(model):
         parts.append("the record's median beat")
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (parts[-1] if parts else "")
+
+
+def model_summary(name: str) -> str:
+    """The first paragraph of a registered model's docstring, on one line.
+
+    Examples
+    --------
+    >>> model_summary("kachuee")
+    'The CNN of Kachuee et al. (2018), Fig. 2: 55 013 parameters for 5 classes.'
+    """
+    if name not in MODELS:
+        raise InputError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    doc = inspect.getdoc(MODELS[name]) or ""
+    return " ".join(doc.split("\n\n")[0].split()).replace("``", "")
+
+
+def describe_models(n_classes: int = 5) -> List[Dict[str, object]]:
+    """One entry per registered model, in registration order: what ``ecg models
+    --architectures`` prints and ``ecg train --model`` accepts.
+
+    Parameters
+    ----------
+    n_classes : int
+        Classes the parameter count is given for (5: AAMI N, S, V, F, Q).
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``parameters`` (int, for ``n_classes``), ``inputs`` (what the model takes
+        after each beat's 187 samples, "" for the beat alone) and ``summary`` (one line).
+
+    Examples
+    --------
+    >>> [d["name"] for d in describe_models()][:2]
+    ['kachuee', 'kachuee-rr']
+    >>> describe_models()[1]["inputs"]
+    '5 RR features'
+    """
+    out = []
+    for name in MODELS:
+        model = build_model(name, n_classes)
+        out.append({"name": name, "parameters": count_parameters(model),
+                    "inputs": extra_inputs_text(model), "summary": model_summary(name)})
+    return out
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -75,16 +75,9 @@ class TrainConfig:
              "label last). Several files are concatenated.")
     name: Optional[str] = setting(None, "Run folder name [default: <data stem>-<split>].")
     out: str = setting("runs", "Parent folder of the run folders.")
-    model: str = setting("kachuee", "Registered model name: kachuee (the paper's CNN), "
-                                    "kachuee-rr (the same with each beat's RR intervals; "
-                                    "needs the HDF5 of ecg segment), kachuee-rr2 (+ the "
-                                    "intervals over the record's mean interval), kachuee-rrm "
-                                    "(+ likeness to the record's median beat), kachuee-rrmd (+ the "
-                                    "beat minus that median beat as a 2nd channel), "
-                                    "kachuee-rel (kachuee-rrmd with QRS likeness and rhythm "
-                                    "irregularity, without intervals in seconds), "
-                                    "kachuee-wide (kachuee-rel plus a linear path from the "
-                                    "rhythm and record features to the logits).")
+    model: str = setting("kachuee", "Registered architecture: kachuee (the paper's CNN) or "
+                                    "another; `ecg models --architectures` lists each with "
+                                    "its parameters and the inputs it needs.")
     classes: Optional[List[str]] = setting(
         None, "Class names in label order, comma-separated [default: from the data; "
               "N,S,V,F,Q for MIT-BIH, normal,MI for PTB].")

@@ -12,6 +12,8 @@ from ecgnet.models import (MODELS, KachueeNet, build_model, count_parameters, fr
                            register_model, replace_head)
 from ecgseg.errors import InputError
 
+from .conftest import run_ecg
+
 
 def test_kachuee_has_the_papers_55013_parameters_and_layers():
     model = build_model("kachuee", 5)
@@ -39,7 +41,7 @@ def test_kachuee_has_the_papers_55013_parameters_and_layers():
     torch.testing.assert_close(model(x), model(x.unsqueeze(1)))
 
 
-def test_registry_and_transfer_helpers():
+def test_registry_and_transfer_helpers(capsys):
     with pytest.raises(InputError, match="unknown model 'resnet'.*kachuee"):
         build_model("resnet", 5)
     with pytest.raises(InputError, match="at least 2 classes"):
@@ -47,6 +49,11 @@ def test_registry_and_transfer_helpers():
 
     @register_model("tiny-test-model")
     class Tiny(nn.Module):
+        """A linear layer over the beat's samples,
+        for the registry test.
+
+        Not this paragraph."""
+
         def __init__(self, n_classes):
             super().__init__()
             self.head = nn.Linear(187, n_classes)
@@ -58,6 +65,15 @@ def test_registry_and_transfer_helpers():
         assert build_model("tiny-test-model", 3)(torch.rand(2, 1, 187)).shape == (2, 3)
         with pytest.raises(ValueError, match="already registered"):
             register_model("tiny-test-model")(Tiny)
+        # ecg models --architectures and the --model help come from the registry alone
+        assert run_ecg(["models", "--architectures"]) == 0
+        listed = capsys.readouterr().out
+        assert [line.split()[0] for line in listed.splitlines() if not line.startswith(" ")] \
+            == list(MODELS)
+        assert ("tiny-test-model     940 parameters (5 classes); takes the beat alone\n"
+                "               A linear layer over the beat's samples, for the registry test.\n"
+                in listed)
+        assert "kachuee-rr      55,173 parameters (5 classes); takes 5 RR features\n" in listed
     finally:
         del MODELS["tiny-test-model"]
 

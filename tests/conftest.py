@@ -47,6 +47,17 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files holding a ``slow`` test first, the rest in their usual order.
+
+    Under ``-n`` (pytest-xdist, ``--dist loadfile``) whole files go to the parallel
+    processes in this order: the few-minute README walkthrough starts at once beside the
+    other files instead of last, alone.
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 def mirror_required() -> bool:
     """True under ``ECG_REQUIRE_MIRROR=1``: missing data fails instead of skipping."""
     return os.environ.get("ECG_REQUIRE_MIRROR") == "1"

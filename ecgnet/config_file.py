@@ -26,9 +26,7 @@ Example
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import sys
 import typing
 from pathlib import Path
 from typing import Any, Dict, Optional, Type
@@ -37,11 +35,8 @@ from ecgseg.atomic import atomic_path, refuse_existing
 from ecgseg.errors import InputError
 
 from .callbacks import TrainCallback
+from .toml_text import toml_value, tomllib
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 
 class ConfigFileError(InputError):
@@ -138,22 +133,10 @@ def read_config(path: str | os.PathLike, config_class: Optional[Type] = None) ->
 
 
 def _toml_value(value: Any, where: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-        return repr(value)
-    if isinstance(value, (str, os.PathLike)):
-        text = str(value)
-        escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-                   .replace("\t", "\\t").replace("\r", "\\r"))
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v, where) for v in value) + "]"
-    raise ConfigFileError(f"{where}: cannot write a {type(value).__name__} to TOML")
+    try:
+        return toml_value(value)
+    except TypeError as exc:
+        raise ConfigFileError(f"{where}: {exc}") from None
 
 
 def dumps_config(values: Any) -> str:

@@ -23,10 +23,8 @@ Example
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any, Dict, Tuple
 
@@ -34,10 +32,8 @@ from ecgseg.atomic import atomic_path
 from ecgseg.errors import InputError
 from ecgseg.oserrors import writing
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from ..toml_text import toml_key, toml_value, tomllib
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,38 +87,35 @@ _TUPLES = {f.name for f in dataclasses.fields(ModelCard) if "Tuple" in str(f.typ
 
 
 def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if not _finite(value):
+        raise ValueError("a model card holds finite numbers only")
+    try:
+        return toml_value(value)
+    except TypeError as exc:
+        raise TypeError(f"model card: {exc}") from None
+
+
+def _finite(value: Any) -> bool:
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("a model card holds finite numbers only")
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a TOML basic string (ASCII, JSON escapes)
+        return math.isfinite(value)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return all(_finite(v) for v in value)
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__} to a model card")
-
-
-def _key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+        return all(_finite(v) for v in value.values())
+    return True
 
 
 def _table(prefix: str, values: Dict[str, Any]) -> list[str]:
     plain = {k: v for k, v in values.items() if not isinstance(v, dict)}
     nested = {k: v for k, v in values.items() if isinstance(v, dict)}
     lines = [f"[{prefix}]"] if prefix else []
-    lines += [f"{_key(k)} = {_toml_value(v)}" for k, v in plain.items()]
+    lines += [f"{toml_key(k)} = {_toml_value(v)}" for k, v in plain.items()]
     for k, v in nested.items():
         inline = all(not isinstance(x, dict) for x in v.values())
         if prefix and inline:
-            lines.append(f"{_key(k)} = {_toml_value(v)}")
+            lines.append(f"{toml_key(k)} = {_toml_value(v)}")
         else:
-            lines += [""] + _table(f"{prefix}.{_key(k)}" if prefix else _key(k), v)
+            lines += [""] + _table(f"{prefix}.{toml_key(k)}" if prefix else toml_key(k), v)
     return lines
 
 

@@ -9,7 +9,13 @@ class, the records where the two differ most (beats compared and correctly calle
 Usage (from the checkout root, with the PhysioNet mirror)::
 
     PYTHONPATH=. python benchmarks/detection_gap.py ecgnet/pretrained/mitbih-interpatient.pt \\
-        [--records DS2] [--mirror http://127.0.0.1:8765/] [--threads 1] [--json gap.json]
+        [--records DS2] [--mirror http://127.0.0.1:8765/] [--threads 1] [--json gap.json] \\
+        [--swap 202 214 --true N --called F]
+
+``--swap`` asks, per record, which of a model's inputs makes beats of class ``--true``
+called ``--called`` at detected peaks and not at the annotations (:func:`input_swaps`):
+each input part (the beat's samples, its RR features, its record features, the record's
+median beat) taken from the detected beats while the rest stays at the annotations.
 
 A model name (``mitbih-interpatient``) stands for its shipped weights.
 """
@@ -85,6 +91,63 @@ def record_losses(detected: List[dict], annotated: List[dict], class_names: Sequ
     return out
 
 
+PARTS = ("beat", "rr", "record", "median")
+"""The input parts of :func:`input_swaps`, in the order of :func:`ecgnet.data.model_inputs`."""
+
+
+def nearest(detected: np.ndarray, annotated: np.ndarray) -> np.ndarray:
+    """Index of the detected peak nearest each annotated one (both ascending, samples).
+
+    Examples
+    --------
+    >>> nearest(np.array([10, 52, 99]), np.array([11, 50, 100])).tolist()
+    [0, 1, 2]
+    """
+    idx = np.clip(np.searchsorted(detected, annotated), 1, len(detected) - 1)
+    left = np.abs(annotated - detected[idx - 1]) <= np.abs(detected[idx] - annotated)
+    return np.where(left, idx - 1, idx)
+
+
+def input_swaps(checkpoint: Path, record: str, true: str, called: str, mirror=None,
+                data_dir=None, tolerance_s: float = 0.15) -> Dict[str, int]:
+    """How many ``true`` beats of ``record`` the model calls ``called``, by input origin.
+
+    Each annotated beat is paired with the nearest ``qrs`` beat within ``tolerance_s``;
+    ``reference`` and ``qrs`` count the calls with all inputs from one side,
+    ``qrs <part>`` with only that part (:data:`PARTS`) from the detected beat.
+    ``offset_<d>`` counts the pairs whose peak is ``d`` samples after the annotation.
+    """
+    from ecgnet.checkpoint import load_model
+    from ecgnet.inference import predict_proba
+    from ecgnet.models import median_columns, record_columns, rr_columns
+    from ecgnet.predict import predict
+
+    loaded = load_model(checkpoint)
+    model, names = loaded[0], tuple(loaded[1]["class_names"])
+    t, c = names.index(true), names.index(called)
+    runs = {d: predict(checkpoint, f"mitdb/1.0.0/{record}", mirror=mirror, data_dir=data_dir,
+                       detector=d, model=loaded) for d in DETECTORS}
+    q, a = runs["qrs"], runs["reference"]
+    m = nearest(q.sample, a.sample)
+    pair = (np.abs(q.sample[m] - a.sample) <= tolerance_s * q.fs) & (a.reference == t)
+    k, j, med = rr_columns(model), record_columns(model), median_columns(model)
+    cuts = np.cumsum([0, k, j, med])
+
+    def parts(p, rows):
+        extra = p.extra_inputs[rows]
+        return [p.beats[rows]] + [extra[:, cuts[i]:cuts[i + 1]] for i in range(3)]
+
+    ref, det = parts(a, np.flatnonzero(pair)), parts(q, m[pair])
+    out = {}
+    for name, chosen in [("reference", ref), ("qrs", det)] + [
+            (f"qrs {PARTS[i]}", ref[:i] + [det[i]] + ref[i + 1:]) for i in range(4)]:
+        x = np.ascontiguousarray(np.concatenate(chosen, axis=1), np.float32)
+        out[name] = int((predict_proba(model, x).argmax(axis=1) == c).sum())
+    offsets, counts = np.unique(q.sample[m[pair]] - a.sample[pair], return_counts=True)
+    out.update({f"offset_{o}": int(n) for o, n in zip(offsets, counts)})
+    return out
+
+
 def markdown(checkpoint: str, runs: dict, rows: List[dict], losses: Dict[str, List[dict]]) -> str:
     """The report: detector line, accuracies, gap table, records per class."""
     det = runs["qrs"]["detection"]
@@ -118,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="Also write both runs here.")
+    parser.add_argument("--swap", nargs="+", default=None, metavar="RECORD",
+                        help="Only the input-swap table of these records (input_swaps).")
+    parser.add_argument("--true", default="N")
+    parser.add_argument("--called", default="F")
     args = parser.parse_args(argv)
     import torch
 
@@ -125,6 +192,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     path = checkpoint_path(args.checkpoint)
+    if args.swap:
+        print(f"| record | {args.true} beats called {args.called}: reference | qrs | "
+              + " | ".join(f"qrs {p} only" for p in PARTS) + " | peak - annotation |")
+        print("|---" * (4 + len(PARTS)) + "|")
+        for record in args.swap:
+            got = input_swaps(path, record, args.true, args.called, args.mirror, args.data_dir)
+            offs = ", ".join(f"{k[7:]}: {v}" for k, v in got.items() if k.startswith("offset_"))
+            print(f"| {record} | {got['reference']} | {got['qrs']} | "
+                  + " | ".join(str(got[f'qrs {p}']) for p in PARTS) + f" | {offs} |", flush=True)
+        return
     evals = {d: evaluate_records(path, args.records, detector=d, data_dir=args.data_dir,
                                  mirror=args.mirror) for d in DETECTORS}
     runs = {d: ev.to_dict() for d, ev in evals.items()}

@@ -4,9 +4,10 @@
 - augmented copies: the augmentation the community uses on the Kaggle beats, random
   amplitude scaling and random time stretching of beats of the minority classes;
 - jitter: the same perturbation applied in place to a share of all training beats;
-- shift: a share of all training beats cut a little later than their R peak (where a
-  detector puts a beat's R peak differs from where an annotator did by a few samples, more
-  on ventricular beats: the model should not depend on it).
+- shift: a share of all training beats cut a little earlier or later than their R peak,
+  the RR inputs kept (where a detector puts a beat's R peak differs from where an
+  annotator did by a few samples, more on ventricular beats: the model should not depend
+  on it).
 
 They touch the training part only; the copies and the jitter are redrawn every epoch.
 """
@@ -196,29 +197,62 @@ def jitter(beats: np.ndarray, share: float, rng: np.random.Generator) -> np.ndar
     return out
 
 
-MAX_SHIFT = 6
-"""Largest cut shift of :func:`shift_start`, samples of the beat (50 ms at 120 Hz)."""
+SHIFT_RANGE = (1.0, 6.0)
+"""Default cut offsets of :func:`shift_cut`, samples of the beat at 120 Hz (later cuts of
+1-6 samples, up to 50 ms): ``ecg train --shift-min/--shift-max``."""
 
 
-def shift_start(beats: np.ndarray, share: float, rng: np.random.Generator,
-                max_shift: int = MAX_SHIFT) -> np.ndarray:
-    """Cut a random ``share`` of the beats 1 to ``max_shift`` samples later, as a detector might.
+def valid_lengths(beats: np.ndarray) -> np.ndarray:
+    """Samples of each recipe row that come from the signal (before its zero padding).
 
-    A beat (a row of a recipe: it starts at its R peak) loses its first ``s`` samples,
-    the rest moves ``s`` to the left, its last ``s`` samples become 0 (the recipes' zero
-    padding), and its first ``187 - s`` values are min-max normalised again (each beat
-    spans [0, 1], as the recipes make them). Columns after the first 187 (a model's RR and
-    record features, the record's median beat: :func:`ecgnet.data.model_inputs`) are kept.
+    Parameters
+    ----------
+    beats : np.ndarray
+        ``(n, L)`` rows, ``L >= 187``; only the first 187 columns are read.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n,)`` int64: one past the last non-zero value of the first 187 (at least 1).
+
+    Examples
+    --------
+    >>> valid_lengths(np.array([[1.0, 0.0, 0.5] + [0.0] * 184], np.float32)).tolist()
+    [3]
+    """
+    nonzero = beats[:, :BEAT_SAMPLES] != 0
+    last = BEAT_SAMPLES - np.argmax(nonzero[:, ::-1], axis=1)
+    return np.where(nonzero.any(axis=1), last, 1).astype(np.int64)
+
+
+def shift_cut(beats: np.ndarray, share: float, rng: np.random.Generator,
+              offsets: tuple = SHIFT_RANGE) -> np.ndarray:
+    """Move the cut point of a random ``share`` of the beats, as a detector might.
+
+    A beat (a row of a recipe: it starts at its R peak) is cut ``d`` samples later
+    (``d > 0``) or earlier (``d < 0``), ``d`` drawn uniformly in ``offsets`` (a real
+    number: a detector's peak one sample away at 360 Hz is a third of a sample here). New
+    sample ``i`` is the row at ``i + d``, linearly interpolated; before the first sample
+    the row is mirrored about it (``x[-t] = x[t]``: the rising edge of an R peak taken as
+    the mirror of its falling edge); past the row's last signal sample
+    (:func:`valid_lengths`) it is zero (the recipes' padding), so a later cut shortens
+    the beat and an earlier one lengthens it, as cutting the record there would. A later
+    cut's signal part is min-max normalised again (each beat spans [0, 1], as the recipes
+    make them); an earlier cut adds mirrored values only, within the row's range, and is
+    left as it is. Columns after the first 187 (a model's RR and record features, the record's
+    median beat: :func:`ecgnet.data.model_inputs`) are kept: only where the beat is cut
+    moves, not the beat positions the RR intervals come from.
 
     Parameters
     ----------
     beats : np.ndarray
         ``(n, L)`` float32 training inputs, ``L >= 187`` (not modified).
     share : float
-        Probability, per beat, of being shifted; 0 returns ``beats`` itself.
+        Probability, per beat, of being moved; 0 returns ``beats`` itself.
     rng : np.random.Generator
-    max_shift : int
-        ``s`` is uniform in ``1 .. max_shift`` samples.
+    offsets : (float, float)
+        ``(low, high)``, samples at the beat's rate (120 Hz for the Kaggle recipe),
+        ``low <= high``; negative cuts earlier. ``(1, 6)`` cuts 1-6 samples later.
 
     Returns
     -------
@@ -228,21 +262,32 @@ def shift_start(beats: np.ndarray, share: float, rng: np.random.Generator,
     Examples
     --------
     >>> b = np.zeros((1, 187), np.float32); b[0, :4] = [1.0, 0.5, 0.0, 0.25]
-    >>> shift_start(b, 1.0, np.random.default_rng(0), max_shift=1)[0, :4].tolist()
+    >>> shift_cut(b, 1.0, np.random.default_rng(0), offsets=(1, 1))[0, :4].tolist()
     [1.0, 0.0, 0.5, 0.0]
+    >>> shift_cut(b, 1.0, np.random.default_rng(0), offsets=(-1, -1))[0, :5].tolist()
+    [0.5, 1.0, 0.5, 0.0, 0.25]
     """
     if share <= 0:
         return beats
+    low, high = float(offsets[0]), float(offsets[1])
     pick = np.flatnonzero(rng.random(len(beats)) < share)
-    shifts = rng.integers(1, max_shift + 1, size=len(pick))
+    shifts = rng.uniform(low, high, size=len(pick)) if high > low else np.full(len(pick), low)
+    rows = beats[pick, :BEAT_SAMPLES].astype(np.float64)
+    n_valid = valid_lengths(beats[pick])
+    src = np.abs(np.arange(BEAT_SAMPLES)[None, :] + shifts[:, None])  # (m, 187), mirrored
+    inside = src <= (n_valid - 1)[:, None] + 1e-9
+    left = np.minimum(np.floor(src).astype(np.int64), BEAT_SAMPLES - 1)
+    right = np.minimum(left + 1, (n_valid - 1)[:, None])
+    frac = src - left
+    r = np.arange(len(pick))[:, None]
+    moved = np.where(inside, (1 - frac) * rows[r, left] + frac * rows[r, right], 0.0)
+    later = (shifts > 0)[:, None]  # an earlier cut only adds mirrored values: same range
+    lo = np.where(inside & later, moved, np.inf).min(axis=1, keepdims=True)
+    hi = np.where(inside & later, moved, -np.inf).max(axis=1, keepdims=True)
+    lo, hi = np.where(later, lo, 0.0), np.where(later, hi, 1.0)
+    span = hi - lo
+    scaled = np.where(span > 0, (moved - lo) / np.where(span > 0, span, 1.0), 0.0)
     out = beats.copy()
-    cols = np.arange(BEAT_SAMPLES)[None, :] + shifts[:, None]  # (m, 187) source columns
-    inside = cols < BEAT_SAMPLES
-    moved = np.where(inside, beats[pick[:, None], np.minimum(cols, BEAT_SAMPLES - 1)], 0.0)
-    low = np.where(inside, moved, np.inf).min(axis=1, keepdims=True)
-    high = np.where(inside, moved, -np.inf).max(axis=1, keepdims=True)
-    span = high - low
-    scaled = np.where(span > 0, (moved - low) / np.where(span > 0, span, 1.0), 0.0)
     out[pick, :BEAT_SAMPLES] = np.where(inside, scaled, 0.0).astype(np.float32)
     return out
 

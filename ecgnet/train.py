@@ -40,7 +40,7 @@ from ecgseg.errors import InputError
 from ecgseg.oserrors import writing
 
 from .augment import (augment_minority, class_weights, jitter, sampling_weights,
-                      shift_start)
+                      shift_cut)
 from .callbacks import EPOCH_METRICS, CallbackList, StopTraining, TrainCallback
 from .checkpoint import (load_backbone, load_checkpoint, make_checkpoint,
                          model_from_checkpoint, save_checkpoint)
@@ -65,7 +65,8 @@ RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
 _FIXED_ON_RESUME = ("data", "model", "classes", "split", "test_fraction", "val_fraction",
                     "seed", "batch_size", "lr", "beta1", "beta2", "lr_decay",
                     "lr_decay_every", "class_weights", "sampler", "augment", "init_checkpoint",
-                    "precision", "trainable", "ema", "jitter", "shift", "val_by")
+                    "precision", "trainable", "ema", "jitter", "shift", "shift_min",
+                    "shift_max", "val_by")
 
 
 @dataclass
@@ -441,8 +442,8 @@ def _shard_loss(run: Run, logits: torch.Tensor, labels: torch.Tensor,
 def epoch_beats(run: Run, epoch: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The training beats of an epoch, and their order.
 
-    One generator seeded with ``(seed, epoch)`` draws, in turn, the beats cut later
-    (``shift``), the jittered beats (``jitter``), the minority top-up (``augment``) and
+    One generator seeded with ``(seed, epoch)`` draws, in turn, the beats cut elsewhere
+    (``shift``, by ``shift_min .. shift_max`` samples), the jittered beats (``jitter``), the minority top-up (``augment``) and
     the shuffle, or, with a ``sampler`` other than ``shuffle``, as many beats drawn with
     replacement (:func:`ecgnet.augment.sampling_weights`). A setting at 0 draws nothing,
     so runs without ``shift`` are unchanged.
@@ -461,7 +462,8 @@ def epoch_beats(run: Run, epoch: int) -> Tuple[torch.Tensor, torch.Tensor, torch
     y_train = torch.from_numpy(labels)
     x_epoch, y_epoch = torch.from_numpy(inputs).unsqueeze(1), y_train
     if config.jitter > 0 or config.shift > 0:
-        moved = jitter(shift_start(inputs, config.shift, rng), config.jitter, rng)
+        cut = shift_cut(inputs, config.shift, rng, (config.shift_min, config.shift_max))
+        moved = jitter(cut, config.jitter, rng)
         x_epoch = torch.from_numpy(moved).unsqueeze(1)
     if config.augment > 0:
         extra_x, extra_y = augment_minority(inputs, labels, config.augment, rng)

@@ -136,10 +136,16 @@ class TrainConfig:
                               "saved.")
     jitter: float = setting(0.0, "Share of all training beats replaced every epoch by "
                                  "stretched and scaled versions (0 = off; e.g. 0.5).")
-    shift: float = setting(0.0, "Share of all training beats cut 1-6 samples later every "
-                                "epoch (first samples dropped, renormalised; 0 = off, e.g. "
-                                "0.5): the model then depends less on where a detector puts "
-                                "the R peak.")
+    shift: float = setting(0.0, "Share of all training beats whose cut point moves every "
+                                "epoch by --shift-min..--shift-max samples (renormalised, RR "
+                                "inputs kept; 0 = off, e.g. 0.5): the model then depends less "
+                                "on where a detector puts the R peak.")
+    shift_min: float = setting(1.0, "Smallest cut offset of --shift, samples of the beat (120 "
+                                    "Hz for the Kaggle recipe); negative cuts earlier (e.g. "
+                                    "-2).")
+    shift_max: float = setting(6.0, "Largest cut offset of --shift, samples of the beat; at "
+                                    "least --shift-min (e.g. 2: offsets -2..2 with "
+                                    "--shift-min -2).")
     val_by: str = setting("auto", "auto | beat | patient: how the validation part is carved "
                                   "from the training side (auto: by beat for the random "
                                   "split, else by patient).")
@@ -167,6 +173,10 @@ class TrainConfig:
                   ("augment", self.augment >= 0, "must be 0 (off) or positive"),
                   ("jitter", 0 <= self.jitter <= 1, "must be between 0 (off) and 1"),
                   ("shift", 0 <= self.shift <= 1, "must be between 0 (off) and 1"),
+                  ("shift_min", abs(self.shift_min) < 187,
+                   "must be less than a beat (187 samples) either way"),
+                  ("shift_max", self.shift_min <= self.shift_max < 187,
+                   "must be at least --shift-min and less than a beat (187 samples)"),
                   ("ema", 0 <= self.ema < 1, "must be 0 (off) or between 0 and 1, e.g. 0.999"),
                   ("class_weights", self.class_weights in CLASS_WEIGHTS,
                    f"must be one of: {', '.join(CLASS_WEIGHTS)}"),

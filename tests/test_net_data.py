@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgnet.augment import augment_minority, class_weights, jitter, shift_start, stretch
+from ecgnet.augment import (augment_minority, class_weights, jitter, shift_cut, stretch,
+                            valid_lengths)
 from ecgnet.data import beat_hashes, load_data
 from ecgnet.splits import DS1, DS2, PACED, make_split
 from ecgseg.errors import InputError
@@ -164,19 +165,52 @@ def test_shift_cuts_real_beats_later_and_keeps_the_other_inputs(mitbih):
     beats = mitbih.beats[:200]
     extra = np.random.default_rng(2).random((200, 197)).astype(np.float32)  # RR, median beat
     inputs = np.concatenate([beats, extra], axis=1)
-    assert shift_start(inputs, 0.0, np.random.default_rng(0)) is inputs
-    one = shift_start(inputs, 1.0, np.random.default_rng(0), max_shift=1)
-    rest = beats[:, 1:].astype(np.float64)
-    low, high = rest.min(axis=1, keepdims=True), rest.max(axis=1, keepdims=True)
-    np.testing.assert_allclose(one[:, :186], (rest - low) / (high - low), atol=1e-6)
-    assert (one[:, 186] == 0).all() and np.array_equal(one[:, 187:], extra)
-    assert one.dtype == np.float32 and one[:, :186].max(axis=1).min() == 1.0
-    half = shift_start(inputs, 0.5, np.random.default_rng(1))
+    assert shift_cut(inputs, 0.0, np.random.default_rng(0)) is inputs
+    one = shift_cut(inputs, 1.0, np.random.default_rng(0), offsets=(1, 1))
+    n = valid_lengths(inputs)
+    for i in range(200):  # drop the first sample, renormalise the rest of the signal
+        rest = beats[i, 1:n[i]].astype(np.float64)
+        want = (rest - rest.min()) / (rest.max() - rest.min())
+        np.testing.assert_allclose(one[i, :n[i] - 1], want, atol=1e-6)
+        assert (one[i, n[i] - 1:187] == 0).all()
+    assert np.array_equal(one[:, 187:], extra) and one.dtype == np.float32
+    half = shift_cut(inputs, 0.5, np.random.default_rng(1))
     moved = (half[:, :187] != beats).any(axis=1)
     assert 0.35 < moved.mean() < 0.65 and np.array_equal(half[~moved], inputs[~moved])
-    assert np.array_equal(half, shift_start(inputs, 0.5, np.random.default_rng(1)))
-    # a beat moved by s: its zero-padded tail is at least s samples long
+    assert np.array_equal(half, shift_cut(inputs, 0.5, np.random.default_rng(1)))
+    # a beat moved by s >= 1 (default 1-6 later): its zero-padded tail is at least 1 long
     assert all((half[i, 187 - 1:187] == 0).all() for i in np.flatnonzero(moved))
+
+
+def test_symmetric_shift_cuts_earlier_and_later_keeps_rr_and_is_seeded(mitbih):
+    beats = mitbih.beats[:300]
+    rr = np.random.default_rng(3).random((300, 10)).astype(np.float32)  # RR, record features
+    inputs = np.concatenate([beats, rr], axis=1)
+    n = valid_lengths(inputs)
+    # earlier by 2: the beat moves 2 samples right, mirrored about its first sample
+    early = shift_cut(inputs, 1.0, np.random.default_rng(0), offsets=(-2, -2))
+    short = n < 185
+    np.testing.assert_array_equal(early[short, 2:187], inputs[short, :185])
+    np.testing.assert_array_equal(early[:, :2], inputs[:, [2, 1]])
+    assert np.array_equal(early[:, 187:], rr)
+    # a third of a sample (one sample at 360 Hz): between the row and its neighbour
+    third = shift_cut(inputs, 1.0, np.random.default_rng(0), offsets=(1 / 3, 1 / 3))
+    for i in range(300):
+        m = n[i] - 1  # signal samples left: the last one's neighbour is padding
+        lin = (2 / 3) * beats[i, :m].astype(np.float64) + (1 / 3) * beats[i, 1:m + 1]
+        want = (lin - lin.min()) / (lin.max() - lin.min())
+        np.testing.assert_allclose(third[i, :m], want, atol=1e-6)
+        assert (third[i, m:187] == 0).all()
+    # symmetric range: both directions drawn, seeded, RR columns untouched, [0, 1] kept
+    a = shift_cut(inputs, 1.0, np.random.default_rng(5), offsets=(-3, 3))
+    assert np.array_equal(a, shift_cut(inputs, 1.0, np.random.default_rng(5), offsets=(-3, 3)))
+    assert not np.array_equal(a, shift_cut(inputs, 1.0, np.random.default_rng(6),
+                                           offsets=(-3, 3)))
+    assert a.shape == inputs.shape and a.dtype == np.float32
+    assert np.array_equal(a[:, 187:], rr) and a[:, :187].min() >= 0 and a[:, :187].max() <= 1
+    longer = (valid_lengths(a) > n).sum()
+    shorter = (valid_lengths(a) < n).sum()
+    assert longer > 80 and shorter > 80  # about half cut earlier, half later
 
 
 def test_interpatient_split_groups_records_across_files_cut_two_ways(session_data_dir, tmp_path):

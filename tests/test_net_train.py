@@ -215,3 +215,10 @@ def test_shift_cuts_some_epoch_beats_later_and_is_checked(small_csv, tmp_path):
     assert torch.equal(epoch_beats(shifted, 1)[0], x1)  # drawn from (seed, epoch)
     with pytest.raises(InputError, match="^shift must be between 0 "):
         config(small_csv, tmp_path, shift=1.5)
+    both = prepare(config(small_csv, tmp_path, name="both", jitter=0.5, shift=0.5,
+                          shift_min=-2, shift_max=2))
+    x2, y2, _ = epoch_beats(both, 1)
+    assert torch.equal(y0, y2) and not torch.equal(x1, x2)
+    assert torch.equal(x2[:, 0, 187:], x0[:, 0, 187:])  # RR / record inputs never move
+    with pytest.raises(InputError, match="^shift_max must be at least --shift-min"):
+        config(small_csv, tmp_path, shift_min=2, shift_max=1)

@@ -50,13 +50,18 @@ def local_h5(session_data_dir, records, tmp_path_factory, on_full_mirror) -> Pat
 
 
 def assert_same_file(expected: Path, got: Path) -> None:
-    """Every per-beat dataset (dtype, shape, bytes), the /records table and the
-    attributes except the creation time are equal."""
+    """Every per-beat dataset (dtype, shape, bytes), the /records table, the source
+    hashes (/source_sha256 rows, in record order) and the attributes except the
+    creation time are equal."""
     with h5py.File(expected, "r") as a, h5py.File(got, "r") as b:
         for key in PER_BEAT:
             x, y = a[key][()], b[key][()]
             assert x.dtype == y.dtype and x.shape == y.shape, key
             assert x.tobytes() == y.tobytes(), key
+        for key in ("file", "sha256"):
+            x, y = a[f"source_sha256/{key}"], b[f"source_sha256/{key}"]
+            assert x.dtype == y.dtype and x.shape == y.shape and x.shape[0] > 0, key
+            assert x[()].tolist() == y[()].tolist(), key
         assert sorted(a["records"]) == sorted(b["records"])
         for key in a["records"]:
             assert np.array_equal(a["records"][key][()], b["records"][key][()]), key

@@ -90,6 +90,19 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
 
     def wrapped(self):
         store["end_of_records"] = snapshot(top)
+        dump_snapshot(f"{self.shards}-end-of-records")
         return original(self)
 
     ShardIndexWriter._write_virtual = wrapped
+
+
+def dump_snapshot(label: str) -> str | None:
+    """While ``tracemalloc`` traces and ``ECG_PROBE_DUMP`` names a folder, write a
+    snapshot there as ``<label>.tracemalloc`` (for ``Snapshot.load`` and
+    ``compare_to`` between runs of two sizes); returns its path."""
+    folder = os.environ.get("ECG_PROBE_DUMP")
+    if not folder or not tracemalloc.is_tracing():
+        return None
+    path = os.path.join(folder, f"{label}.tracemalloc")
+    tracemalloc.take_snapshot().dump(path)
+    return path

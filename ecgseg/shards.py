@@ -38,7 +38,7 @@ import numpy as np
 
 from .atomic import atomic_path, refuse_existing
 from .fallback_file import DiskFileWithMemoryFallback
-from .source_hashes import SpooledSourceHashes
+from .source_hashes import SourceHashRows
 from .spooled_records import SpooledRecordsTable
 from .store import _PER_BEAT, FORMAT, BeatWriter, _attr_value
 
@@ -59,13 +59,12 @@ def write_shard(path: str | os.PathLike, res, *, length: int, attrs: Mapping[str
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    shard_attrs = dict(attrs)
-    shard_attrs["source_sha256"] = res.sha256
-    with BeatWriter(path, length=length, attrs=shard_attrs, overwrite=True,
+    with BeatWriter(path, length=length, attrs=attrs, overwrite=True,
                     compression=compression) as w:
         w.append_record(res.name, res.patient, res.beats, labels=res.labels,
                         sample=res.sample, window=res.window, n_values=res.n_values,
                         symbols=res.symbols, stats=res.stats)
+        w.add_sources(res.sha256)
 
 
 def process_record_to_shard(task, *, shards_dir: str, length: int, attrs: Mapping[str, Any],
@@ -121,10 +120,10 @@ class ShardIndexWriter:
     file is closed and reopened after each part); at the end ``/beats`` etc.
     are virtual datasets mapped onto their parts (the same file, ``"."``), one mapping
     per part. HDF5 reads through both levels (``h5py``: ``f["beats"][...]``). The
-    ``/records`` rows and the source files' hashes are spooled to nameless temporary
-    files beside the output and written at the end in blocks
-    (:class:`~ecgseg.spooled_records.SpooledRecordsTable`,
-    :class:`~ecgseg.source_hashes.SpooledSourceHashes`).
+    ``/records`` rows are spooled to a nameless temporary file beside the output and
+    written at the end in blocks (:class:`~ecgseg.spooled_records.SpooledRecordsTable`);
+    the source files' hashes are written as they come, a block of rows at a time
+    (:class:`~ecgseg.source_hashes.SourceHashRows`).
     The file is written to its temporary name as it grows (not built in memory), through
     :class:`~ecgseg.fallback_file.DiskFileWithMemoryFallback`: a full disk is one
     :class:`~ecgseg.oserrors.DiskFullError` at the end, and no file.
@@ -161,7 +160,7 @@ class ShardIndexWriter:
         self._pending: list[tuple[str, int]] = []  # (path relative to the file, beats)
         self._pending_beats = 0
         self._parts: list[tuple[str, int]] = []  # (part name under /_vds/<key>/, beats)
-        self.sources: SpooledSourceHashes | None = None  # add_sources, from __enter__
+        self.sources = SourceHashRows()  # add_sources: the /source_sha256 datasets
         self._ctx = None
         self._f: h5py.File | None = None
 
@@ -173,7 +172,6 @@ class ShardIndexWriter:
         # a write fails, so that HDF5 never meets a full disk half-way (it could not
         # close the file) and the failure is raised at the end as one DiskFullError.
         self._file = DiskFileWithMemoryFallback(self._tmp)
-        self.sources = SpooledSourceHashes(folder=self._tmp.parent)
         self._f = h5py.File(self._file, "w")
         self._f.create_dataset(
             "record_id", shape=(0,), maxshape=(None,), dtype=_PER_BEAT["record_id"],
@@ -204,10 +202,12 @@ class ShardIndexWriter:
             self._write_part()
 
     def add_sources(self, hashes: Mapping[str, str]) -> None:
-        """Add source files' SHA-256 (relative path -> hex digest): the file's
-        ``source_sha256`` attribute, as :meth:`ecgseg.store.BeatWriter.add_sources`,
-        spooled to a temporary file until the end (:class:`SpooledSourceHashes`)."""
-        self.sources.add(hashes)
+        """Add source files' SHA-256 (relative path -> hex digest): rows of the
+        ``/source_sha256`` datasets, written a block at a time as they come (as
+        :meth:`ecgseg.store.BeatWriter.add_sources`: :mod:`ecgseg.source_hashes`)."""
+        if self._f is None:
+            raise RuntimeError("ShardIndexWriter used outside its with-block")
+        self.sources.add(self._f, hashes)
 
     def _dtype_shape(self, key: str, n: int):
         dtypes = dict(_PER_BEAT, beats=np.float32, symbol="S1")
@@ -267,7 +267,6 @@ class ShardIndexWriter:
                         self._f.close()
                 self._f = self._file = None
                 file.close()
-                self.sources.close()
                 self.records.close()
             if file.error is not None:  # the disk failed: raise it now that HDF5 is done
                 raise file.error
@@ -282,9 +281,7 @@ class ShardIndexWriter:
         self.records.write(f)
         for key, value in self.attrs.items():
             f.attrs[key] = _attr_value(value)
-        if self.sources.added:  # the JSON text once, as bytes: no str copy of it
-            f.attrs.create("source_sha256", data=self.sources.json_bytes(),
-                           dtype=h5py.string_dtype())
+        self.sources.flush(f)
         f.attrs["format"] = FORMAT
         f.attrs["shards"] = self.shards
         f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)

@@ -1,116 +1,107 @@
-"""The ``source_sha256`` attribute of a beats file, gathered without holding it in memory.
+"""The SHA-256 of a beats file's source files: two datasets written as records come.
 
-A run records the SHA-256 of every source file it read (three per MIT-BIH record); the
-beats file keeps them as one JSON attribute (``json.dumps(hashes, sort_keys=True)``,
-:mod:`ecgseg.store`). :class:`SpooledSourceHashes` appends them to a nameless temporary
-file as the records come, and builds the attribute's bytes at the end with one copy of
-the JSON text and two fixed-width arrays (~85 bytes per file) instead of a dict of
-Python strings (~200 bytes per file) plus the JSON encoder's copies: the ``--shards``
-client's memory then does not grow with the records while they come (docs/scaling.md).
+A run records the SHA-256 of every source file it read (three per MIT-BIH record). A
+beats file (:mod:`ecgseg.store`, one file or a ``--shards`` index, and each shard) keeps
+them as the group ``/source_sha256`` of two datasets of one row per file, in the order
+the records were written::
+
+    /source_sha256/file     str (k,)   file path relative to the database folder
+    /source_sha256/sha256   str (k,)   its SHA-256, 64 hex digits
+
+(variable-length UTF-8 strings, chunked). :class:`SourceHashRows` appends the rows a
+block at a time as the records come, so that the writing process holds at most one
+block of them, whatever the number of records (docs/scaling.md: the ``--shards``
+client's memory). Files written before 2026-11-29 hold the same facts as one JSON
+attribute ``source_sha256`` instead; :func:`read_source_hashes` reads either into
+the same dict (``{file: sha256}``, keys sorted; a file listed twice keeps its last
+hash), which :func:`ecgseg.store.read_attrs` and :func:`ecgseg.store.load_beats`
+return as ``attrs["source_sha256"]``.
 
 Examples
 --------
->>> h = SpooledSourceHashes()
->>> h.add({"101.dat": "b" * 4, "100.dat": "a" * 4}); h.add({"100.hea": "c" * 4})
->>> h.json_bytes()
-b'{"100.dat": "aaaa", "100.hea": "cccc", "101.dat": "bbbb"}'
->>> h.close()
+>>> import h5py, io
+>>> with h5py.File(io.BytesIO(), "w") as f:
+...     rows = SourceHashRows()
+...     rows.add(f, {"101.dat": "b" * 64, "100.dat": "a" * 64})
+...     rows.flush(f)
+...     f["source_sha256/file"].asstr()[()].tolist(), sorted(read_source_hashes(f))
+(['101.dat', '100.dat'], ['100.dat', '101.dat'])
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import struct
 from typing import Mapping
 
+import h5py
 import numpy as np
 
-from .fallback_file import DiskFileWithMemoryFallback
+#: Group (and, in files written before 2026-11-29, attribute) of the source hashes.
+GROUP = "source_sha256"
+#: Rows buffered before they are written, and rows per chunk of the datasets.
+BLOCK_ROWS = 1024
 
-_LENGTHS = struct.Struct("<II")
 
+class SourceHashRows:
+    """Rows of ``/source_sha256`` (see the module docstring), appended a block at a time.
 
-class SpooledSourceHashes:
-    """File -> SHA-256 pairs, spooled to a temporary file (see the module docstring).
-
-    Same meaning as ``dict.update`` of every :meth:`add`: a file added twice keeps its
-    last hash. A full disk moves the spool into memory
-    (:class:`~ecgseg.fallback_file.DiskFileWithMemoryFallback`), never fails.
+    The file is passed to every call (writers such as
+    :class:`ecgseg.shards.ShardIndexWriter` close and reopen theirs); the group is
+    made by the first :meth:`add`, even of no hash (a run that hashed nothing still
+    says so: an empty table). Call :meth:`flush` before the file is closed.
 
     Parameters
     ----------
-    folder : path, optional
-        Where the spool goes (default: the system's temporary folder).
-
-    Attributes
-    ----------
-    added : bool
-        Whether :meth:`add` was called (the attribute is written then, even if empty).
+    block_rows : int, optional
+        Rows held before they are written, and rows per HDF5 chunk (default
+        :data:`BLOCK_ROWS`).
     """
 
-    def __init__(self, folder: str | os.PathLike | None = None):
-        self.folder = folder
+    def __init__(self, block_rows: int | None = None):
+        self.block_rows = max(1, int(BLOCK_ROWS if block_rows is None else block_rows))
         self.added = False
-        self._spool: DiskFileWithMemoryFallback | None = None
-        self._count = 0
-        self._key_len = self._value_len = 1
+        self.rows = 0  # rows written or buffered
+        self._files: list[str] = []
+        self._hashes: list[str] = []
 
-    def add(self, hashes: Mapping[str, str]) -> None:
-        """Append ``{relative file path: hex digest}``."""
-        self.added = True
-        if not hashes:
-            return
-        if self._spool is None:
-            self._spool = DiskFileWithMemoryFallback(folder=self.folder)
-        out = []
+    def add(self, f: h5py.File, hashes: Mapping[str, str]) -> None:
+        """Append ``{relative file path: hex digest}`` (written once a block is full)."""
+        if not self.added:
+            g = f.create_group(GROUP)
+            for key in ("file", "sha256"):
+                g.create_dataset(key, shape=(0,), maxshape=(None,),
+                                 dtype=h5py.string_dtype(), chunks=(self.block_rows,))
+            self.added = True
         for key, value in hashes.items():
-            k, v = key.encode("utf-8", "surrogatepass"), value.encode("utf-8")
-            out += [_LENGTHS.pack(len(k), len(v)), k, v]
-            self._key_len = max(self._key_len, len(k))
-            self._value_len = max(self._value_len, len(v))
-        self._spool.write(b"".join(out))
-        self._count += len(hashes)
+            self._files.append(key)
+            self._hashes.append(value)
+        self.rows += len(hashes)
+        if len(self._files) >= self.block_rows:
+            self.flush(f)
 
-    def json_bytes(self) -> bytes:
-        """``json.dumps(dict_of_every_add, sort_keys=True)``, ASCII-encoded."""
-        if self._spool is None:
-            return b"{}"
-        keys = np.empty(self._count, dtype=f"S{self._key_len}")
-        values = np.empty(self._count, dtype=f"S{self._value_len}")
-        self._spool.seek(0)
-        reader = io.BufferedReader(self._spool)
-        for i in range(self._count):
-            nk, nv = _LENGTHS.unpack(reader.read(_LENGTHS.size))
-            keys[i], values[i] = reader.read(nk), reader.read(nv)
-        # UTF-8 bytes sort as their code points, i.e. as sort_keys sorts the str keys;
-        # stable, so the last of equal keys is the last added (dict.update)
-        order = np.argsort(keys, kind="stable")
-        keys, values = keys[order], values[order]
-        del order
-        keep = np.ones(len(keys), dtype=bool)
-        keep[:-1] = keys[1:] != keys[:-1]
-        text = DiskFileWithMemoryFallback(folder=self.folder)
-        try:
-            pieces = [b"{"]
-            for i, (k, v) in enumerate(zip(keys[keep], values[keep])):
-                pieces.append((b", " if i else b"")
-                              + json.dumps(k.decode("utf-8", "surrogatepass")).encode()
-                              + b": " + json.dumps(v.decode("utf-8")).encode())
-                if len(pieces) >= 4096:
-                    text.write(b"".join(pieces))
-                    pieces.clear()
-            pieces.append(b"}")
-            text.write(b"".join(pieces))
-            del keys, values, keep, pieces
-            text.seek(0)
-            return text.read()
-        finally:
-            text.close()
+    def flush(self, f: h5py.File) -> None:
+        """Write the buffered rows."""
+        if not self._files:
+            return
+        g = f[GROUP]
+        start = g["file"].shape[0]
+        end = start + len(self._files)
+        for key, values in (("file", self._files), ("sha256", self._hashes)):
+            g[key].resize((end,))
+            g[key][start:end] = np.asarray(values, dtype=object)
+        self._files, self._hashes = [], []
 
-    def close(self) -> None:
-        """Remove the spool."""
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
+
+def read_source_hashes(f: h5py.File) -> dict[str, str] | None:
+    """``{file: sha256}`` of a beats file (keys sorted), from ``/source_sha256`` or,
+    in older files, from the JSON attribute; None if the file has neither."""
+    g = f.get(GROUP)
+    if isinstance(g, h5py.Group):
+        files, hashes = g["file"].asstr()[()], g["sha256"].asstr()[()]
+        return dict(sorted(dict(zip(files.tolist(), hashes.tolist())).items()))
+    value = f.attrs.get(GROUP)
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode()
+    return json.loads(value)

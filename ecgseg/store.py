@@ -14,9 +14,16 @@ Layout of a file written by ``ecg segment`` (``n`` beats of ``L`` samples, ``R``
     /records/<column>  (R,)        per-record table: name, patient, lead, label_source,
                                    diagnosis and statistics (samples, windows, peaks, ...)
 
+    /source_sha256/file, /source_sha256/sha256  str (k,)  every source file read (path
+                                   relative to the database folder) and its SHA-256, one
+                                   row per file in record order (:mod:`ecgseg.source_hashes`)
+
 File attributes: ``database``, ``version``, ``recipe``, ``params`` (JSON), ``fs`` (Hz),
 ``length``, ``classes`` (JSON list of class names), ``toolkit_version``, ``created``
-(ISO 8601, UTC), ``source_sha256`` (JSON: relative file path -> sha256), ``format``.
+(ISO 8601, UTC), ``format``. Files written before 2026-11-29 keep the source hashes as
+an attribute ``source_sha256`` (JSON: relative file path -> sha256) instead of the
+group; :func:`read_attrs` and :func:`load_beats` give ``attrs["source_sha256"]`` (that
+dict) for both.
 
 Compression: ``lzf`` with the shuffle filter by default (about 2x smaller, and 3x faster
 to write than gzip, which would otherwise cost as much time as reading the raw records);
@@ -45,6 +52,8 @@ from .atomic import atomic_path, refuse_existing
 from .errors import EcgError, InputError
 from .labelling import OUT_OF_TASK, UNMATCHED  # noqa: F401  (schema values, defined once)
 from .record_splits import RECORD_SPLITS
+from .source_hashes import GROUP as SOURCES_GROUP
+from .source_hashes import SourceHashRows, read_source_hashes
 
 if TYPE_CHECKING:  # pandas is imported by the readers only (writing needs none of it)
     import pandas as pd
@@ -101,7 +110,7 @@ class BeatWriter:
         self.chunk_rows = chunk_rows
         self.n = 0
         self.records = RecordsTable()
-        self.sources: dict[str, str] | None = None  # add_sources: the source_sha256 attribute
+        self.sources = SourceHashRows()  # add_sources: the /source_sha256 datasets
         self._ctx = None
         self._f: h5py.File | None = None
         # Datasets stay open while writing: closing one flushes its chunk cache, so
@@ -182,20 +191,19 @@ class BeatWriter:
         self.records.append(row)
 
     def add_sources(self, hashes: Mapping[str, str]) -> None:
-        """Add source files' SHA-256 (relative path -> hex digest): the file's
-        ``source_sha256`` attribute (JSON, keys sorted; written once any call was made,
-        even with none)."""
-        if self.sources is None:
-            self.sources = {}
-        self.sources.update(hashes)
+        """Add source files' SHA-256 (relative path -> hex digest): rows of the file's
+        ``/source_sha256`` datasets (:mod:`ecgseg.source_hashes`; the group exists once
+        any call was made, even with none)."""
+        if self._f is None:
+            raise RuntimeError("BeatWriter used outside its with-block")
+        self.sources.add(self._f, hashes)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         def fill(f: h5py.File) -> None:
             self.records.write(f)
             for key, value in self.attrs.items():
                 f.attrs[key] = _attr_value(value)
-            if self.sources is not None:
-                f.attrs["source_sha256"] = _attr_value(self.sources)
+            self.sources.flush(f)
             f.attrs["format"] = FORMAT
             f.attrs.setdefault("created", _dt.datetime.now(_dt.timezone.utc)
                                .isoformat(timespec="seconds"))
@@ -390,8 +398,12 @@ def read_attrs(path: str | os.PathLike) -> dict:
 
 
 def _decode_attrs(f: h5py.File) -> dict:
+    """The file's attributes, JSON decoded, and ``source_sha256`` (a dict) from the
+    ``/source_sha256`` datasets or an older file's attribute."""
     attrs = {}
     for key, value in f.attrs.items():
+        if key == SOURCES_GROUP:
+            continue
         if isinstance(value, bytes):
             value = value.decode()
         if isinstance(value, str) and value[:1] in "[{":
@@ -402,6 +414,9 @@ def _decode_attrs(f: h5py.File) -> dict:
         elif isinstance(value, np.generic):
             value = value.item()
         attrs[key] = value
+    hashes = read_source_hashes(f)
+    if hashes is not None:
+        attrs[SOURCES_GROUP] = hashes
     return attrs
 
 

@@ -50,13 +50,18 @@ def local_h5(session_data_dir, records, tmp_path_factory, on_full_mirror) -> Pat
 
 
 def assert_same_file(expected: Path, got: Path) -> None:
-    """Every per-beat dataset (dtype, shape, bytes), the /records table and the
-    attributes except the creation time are equal."""
+    """Every per-beat dataset (dtype, shape, bytes), the /records table, the source
+    hashes (/source_sha256 rows, in record order) and the attributes except the
+    creation time are equal."""
     with h5py.File(expected, "r") as a, h5py.File(got, "r") as b:
         for key in PER_BEAT:
             x, y = a[key][()], b[key][()]
             assert x.dtype == y.dtype and x.shape == y.shape, key
             assert x.tobytes() == y.tobytes(), key
+        for key in ("file", "sha256"):
+            x, y = a[f"source_sha256/{key}"], b[f"source_sha256/{key}"]
+            assert x.dtype == y.dtype and x.shape == y.shape and x.shape[0] > 0, key
+            assert x[()].tolist() == y[()].tolist(), key
         assert sorted(a["records"]) == sorted(b["records"])
         for key in a["records"]:
             assert np.array_equal(a["records"][key][()], b["records"][key][()]), key
@@ -336,3 +341,22 @@ def test_tasks_are_read_as_the_window_moves_not_up_front():
     assert next(it) == 0 and tasks.read <= 2 * 2 + 1
     assert list(it) == list(range(1, 400))
     it.close()
+
+
+def test_client_keeps_short_debug_logs_while_a_run_lasts():
+    """The client's log of its recent batches of messages to the scheduler and a local
+    scheduler's transition log hold CLIENT_CONFIG's few entries during a run (with
+    Dask's default, 1 000 entries, they grow the client's memory with the tasks until
+    full: docs/scaling.md); the process's configuration is restored after."""
+    import dask
+
+    from ecgseg.distributed import CLIENT_CONFIG, dask_client
+
+    key = "distributed.admin.low-level-log-length"
+    before, n = dask.config.get(key), CLIENT_CONFIG[key]
+    assert before != n
+    with dask_client("local", 1) as client:
+        assert client.scheduler_comm.recent_message_log.maxlen == n
+        assert client.cluster.scheduler.transition_log.maxlen == n
+        assert client.submit(abs, -3).result() == 3
+    assert dask.config.get(key) == before

@@ -174,29 +174,63 @@ def test_index_is_written_to_disk_as_records_come(shards_and_reference, tmp_path
     assert load_beats(out, labelled=False).beats.shape == (sum(BEATS), 187)
 
 
-def test_source_hashes_attribute_as_in_a_plain_file(shards_and_reference, tmp_path):
-    """add_sources: the same source_sha256 attribute (type and text) in the index,
-    spooled to disk, as in a plain file, where a dict builds it."""
+def test_source_hashes_written_as_records_come_and_as_in_a_plain_file(
+        shards_and_reference, tmp_path, monkeypatch):
+    """add_sources: the /source_sha256 datasets of the index hold the rows written so
+    far during the run (a block at a time), and the same rows at the end as a plain
+    file's; read_attrs and load_beats give the dict of every add (last hash wins)."""
+    import ecgseg.source_hashes
+    from ecgseg.store import read_attrs
+
+    monkeypatch.setattr(ecgseg.source_hashes, "BLOCK_ROWS", 4)
     results, shards, _ = shards_and_reference
     out, plain = tmp_path / "index.h5", tmp_path / "plain.h5"
     hashes = [{f"{r.name}.{e}": f"{i}{e}".ljust(64, "0") for e in ("hea", "dat")}
               for i, r in enumerate(results)]
+    hashes[-1]["r00.dat"] = "f" * 64  # a file seen again keeps its last hash
+    on_disk = []
     with ShardIndexWriter(out, length=187, attrs=ATTRS, part_records=2) as w, \
             BeatWriter(plain, length=187, attrs=ATTRS) as p:
         for res, h in zip(results, hashes):
             w.append_shard(res.name, res.patient, shard_path(shards, res.name),
                            len(res.labels), stats=res.stats)
             w.add_sources(h)
+            on_disk.append(w._f["source_sha256/file"].shape[0])
             p.append_record(res.name, res.patient, res.beats, labels=res.labels,
                             sample=res.sample, window=res.window, n_values=res.n_values)
             p.add_sources(h)
+    rows = [(k, v) for h in hashes for k, v in h.items()]
+    assert on_disk == [4 * (2 * (i + 1) // 4) for i in range(len(results))]  # blocks
     with h5py.File(out, "r") as f, h5py.File(plain, "r") as g:
-        a, b = f.attrs["source_sha256"], g.attrs["source_sha256"]
-        assert type(a) is type(b) is str and a == b
-        assert f.attrs.get_id("source_sha256").dtype == g.attrs.get_id("source_sha256").dtype
-    assert json.loads(a) == {k: v for h in hashes for k, v in h.items()}
+        for key in ("file", "sha256"):
+            a, b = f[f"source_sha256/{key}"], g[f"source_sha256/{key}"]
+            assert a.dtype == b.dtype and a.asstr()[()].tolist() == b.asstr()[()].tolist()
+        assert list(zip(f["source_sha256/file"].asstr()[()],
+                        f["source_sha256/sha256"].asstr()[()])) == rows
+        assert "source_sha256" not in f.attrs and "source_sha256" not in g.attrs
+    expected = dict(sorted(dict(rows).items()))
+    for path in (out, plain):
+        got = read_attrs(path)["source_sha256"]
+        assert got == expected and list(got) == list(expected)  # keys sorted
+        assert load_beats(path, labelled=False).attrs["source_sha256"] == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.h5", "plain.h5", "ref.h5",
                                                         "shards"]  # no spool left
+
+
+def test_source_hashes_of_older_files_read_from_their_attribute(shards_and_reference,
+                                                                tmp_path):
+    """A file written before the /source_sha256 datasets holds the hashes as one JSON
+    attribute: read_attrs and load_beats read it into the same dict."""
+    from ecgseg.source_hashes import read_source_hashes
+    from ecgseg.store import read_attrs
+
+    _, _, ref = shards_and_reference
+    hashes = {"r01.dat": "b" * 64, "r00.dat": "a" * 64}
+    with h5py.File(ref, "r+") as f:
+        assert read_source_hashes(f) is None  # written without add_sources
+        f.attrs["source_sha256"] = json.dumps(hashes, sort_keys=True)
+    assert read_attrs(ref)["source_sha256"] == hashes
+    assert load_beats(ref, labelled=False).attrs["source_sha256"] == hashes
 
 
 @pytest.mark.parametrize("block_rows", [1, 3, 4096])

@@ -108,8 +108,9 @@ class TrainConfig:
                                "macro-F1.")
     max_iters: Optional[int] = setting(None, "Stop after this many iterations in all (of "
                                              "every run).")
-    class_weights: str = setting("none", "none | balanced | sqrt (loss weights from training "
-                                         "counts).")
+    class_weights: str = setting("none", "none | balanced | sqrt | capped (loss weights "
+                                         "from training counts; capped: balanced, no class "
+                                         "above the median class's weight).")
     loss: str = setting("cross-entropy", "cross-entropy | focal (Lin et al. 2017, gamma 2: "
                                          "confident beats weigh less; combines with "
                                          "class_weights).")

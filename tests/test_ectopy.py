@@ -197,3 +197,31 @@ def test_capped_class_weights_bring_the_rarest_classes_down_to_the_median_class(
     # an absent class gets 0; with two classes the median is their mean
     two = class_weights(np.repeat([0, 2], [90, 10]), 3, "capped")
     assert two[1] == 0 and two[2] / two[0] == pytest.approx((90 / 10 + 1) / 2, rel=1e-5)
+
+
+def test_select_classes_picks_best_pt_by_the_mean_f1_of_those_classes(kaggle_dir, tmp_path):
+    import json
+
+    from ecgnet.data import load_data
+    from ecgnet.train import TrainConfig, train
+    from ecgnet.train_config import ConfigError
+
+    from .net_helpers import small_rows, write_h5
+
+    data = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
+    idx = small_rows(data.beats, data.labels, 30)
+    h5 = write_h5(tmp_path / "b.h5", data.beats[idx], data.labels[idx], ["100", "101", "102"])
+    common = dict(data=[str(h5)], model="kachuee", out=str(tmp_path), batch_size=16,
+                  epochs=4, patience=4, progress=False, threads=1)
+    with pytest.raises(ConfigError, match="^select_classes names X, not classes"):
+        train(TrainConfig(**common, name="bad", select_classes="N,X"))
+    result = train(TrainConfig(**common, name="nsv", select_classes="N, S,V", lr=0.01))
+    history = [json.loads(line) for line in
+               (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert len(history) == 4
+    for h in history:
+        assert h["val_select_f1"] == pytest.approx(np.mean([h["val_f1"][c] for c in "NSV"]))
+    scores = [h["val_select_f1"] for h in history]
+    assert scores != [h["val_macro_f1"] for h in history]  # F and Q count in macro-F1 only
+    assert result.best_epoch == 1 + int(np.argmax(scores))
+    assert result.best_val_macro_f1 == pytest.approx(max(scores))

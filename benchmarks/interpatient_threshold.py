@@ -84,7 +84,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data", help="beats HDF5 of ecg segment --db mitdb --recipe kaggle")
     p.add_argument("runs", nargs="+", help="run folders of ecg train --split interpatient")
-    p.add_argument("--score", choices=SCORES, default="s")
+    p.add_argument("--score", choices=SCORES, nargs="+", default=list(SCORES),
+                   help="validation score(s) to choose w_S by; each gets its lines")
     args = p.parse_args(argv)
     from ecgnet.data import load_data
 
@@ -93,20 +94,22 @@ def main(argv=None) -> int:
     s = list(names).index("S")
     head = "| run | w_S | " + " | ".join(f"{c} {m}" for c in "NSVF" for m in ("Se", "+P"))
     print(head + " | acc % |\n|" + "---|" * 11)
-    plain, chosen = [], []
+    rows: Dict[str, List[List[float]]] = {"w_S = 1": []}
     for run in args.runs:
         got = run_probabilities(Path(run), data)
-        scores = [validation_score(got["val_y"], decide(got["val_p"], s, w), names, args.score)
-                  for w in WEIGHTS]
-        w_best = float(WEIGHTS[int(np.argmax(scores))])
-        for w, store in ((1.0, plain), (w_best, chosen)):
+        choices = [("w_S = 1", 1.0)]
+        for score in args.score:
+            values = [validation_score(got["val_y"], decide(got["val_p"], s, w), names, score)
+                      for w in WEIGHTS]
+            choices.append((f"w_S by validation {score} F1", float(WEIGHTS[int(np.argmax(values))])))
+        for label, w in choices:
             f = figures(got["test_y"], decide(got["test_p"], s, w), names)
-            store.append(f)
-            print(f"| {Path(run).name} | {w:g} | " + " | ".join(f"{v:.1f}" for v in f) + " |",
-                  flush=True)
-    for label, rows in (("mean, w_S = 1", plain), ("mean, chosen w_S", chosen)):
-        mean = np.nanmean(np.array(rows), axis=0)
-        print(f"| {label} | | " + " | ".join(f"{v:.1f}" for v in mean) + " |")
+            rows.setdefault(label, []).append(f)
+            print(f"| {Path(run).name}, {label} | {w:g} | "
+                  + " | ".join(f"{v:.1f}" for v in f) + " |", flush=True)
+    for label, figs in rows.items():
+        mean = np.nanmean(np.array(figs), axis=0)
+        print(f"| mean of {len(figs)}, {label} | | " + " | ".join(f"{v:.1f}" for v in mean) + " |")
     return 0
 
 

@@ -27,8 +27,8 @@ from typing import Dict, List
 import numpy as np
 
 WEIGHTS = np.round(np.geomspace(0.05, 2.0, 33), 4)
-"""Candidate weights of p(S) (1 = the plain argmax is among them only approximately;
-the table always shows ``w_S = 1`` too)."""
+"""Candidate weights of p(S), 0.05 to 2 in 33 geometric steps (1 is not exactly among
+them; the table always shows ``w_S = 1``, the plain argmax, too)."""
 
 SCORES = ("s", "nsv")
 """Validation scores: F1 of S alone, or the mean F1 of N, S and V."""

@@ -70,6 +70,15 @@ ROWS: Dict[str, dict] = {
     "wide-focal-balanced": {"label": "`kachuee-wide` + focal loss + balanced class weights",
                             "model": "kachuee-wide", "loss": "focal",
                             "class_weights": "balanced"},
+    "wide-capped": {"label": "`kachuee-wide` + capped class weights (balanced, F and Q "
+                             "capped at the median class's weight)",
+                    "model": "kachuee-wide", "class_weights": "capped"},
+    "ectopy-balanced": {"label": "`kachuee-wide` + the pause after the beat and its "
+                                 "prematurity in a steady rhythm (`kachuee-wide-ectopy`) + "
+                                 "balanced class weights",
+                        "model": "kachuee-wide-ectopy", "class_weights": "balanced"},
+    "ectopy-capped": {"label": "`kachuee-wide-ectopy` + capped class weights",
+                      "model": "kachuee-wide-ectopy", "class_weights": "capped"},
 }
 """Ablation rows, in order: registry name -> label and the settings beyond :data:`COMMON`."""
 

@@ -20,7 +20,7 @@ from ecgseg.errors import InputError
 from ecgseg.labels import BEAT_SAMPLES
 
 
-CLASS_WEIGHTS = ("none", "balanced", "sqrt")
+CLASS_WEIGHTS = ("none", "balanced", "sqrt", "capped")
 
 SAMPLERS = ("shuffle", "class", "record-class")
 """How an epoch draws its training beats (:func:`sampling_weights`)."""
@@ -35,9 +35,13 @@ def class_weights(labels: np.ndarray, n_classes: int, mode: str = "balanced") ->
         ``(n,)`` class ids of the training beats.
     n_classes : int
         Number of classes.
-    mode : {"none", "balanced", "sqrt"}
+    mode : {"none", "balanced", "sqrt", "capped"}
         ``balanced``: ``n / (k * n_c)`` (each class weighs as much in total);
-        ``sqrt``: its square root (a milder remedy); ``none``: no weights.
+        ``sqrt``: its square root (a milder remedy); ``capped``: ``balanced`` with no
+        class above the median of the present classes' balanced weights, so the
+        rarest classes weigh no more than a middle one (MIT-BIH DS1: F and Q come down
+        to S's weight instead of about 110 and 5 000 times N's, which made a
+        balanced-weight network call normal beats F); ``none``: no weights.
 
     Returns
     -------
@@ -55,6 +59,8 @@ def class_weights(labels: np.ndarray, n_classes: int, mode: str = "balanced") ->
     w[present] = counts.sum() / (present.sum() * counts[present])
     if mode == "sqrt":
         w = np.sqrt(w)
+    elif mode == "capped":
+        w = np.minimum(w, np.median(w[present]))
     w[present] /= w[present].mean()
     return w.astype(np.float32)
 

@@ -22,8 +22,8 @@ from ecgseg.kaggle_csv import read_kaggle_csv
 from ecgseg.labels import AAMI_CLASSES, BEAT_SAMPLES, MI_CLASSES
 from ecgseg.morphology import (MORPHOLOGY_FEATURES, QRS_MORPHOLOGY_FEATURES, QRS_SAMPLES,
                                morphology_features, record_median_beats)
-from ecgseg.rhythm import (IRREGULARITY_FEATURES, RECORD_RR_FEATURES, record_rr_features,
-                           rr_features, rr_irregularity)
+from ecgseg.rhythm import (ECTOPY_FEATURES, IRREGULARITY_FEATURES, RECORD_RR_FEATURES,
+                           ectopy_features, record_rr_features, rr_features, rr_irregularity)
 from ecgseg.store import load_beats
 
 from .models import median_columns, record_columns, rr_columns
@@ -32,10 +32,11 @@ from .models import median_columns, record_columns, rr_columns
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 
 RECORD_FEATURES = (RECORD_RR_FEATURES + MORPHOLOGY_FEATURES + QRS_MORPHOLOGY_FEATURES
-                   + IRREGULARITY_FEATURES)
+                   + IRREGULARITY_FEATURES + ECTOPY_FEATURES)
 """Columns of :attr:`BeatData.record_features`: each beat relative to its own record
 (intervals over the record's mean interval, likeness to the record's median beat over
-60 samples and over the QRS complex, how irregular the rhythm around it is). A model
+60 samples and over the QRS complex, how irregular the rhythm around it is, the pause
+after it and its prematurity in a steady rhythm). A model
 with ``record_features = j`` takes the first ``j``, so columns are only ever appended."""
 
 
@@ -57,22 +58,23 @@ def record_features(beats: np.ndarray, times_s: np.ndarray, groups: np.ndarray) 
     Returns
     -------
     np.ndarray
-        ``(n, 8)`` float32, columns :data:`RECORD_FEATURES`:
+        ``(n, 10)`` float32, columns :data:`RECORD_FEATURES`:
         :func:`ecgseg.rhythm.record_rr_features`,
         :func:`ecgseg.morphology.morphology_features` over 60 samples and over
-        :data:`ecgseg.morphology.QRS_SAMPLES`, then
-        :func:`ecgseg.rhythm.rr_irregularity`.
+        :data:`ecgseg.morphology.QRS_SAMPLES`, :func:`ecgseg.rhythm.rr_irregularity`,
+        then :func:`ecgseg.rhythm.ectopy_features`.
 
     Examples
     --------
     >>> beats = np.zeros((4, 187), np.float32); beats[:, 10] = 1
     >>> record_features(beats, np.arange(4.0), np.zeros(4)).round(2)[0].tolist()
-    [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0]
+    [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0]
     """
     return np.ascontiguousarray(np.concatenate(
         [record_rr_features(times_s, groups), morphology_features(beats, groups),
          morphology_features(beats, groups, samples=QRS_SAMPLES),
-         rr_irregularity(times_s, groups)[:, None]], axis=1), np.float32)
+         rr_irregularity(times_s, groups)[:, None], ectopy_features(times_s, groups)],
+        axis=1), np.float32)
 
 
 @dataclass
@@ -93,7 +95,7 @@ class BeatData:
         ``(n, 5)`` float32 RR-interval features of each beat
         (:func:`ecgseg.rhythm.rr_features`; HDF5 input); None for CSV.
     record_features : np.ndarray, optional
-        ``(n, 8)`` float32 features of each beat relative to its record
+        ``(n, 10)`` float32 features of each beat relative to its record
         (:data:`RECORD_FEATURES`, :func:`record_features`; HDF5 input); None for CSV.
     median_beats : np.ndarray, optional
         ``(n, 187)`` float32 median beat of each beat's record
@@ -326,7 +328,7 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
     what : str
         Names the input in the error message.
     record : np.ndarray, optional
-        ``(n, 8)`` record-relative features (:attr:`BeatData.record_features`), or None
+        ``(n, 10)`` record-relative features (:attr:`BeatData.record_features`), or None
         where unknown; a model with ``record_features = j > 0`` takes the first ``j``.
     median : np.ndarray, optional
         ``(n, 187)`` median beat of each beat's record (:attr:`BeatData.median_beats`),

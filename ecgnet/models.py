@@ -372,6 +372,32 @@ class KachueeWideNet(KachueeRelativeNet):
         return deep + wide
 
 
+
+@register_model("kachuee-wide-ectopy")
+class KachueeWideEctopyNet(KachueeWideNet):
+    """``kachuee-wide`` with two more rhythm columns: the pause after the beat and its
+    prematurity in a steady rhythm (:func:`ecgseg.rhythm.ectopy_features`).
+
+    Built for the inter-patient split (issue #16): the false supraventricular calls of
+    ``kachuee-wide`` on DS2 are normal beats that come early in an irregular rhythm
+    (atrial fibrillation, records 202, 219, 222) or after a stretch of 2:1 block (231).
+    A linear path cannot form "early AND steady" from prematurity and irregularity
+    given apart; ``regular_prematurity`` is that product, and ``post_pre_ratio`` the
+    compensatory pause. Both paths (``fc1`` and the wide ``Linear``) take all 10 record
+    columns (:data:`ecgnet.data.RECORD_FEATURES`). 55 637 parameters for 5 classes.
+
+    Input ``(n, 187 + 5 + 10 + 187)`` (:func:`ecgnet.data.model_inputs`): ``ecg predict``
+    and ``ecg evaluate-records`` compute it on raw records like ``kachuee-wide``'s.
+
+    Examples
+    --------
+    >>> build_model("kachuee-wide-ectopy", 5)(torch.zeros(2, 389)).shape
+    torch.Size([2, 5])
+    """
+
+    record_features = 10
+
+
 def rr_columns(model: nn.Module) -> int:
     """Number of RR-feature columns ``model`` takes after each beat's 187 samples (0 for
     models of the beat alone; 5 for ``kachuee-rr``)."""
@@ -381,7 +407,8 @@ def rr_columns(model: nn.Module) -> int:
 def record_columns(model: nn.Module) -> int:
     """Number of record-relative feature columns ``model`` takes after its RR features
     (the first ``k`` of :data:`ecgnet.data.RECORD_FEATURES`; 0 for most models, 3 for
-    ``kachuee-rr2``, 5 for ``kachuee-rrm``, 8 for ``kachuee-rel``)."""
+    ``kachuee-rr2``, 5 for ``kachuee-rrm``, 8 for ``kachuee-rel``, 10 for
+    ``kachuee-wide-ectopy``)."""
     return int(getattr(model, "record_features", 0))
 
 

@@ -79,6 +79,8 @@ class RunResult:
     best_epoch : int
         Epoch of ``best.pt`` (1-based).
     best_val_macro_f1 : float
+        Validation score of ``best.pt``: macro-F1, or the mean F1 of ``select_classes``
+        when set.
     epochs_run : int
         Epochs finished (in all, over resumptions).
     iterations : int
@@ -267,6 +269,7 @@ def prepare(config: TrainConfig, held: contextlib.ExitStack | None = None) -> Ru
     data = load_data(config.data, class_names=config.classes)
     split = make_split(data, config.split, config.test_fraction, config.val_fraction, config.seed,
                        config.val_by)
+    selected_classes(config, data.class_names)  # a wrong name fails before any training
     train_set, val_set = data.subset(split.train), data.subset(split.val)
     if len(train_set) == 0 or len(val_set) == 0 or len(split.test) == 0:
         raise InputError(f"{split.describe()}: too few beats to train, validate and test")
@@ -477,23 +480,50 @@ def epoch_beats(run: Run, epoch: int) -> Tuple[torch.Tensor, torch.Tensor, torch
     return x_epoch, y_epoch, order
 
 
-def validate(model: nn.Module, data: BeatData, batch_size: int) -> dict:
+def validate(model: nn.Module, data: BeatData, batch_size: int,
+             select_classes: Tuple[str, ...] = ()) -> dict:
     """Loss, accuracy, macro-F1 and per-class F1 of ``model`` on validation beats.
+
+    Parameters
+    ----------
+    select_classes : tuple of str
+        Names of the classes whose mean F1 is ``val_select_f1`` (none: no such entry).
 
     Returns
     -------
     dict
         ``val_loss`` (mean cross-entropy, nats), ``val_accuracy``, ``val_macro_f1``
-        (floats) and ``val_f1`` ({class name: F1}).
+        (floats), ``val_f1`` ({class name: F1}) and, with ``select_classes``,
+        ``val_select_f1`` (the mean F1 of those classes, each counted even when
+        validation holds none of it).
     """
     proba = predict_proba(model, data_inputs(model, data), batch_size)
     p_true = proba[np.arange(len(proba)), data.labels]
     cm = confusion_matrix(data.labels, proba.argmax(axis=1), data.n_classes)
     f1 = precision_recall_f1(cm)["f1"]
-    return {"val_loss": float(-np.log(np.maximum(p_true, 1e-12)).mean()),
-            "val_accuracy": float(np.trace(cm) / max(1, cm.sum())),
-            "val_macro_f1": macro_f1(cm),
-            "val_f1": {name: float(v) for name, v in zip(data.class_names, f1)}}
+    out = {"val_loss": float(-np.log(np.maximum(p_true, 1e-12)).mean()),
+           "val_accuracy": float(np.trace(cm) / max(1, cm.sum())),
+           "val_macro_f1": macro_f1(cm),
+           "val_f1": {name: float(v) for name, v in zip(data.class_names, f1)}}
+    if select_classes:
+        out["val_select_f1"] = float(np.mean([out["val_f1"][c] for c in select_classes]))
+    return out
+
+
+def selected_classes(config: TrainConfig, class_names: Tuple[str, ...]) -> Tuple[str, ...]:
+    """The class names of ``config.select_classes`` (empty: none), checked against the data.
+
+    Raises
+    ------
+    ConfigError
+        A name that is not one of ``class_names``.
+    """
+    names = tuple(c.strip() for c in config.select_classes.split(",") if c.strip())
+    unknown = [c for c in names if c not in class_names]
+    if unknown:
+        raise ConfigError("select_classes", f"names {', '.join(unknown)}, not classes of the "
+                                            f"data ({' '.join(class_names)})")
+    return names
 
 
 
@@ -512,9 +542,10 @@ def checkpoint_dict(run: Run, state: TrainState) -> dict:
 
 
 def end_epoch(run: Run, state: TrainState, record: dict) -> TrainState:
-    """Keep score of an epoch: ``best.pt`` when validation macro-F1 improved, ``last.pt``
+    """Keep score of an epoch: ``best.pt`` when validation macro-F1 (or the mean F1 of
+    ``select_classes``, ``val_select_f1``) improved, ``last.pt``
     and a line of ``metrics.jsonl`` always; the new state."""
-    epoch, score = record["epoch"], record["val_macro_f1"]
+    epoch, score = record["epoch"], record.get("val_select_f1", record["val_macro_f1"])
     improved = score > state.best_score
     state = replace(state, epoch=epoch, iteration=record["iteration"],
                     history=state.history + (record,),
@@ -661,7 +692,8 @@ def _score_epoch(run: Run, state: TrainState, epoch: int, stats: EpochStats, bar
     """Validate, write the epoch (:func:`end_epoch`), tell the callbacks; the new state and
     why a callback stopped the run ('' if none)."""
     config = run.config
-    val = validate(run.evaluated, run.val_set, config.eval_batch_size)
+    val = validate(run.evaluated, run.val_set, config.eval_batch_size,
+                   selected_classes(config, run.data.class_names))
     record = {"epoch": epoch, "iteration": stats.iteration,
               "lr": run.optimizer.param_groups[0]["lr"],
               "train_loss": stats.loss_sum / max(1, stats.seen),

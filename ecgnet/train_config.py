@@ -98,11 +98,17 @@ class TrainConfig:
     lr_decay_every: int = setting(10_000, "Iterations.")
     epochs: int = setting(50, "Most epochs (of every run).")
     patience: int = setting(8, "Stop after this many epochs without better validation "
-                               "macro-F1.")
+                               "macro-F1 (or select_classes' F1).")
+    select_classes: str = setting("", "Classes whose mean validation F1 picks best.pt and "
+                                      "counts for patience, comma-separated (e.g. N,S,V: the "
+                                      "rare classes a validation part barely holds cannot "
+                                      "decide); empty: macro-F1 over every class present or "
+                                      "predicted.")
     max_iters: Optional[int] = setting(None, "Stop after this many iterations in all (of "
                                              "every run).")
-    class_weights: str = setting("none", "none | balanced | sqrt (loss weights from training "
-                                         "counts).")
+    class_weights: str = setting("none", "none | balanced | sqrt | capped (loss weights "
+                                         "from training counts; capped: balanced, no class "
+                                         "above the median class's weight).")
     loss: str = setting("cross-entropy", "cross-entropy | focal (Lin et al. 2017, gamma 2: "
                                          "confident beats weigh less; combines with "
                                          "class_weights).")

@@ -66,3 +66,28 @@ def test_breakdown_lists_each_record_and_the_rules_figures(kaggle_dir, tmp_path,
     assert hits.dtype == bool and len(hits) == len(idx)
     assert np.all(hits <= breakdown.RULES["early + shape (QRS)"](
         breakdown.features_by_name(load_data(h5))))
+
+
+def test_threshold_script_scales_p_s_and_scores_validation_by_s_or_nsv():
+    threshold = _script("interpatient_threshold")
+    names = ("N", "S", "V", "F", "Q")
+    proba = np.array([[0.5, 0.4, 0.1, 0, 0], [0.3, 0.6, 0.1, 0, 0], [0.1, 0.2, 0.7, 0, 0]])
+    assert threshold.decide(proba, 1, 1.0).tolist() == [0, 1, 2]
+    assert threshold.decide(proba, 1, 2.0).tolist() == [1, 1, 2]  # 0.8 > 0.5: now S
+    assert threshold.decide(proba, 1, 0.4).tolist() == [0, 0, 2]  # 0.24 < 0.3: now N
+    assert proba[1, 1] == 0.6  # the input is left alone
+    y = np.array([0, 1, 2])
+    assert threshold.validation_score(y, np.array([0, 1, 2]), names, "s") == 1.0
+    assert threshold.validation_score(y, np.array([0, 0, 2]), names, "s") == 0.0
+    # N: precision 1/2, recall 1 -> 2/3; S: 0; V: 1
+    assert threshold.validation_score(y, np.array([0, 0, 2]), names, "nsv") == \
+        pytest.approx((2 / 3 + 0 + 1) / 3)
+    assert threshold.WEIGHTS.min() < 1 < threshold.WEIGHTS.max()  # stricter and laxer
+
+
+def test_ablation_rows_of_the_ectopy_model_and_capped_weights():
+    ablation = _script("interpatient_ablation")
+    args = argparse.Namespace(epochs=6, patience=5, threads=1, out="runs", retrain=False)
+    cmd = ablation.command_of("ectopy-capped", "d.h5", args)
+    assert "--model kachuee-wide-ectopy" in cmd and "--class-weights capped" in cmd
+    assert "--class-weights capped" in ablation.command_of("wide-capped", "d.h5", args)

@@ -110,7 +110,7 @@ def test_record_features_are_record_rr_morphology_qrs_then_irregularity():
     beats = rng.random((8, 187), dtype=np.float32)
     times, groups = np.cumsum(rng.uniform(0.5, 1.2, 8)), np.zeros(8)
     out = record_features(beats, times, groups)
-    assert out.shape == (8, len(RECORD_FEATURES)) == (8, 8) and out.dtype == np.float32
+    assert out.shape == (8, len(RECORD_FEATURES)) == (8, 10) and out.dtype == np.float32
     np.testing.assert_array_equal(out[:, :3], record_rr_features(times, groups))
     np.testing.assert_array_equal(out[:, 3:5], morphology_features(beats, groups))
     np.testing.assert_array_equal(out[:, 5:7],
@@ -183,7 +183,8 @@ def mitbih(kaggle_dir):
                                                ("kachuee-rrm", 55_333, 10),
                                                ("kachuee-rrmd", 55_493, 10 + 187),
                                                ("kachuee-rel", 55_493, 13 + 187),
-                                               ("kachuee-wide", 55_563, 13 + 187)])
+                                               ("kachuee-wide", 55_563, 13 + 187),
+                                               ("kachuee-wide-ectopy", 55_637, 15 + 187)])
 def test_record_models_take_rr_and_record_columns(mitbih, tmp_path, name, params, extra):
     idx = small_rows(mitbih.beats, mitbih.labels, 20)
     h5 = write_h5(tmp_path / "b.h5", mitbih.beats[idx], mitbih.labels[idx], ["100", "101"])
@@ -211,7 +212,7 @@ def test_record_models_take_rr_and_record_columns(mitbih, tmp_path, name, params
 
 
 @pytest.mark.parametrize("name", ["kachuee-rrm", "kachuee-rrmd", "kachuee-rel",
-                                  "kachuee-wide"])
+                                  "kachuee-wide", "kachuee-wide-ectopy"])
 def test_the_record_model_trains_evaluates_predicts_and_exports(mitbih, tmp_path, mirror_url,
                                                                 on_full_mirror, name):
     idx = small_rows(mitbih.beats, mitbih.labels, 60)

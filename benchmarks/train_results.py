@@ -164,6 +164,8 @@ def main(argv=None) -> int:
     p.add_argument("--ema", type=float, default=0.0, help="as ecg train --ema (e.g. 0.999)")
     p.add_argument("--jitter", type=float, default=0.0, help="as ecg train --jitter (e.g. 0.5)")
     p.add_argument("--lr-decay-every", type=int, default=10_000)
+    p.add_argument("--lr-schedule", default="step", help="as ecg train --lr-schedule")
+    p.add_argument("--lr", type=float, default=1e-3, help="as ecg train --lr")
     p.add_argument("--model", default="kachuee",
                    help="model of the accuracy runs, as ecg train --model (e.g. kachuee-rr)")
     p.add_argument("--runs", default=str(ROOT / "runs"))
@@ -250,6 +252,7 @@ def seed_run(h5: str, seed: int, args) -> dict:
                          batch_size=args.batch_size, progress=not args.quiet,
                          max_iters=args.max_iters, ema=args.ema, jitter=args.jitter,
                          lr_decay_every=args.lr_decay_every, model=args.model,
+                         lr_schedule=args.lr_schedule, lr=args.lr,
                          precision=args.precision, sampler=args.sampler,
                          class_weights=args.class_weights, resume=resume,
                          overwrite=not resume)
@@ -282,7 +285,8 @@ def random_seeds_section(args, header: list[str]) -> list[str]:
     classes = list(runs[0]["result"].test["class_names"])
     recipe = (f"--model {args.model} --split random --epochs {args.epochs} --patience "
               f"{args.patience} --batch-size {args.batch_size} --ema {args.ema} --jitter "
-              f"{args.jitter} --lr-decay-every {args.lr_decay_every} --precision "
+              f"{args.jitter} --lr {args.lr} --lr-schedule {args.lr_schedule} "
+              f"--lr-decay-every {args.lr_decay_every} --precision "
               f"{args.precision} --sampler {args.sampler} --class-weights {args.class_weights}")
     support = runs[0]["result"].test["per_class"]
     lines = [*header[:-1],

@@ -55,6 +55,7 @@ from .jsonfile import write_json
 from .losses import ClassLoss, build_loss
 from .metrics import confusion_matrix, macro_f1, precision_recall_f1
 from .models import build_model, count_parameters, freeze, frozen_parts, set_train_mode
+from .schedules import build_scheduler, total_iterations
 from .splits import make_split
 from .train_config import (ConfigError, TrainConfig, check_global_batch,  # noqa: F401
                            flag_of)
@@ -64,9 +65,9 @@ RUN_FILES = ("config.json", "metrics.jsonl", "best.pt", "last.pt", "curves.png",
 # Settings that must not change when a run is resumed.
 _FIXED_ON_RESUME = ("data", "model", "classes", "split", "test_fraction", "val_fraction",
                     "seed", "batch_size", "lr", "beta1", "beta2", "lr_decay",
-                    "lr_decay_every", "class_weights", "sampler", "augment", "init_checkpoint",
-                    "precision", "trainable", "ema", "jitter", "shift", "shift_min",
-                    "shift_max", "val_by")
+                    "lr_decay_every", "lr_schedule", "class_weights", "sampler", "augment",
+                    "init_checkpoint", "precision", "trainable", "ema", "jitter", "shift",
+                    "shift_min", "shift_max", "val_by")
 
 
 @dataclass
@@ -307,7 +308,9 @@ def prepare(config: TrainConfig, held: contextlib.ExitStack | None = None) -> Ru
     learning = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(learning, lr=config.lr, betas=(config.beta1, config.beta2),
                                  weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_decay_every, config.lr_decay)
+    total = total_iterations(config.epochs, len(train_set), config.batch_size, config.max_iters)
+    scheduler = build_scheduler(config.lr_schedule, optimizer, lr=config.lr, total=total,
+                                lr_decay=config.lr_decay, lr_decay_every=config.lr_decay_every)
     weights = class_weights(train_set.labels, data.n_classes, config.class_weights)
     sampling_weights(train_set.labels, train_set.records, config.sampler)  # fails early
     loss_fn = build_loss(config.loss,

@@ -96,6 +96,10 @@ class TrainConfig:
     lr_decay: float = setting(0.75, "The learning rate is multiplied by this every "
                                     "lr_decay_every iterations.")
     lr_decay_every: int = setting(10_000, "Iterations.")
+    lr_schedule: str = setting("step", "step (lr times lr_decay every lr_decay_every "
+                                       "iterations) | cosine (lr down to 0 over the run's "
+                                       "iterations) | one-cycle (up to lr over 30 % of them, "
+                                       "then down); see ecgnet.schedules.")
     epochs: int = setting(50, "Most epochs (of every run).")
     patience: int = setting(8, "Stop after this many epochs without better validation "
                                "macro-F1 (or select_classes' F1).")
@@ -159,6 +163,7 @@ class TrainConfig:
     def __post_init__(self):
         from .augment import CLASS_WEIGHTS, SAMPLERS  # here: the CLI builds its options without torch
         from .losses import LOSSES
+        from .schedules import LR_SCHEDULES
         from .models import parse_trainable
 
         if isinstance(self.data, (str, os.PathLike)):
@@ -186,6 +191,8 @@ class TrainConfig:
                   ("ema", 0 <= self.ema < 1, "must be 0 (off) or between 0 and 1, e.g. 0.999"),
                   ("class_weights", self.class_weights in CLASS_WEIGHTS,
                    f"must be one of: {', '.join(CLASS_WEIGHTS)}"),
+                  ("lr_schedule", self.lr_schedule in LR_SCHEDULES,
+                   f"must be one of: {', '.join(LR_SCHEDULES)}"),
                   ("loss", self.loss in LOSSES, f"must be one of: {', '.join(LOSSES)}"),
                   ("sampler", self.sampler in SAMPLERS,
                    f"must be one of: {', '.join(SAMPLERS)}"),

@@ -40,7 +40,8 @@ def test_seed_table_gives_each_seed_the_mean_and_whether_the_goal_is_reached(mon
     h5.write_bytes(b"")
     args = SimpleNamespace(kaggle_h5=str(h5), seeds="0,1,2", model="kachuee-rrmd", epochs=12,
                            patience=20, batch_size=64, ema=0.999, jitter=0.5,
-                           lr_decay_every=8000, precision="bfloat16", sampler="shuffle",
+                           lr_decay_every=8000, lr=0.001, lr_schedule="cosine",
+                           precision="bfloat16", sampler="shuffle",
                            class_weights="none", threads=1)
     lines = module.random_seeds_section(args, ["- date: today", ""])
     text = "\n".join(lines)
@@ -52,6 +53,7 @@ def test_seed_table_gives_each_seed_the_mean_and_whether_the_goal_is_reached(mon
     assert "| 92.00 / 90.00 |" in mean  # S: mean Se over the seeds
     assert "Goal reached: mean accuracy 99.42 %" in text
     assert "--seed N" in text and "--precision bfloat16" in text and "S 556" in text
+    assert "--lr-schedule cosine" in text
 
     runs[2] = _run(2, 0.9900, 0.9560, 0.94)  # mean accuracy 99.30 %: short of 99.4 %
     text = "\n".join(module.random_seeds_section(args, ["- date: today", ""]))

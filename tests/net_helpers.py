@@ -36,6 +36,16 @@ def known_rows_csv(kaggle_dir: Path, path: Path, per_class: int, extra_normal: i
     return write_csv(path, rows.beats[idx], rows.labels[idx])
 
 
+def known_rows_h5(kaggle_dir: Path, path: Path, per_class: int, records: list[str]) -> Path:
+    """A beat HDF5 (:func:`write_h5`) of the first ``per_class`` rows of each class of
+    ``mitbih_test_known_rows.csv``, cut into ``len(records)`` records."""
+    from ecgnet.data import load_data
+
+    rows = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
+    idx = small_rows(rows.beats, rows.labels, per_class)
+    return write_h5(path, rows.beats[idx], rows.labels[idx], records)
+
+
 def write_h5(path: Path, beats: np.ndarray, labels: np.ndarray, records: list[str],
              database: str = "mitdb", classes=AAMI) -> Path:
     """A beat HDF5 with the beats cut into ``len(records)`` consecutive blocks, one a record."""

@@ -202,15 +202,12 @@ def test_capped_class_weights_bring_the_rarest_classes_down_to_the_median_class(
 def test_select_classes_picks_best_pt_by_the_mean_f1_of_those_classes(kaggle_dir, tmp_path):
     import json
 
-    from ecgnet.data import load_data
     from ecgnet.train import TrainConfig, train
     from ecgnet.train_config import ConfigError
 
-    from .net_helpers import small_rows, write_h5
+    from .net_helpers import known_rows_h5
 
-    data = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = small_rows(data.beats, data.labels, 30)
-    h5 = write_h5(tmp_path / "b.h5", data.beats[idx], data.labels[idx], ["100", "101", "102"])
+    h5 = known_rows_h5(kaggle_dir, tmp_path / "b.h5", 30, ["100", "101", "102"])
     common = dict(data=[str(h5)], model="kachuee", out=str(tmp_path), batch_size=16,
                   epochs=4, patience=4, progress=False, threads=1)
     with pytest.raises(ConfigError, match="^select_classes names X, not classes"):

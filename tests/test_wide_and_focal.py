@@ -17,7 +17,7 @@ from ecgnet.train import TrainConfig, train  # noqa: E402
 from ecgnet.train_config import ConfigError  # noqa: E402
 from ecgseg.errors import InputError  # noqa: E402
 
-from .net_helpers import small_rows, write_h5  # noqa: E402
+from .net_helpers import known_rows_h5  # noqa: E402
 
 
 def _inputs(model, n=8, seed=0):
@@ -94,11 +94,8 @@ def test_only_the_wide_path_sees_the_intervals_in_seconds():
 
 def test_the_wide_model_trains_a_step_and_its_norm_learns_the_columns(kaggle_dir, tmp_path):
     from ecgnet.checkpoint import load_model
-    from ecgnet.data import load_data
 
-    data = load_data(kaggle_dir / "mitbih_test_known_rows.csv")
-    idx = small_rows(data.beats, data.labels, 30)
-    h5 = write_h5(tmp_path / "b.h5", data.beats[idx], data.labels[idx], ["100", "101", "102"])
+    h5 = known_rows_h5(kaggle_dir, tmp_path / "b.h5", 30, ["100", "101", "102"])
     result = train(TrainConfig(data=[str(h5)], model="kachuee-wide", out=str(tmp_path),
                                name="w", batch_size=16, max_iters=3, loss="focal",
                                class_weights="balanced", ema=0.9, progress=False, threads=1))

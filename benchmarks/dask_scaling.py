@@ -116,6 +116,12 @@ def _one(args) -> None:
         kw["scheduler"] = args.address
     if args.shards:
         kw["shards"] = args.shards
+    if args.stub:  # the workers answer from one real result per base record
+        import ecgseg.shards
+
+        from benchmarks.stub_shard_task import cached_record_to_shard
+
+        ecgseg.shards.process_record_to_shard = cached_record_to_shard
     probe: dict = {}
     if args.probe:
         import tracemalloc
@@ -160,8 +166,8 @@ def _cluster_cpu(cluster) -> float:
 
 
 def _run_child(method: str, names: list[str], data_dir: Path, work: Path, workers: int,
-               address: str | None, shards: bool, cluster=None, probe: str | None = None
-               ) -> dict:
+               address: str | None, shards: bool, cluster=None, probe: str | None = None,
+               stub: bool = False) -> dict:
     names_file = work / f"names-{len(names)}.json"
     names_file.write_text(json.dumps(names))
     out_h5 = work / "out.h5"
@@ -174,6 +180,8 @@ def _run_child(method: str, names: list[str], data_dir: Path, work: Path, worker
         cmd += ["--shards", str(shard_dir)]
     if probe:
         cmd += ["--probe", probe]
+    if stub:
+        cmd += ["--stub"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     remote = method.startswith("dask-processes")
@@ -271,6 +279,10 @@ def main(argv=None) -> None:
                         "and of the run (benchmarks/memory_probe.py)")
     p.add_argument("--slope-from", type=int, default=480,
                    help="memory runs: fit the slopes over sizes from this many records")
+    p.add_argument("--stub", action="store_true",
+                   help="memory runs with --shards: the workers segment each base record "
+                        "once and return its result again for every copy "
+                        "(benchmarks/stub_shard_task.py): the client's side alone, fast")
     p.add_argument("--memory-repeats", type=int, default=1,
                    help="memory runs: repeat the whole series of sizes this many times "
                         "(interleaved), for the noise of the slope")
@@ -320,7 +332,7 @@ def main(argv=None) -> None:
                         shards = out == "shards"
                         res = _run_child(method, subset, data_dir, tmp, args.workers,
                                          cluster.address, shards=shards, cluster=cluster,
-                                         probe=args.probe)
+                                         probe=args.probe, stub=args.stub and shards)
                         res["memory"] = True
                         res["repeat"] = repeat
                         runs.append(res)

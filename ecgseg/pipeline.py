@@ -556,7 +556,7 @@ def _progress_bar(total: int, desc: str, progress: bool):
     return tqdm(total=total, desc=desc, unit="record", leave=False)
 
 
-def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
+def _write(tasks: LazyTasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
            own_detector, run: _Runner, overwrite, compression, progress, t0,
            sums: dict[str, str]) -> SegmentSummary:
     """Run the tasks and stream their results into the HDF5 file, in record order.
@@ -604,7 +604,7 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
     with _orphans_removed(run), sink as writer, contextlib.closing(
             task_map(fn, tasks, workers=run.workers, scheduler=run.scheduler,
                      warm_up=warm)) as results:
-        for res in results:
+        for i, res in enumerate(results):
             bar.update(1)
             for w in res.warnings:
                 summary.warnings.append(w)
@@ -627,7 +627,9 @@ def _write(tasks, db, r, params, out, lead, tolerance_s, detector, detector_para
                                      n_values=res.n_values, symbols=res.symbols,
                                      stats=res.stats)
             writer.add_sources(res.sha256)
-            summary.records.append(res.name)
+            # the input's name (res.name is an equal copy, unpickled from a worker): the
+            # summary's list then costs a pointer per record, not a string
+            summary.records.append(tasks.names[i])
             summary.beats += len(res.labels)
             lab = res.labels[res.labels >= 0]
             counts += np.bincount(lab, minlength=len(classes))[: len(classes)]

@@ -229,8 +229,14 @@ class ShardIndexWriter:
         self._f.create_virtual_dataset(name, layout,
                                        fillvalue=0 if key != "symbol" else b"")
         del layout
+        self._reopen()
+
+    def _reopen(self) -> h5py.File:
+        """Close the file and open it again: HDF5 frees what it kept in memory of the
+        session (a virtual dataset's mappings, variable-length strings written)."""
         self._f.close()
         self._f = h5py.File(self._file, "r+")
+        return self._f
 
     def _write_part(self) -> None:
         """The pending records' partial virtual datasets (none if they hold no beat)."""
@@ -278,7 +284,7 @@ class ShardIndexWriter:
 
     def _fill(self, f: h5py.File) -> None:
         """The ``/records`` table and the file attributes."""
-        self.records.write(f)
+        f = self._f = self.records.write(f, reopen=self._reopen)
         for key, value in self.attrs.items():
             f.attrs[key] = _attr_value(value)
         self.sources.flush(f)

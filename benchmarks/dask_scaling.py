@@ -231,7 +231,8 @@ def _memory_slopes(runs: list[dict], slope_from: int) -> None:
             continue
         figures = {"peak RSS": [r["max_rss_mb"] for r in xs]}
         if all("end_of_records" in r.get("probe", {}) for r in xs):
-            for k in ("max_rss_mb", "rss_mb", "heap_in_use_mb", "heap_free_mb", "mmapped_mb", "traced_mb"):
+            for k in ("max_rss_mb", "rss_mb", "heap_in_use_mb", "heap_free_mb", "mmapped_mb", "traced_mb",
+                      "pymalloc_arenas_mb", "pymalloc_in_use_mb", "pymalloc_free_mb"):
                 if all(k in r["probe"]["end_of_records"] for r in xs):
                     figures[f"end-of-records {k}"] = [r["probe"]["end_of_records"][k]
                                                       for r in xs]

@@ -46,13 +46,52 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MB
 
 
+def pymalloc_stats() -> dict:
+    """Python's small-object allocator (pymalloc, objects up to 512 bytes, kept in arenas
+    of its own mmap, which glibc's figures do not count), MB: ``pymalloc_arenas_mb``
+    (mapped), ``pymalloc_in_use_mb`` (allocated blocks) and ``pymalloc_free_mb``
+    (available blocks and unused pools: its fragmentation). Parsed from
+    ``sys._debugmallocstats()`` (CPython; {} elsewhere)."""
+    import sys
+    import tempfile
+
+    if not hasattr(sys, "_debugmallocstats"):
+        return {}
+    with tempfile.TemporaryFile() as tmp:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(tmp.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read().decode(errors="replace")
+    figures: dict = {}
+    for line in text.splitlines():
+        head, _, value = line.partition("=")
+        try:
+            n = int(value.strip().replace(",", ""))
+        except ValueError:
+            continue
+        if "bytes/arena" in head:
+            figures["pymalloc_arenas_mb"] = round(n / MB, 2)
+        elif "bytes in allocated blocks" in head:
+            figures["pymalloc_in_use_mb"] = round(n / MB, 2)
+        elif "bytes in available blocks" in head or "unused pools" in head:
+            figures["pymalloc_free_mb"] = round(figures.get("pymalloc_free_mb", 0) + n / MB, 2)
+    return figures
+
+
 def snapshot(top: int = 0) -> dict:
     """RSS, peak RSS so far (``ru_maxrss``), glibc heap figures (all arenas, MB) and, while ``tracemalloc`` traces, the
     traced total and the ``top`` biggest allocation sites (file:line, KB, count).
 
     ``heap_in_use_mb``: malloc'ed and not freed (``uordblks``, main + thread arenas);
     ``heap_free_mb``: free but kept by malloc (``fordblks``: fragmentation, arenas);
-    ``mmapped_mb``: blocks of their own mmap (``hblkhd``, large arrays).
+    ``mmapped_mb``: blocks of their own mmap (``hblkhd``, large arrays);
+    ``pymalloc_*``: :func:`pymalloc_stats`.
     """
     import resource
 
@@ -64,6 +103,7 @@ def snapshot(top: int = 0) -> dict:
                    heap_free_mb=round(m.fordblks / MB, 2),
                    mmapped_mb=round(m.hblkhd / MB, 2),
                    heap_arena_mb=round(m.arena / MB, 2))
+    out.update(pymalloc_stats())
     if tracemalloc.is_tracing():
         current, peak = tracemalloc.get_traced_memory()
         out.update(traced_mb=round(current / MB, 2), traced_peak_mb=round(peak / MB, 2))

@@ -38,6 +38,7 @@ import numpy as np
 
 from .atomic import atomic_path, refuse_existing
 from .fallback_file import DiskFileWithMemoryFallback
+from .heap_trim import release_free_heap
 from .source_hashes import SourceHashRows
 from .spooled_records import SpooledRecordsTable
 from .store import _PER_BEAT, FORMAT, BeatWriter, _attr_value
@@ -249,6 +250,7 @@ class ShardIndexWriter:
             self._parts.append((part, self._pending_beats))
         self._pending = []
         self._pending_beats = 0
+        release_free_heap()  # what HDF5 freed with the part's mappings, given back
 
     def _write_virtual(self) -> None:
         """The last part, then the top-level virtual datasets over the parts."""

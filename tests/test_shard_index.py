@@ -259,9 +259,23 @@ def test_spooled_records_table_writes_what_records_table_writes(tmp_path, monkey
     for row in rows:
         a.append(row)
         b.append(row)
-    with h5py.File(tmp_path / "a.h5", "w") as fa, h5py.File(tmp_path / "b.h5", "w") as fb:
-        a.write(fa)
-        b.write(fb)
+    reopened = []
+
+    def reopen():  # as ShardIndexWriter does between blocks: close, open again
+        reopened.append(1)
+        files[1].close()
+        files[1] = h5py.File(tmp_path / "b.h5", "r+")
+        return files[1]
+
+    files = [h5py.File(tmp_path / "a.h5", "w"), h5py.File(tmp_path / "b.h5", "w")]
+    try:
+        a.write(files[0])
+        assert b.write(files[1], reopen=reopen) is files[1]  # the file open at the end
+    finally:
+        for f in files:
+            f.close()
+    assert len(reopened) == -(-len(rows) // block_rows) - 1  # after each block but the last
+    with h5py.File(tmp_path / "a.h5", "r") as fa, h5py.File(tmp_path / "b.h5", "r") as fb:
         assert list(fa["records"]) == list(fb["records"])
         for key in fa["records"]:
             x, y = fa["records"][key], fb["records"][key]

@@ -123,7 +123,9 @@ def snapshot(top: int = 0) -> dict:
 def probe_shard_index_end(store: dict, top: int = 25) -> None:
     """Record :func:`snapshot` in ``store["end_of_records"]`` when a
     :class:`ecgseg.shards.ShardIndexWriter` starts finishing its index (every record
-    received and appended), by wrapping its ``_write_virtual``."""
+    received and appended), by wrapping its ``_write_virtual``; and in
+    ``store["parts"]``, for each index part, ``[records so far, RSS, peak RSS before the
+    part, RSS, peak RSS after it]`` (MB)."""
     from ecgseg.shards import ShardIndexWriter
 
     original = ShardIndexWriter._write_virtual
@@ -134,6 +136,22 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
         return original(self)
 
     ShardIndexWriter._write_virtual = wrapped
+
+    part = ShardIndexWriter._write_part
+    store["parts"] = []
+
+    def wrapped_part(self):  # [records so far, RSS and peak before, RSS and peak after]
+        import resource
+
+        row = [self.shards, round(rss_mb(), 2),
+               round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)]
+        try:
+            return part(self)
+        finally:
+            store["parts"].append(row + [round(rss_mb(), 2), round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)])
+
+    ShardIndexWriter._write_part = wrapped_part
 
 
 def dump_snapshot(label: str) -> str | None:

@@ -40,11 +40,26 @@ def _malloc_trim():
 _TRIM = _malloc_trim()
 
 
-def release_free_heap() -> bool:
+def release_free_heap(collect: bool = False) -> bool:
     """Return the C heap's free pages to the system; True if some memory was released.
 
-    A no-op returning False where glibc's ``malloc_trim`` is not available.
+    Parameters
+    ----------
+    collect : bool
+        First run Python's full garbage collection (``gc.collect()``): objects in
+        reference cycles (a Dask client makes some with each task's messages and
+        futures) are otherwise freed only when the oldest generation is collected, so
+        their memory, and the pages glibc could give back with it, wait for that.
+        Measured in the ``--shards`` client, 2026-11-29: the memory in use of Python's
+        small-object allocator grew 0.08 KB per record with it, 0.13 without.
+
+    A no-op returning False where glibc's ``malloc_trim`` is not available (the
+    collection still runs).
     """
+    if collect:
+        import gc
+
+        gc.collect()
     if _TRIM is None:
         return False
     return bool(_TRIM(0))

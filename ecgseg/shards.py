@@ -241,6 +241,7 @@ class ShardIndexWriter:
 
     def _write_part(self) -> None:
         """The pending records' partial virtual datasets (none if they hold no beat)."""
+        release_free_heap(collect=True)  # HDF5's peak below starts from what is in use
         if self._pending_beats:
             part = f"{len(self._parts):06d}"
             for key in VIRTUAL:

@@ -37,3 +37,25 @@ print(release_free_heap(), before - rss())
     released, dropped_mb = out.split()
     assert released == "True"
     assert float(dropped_mb) > 10
+
+
+def test_release_free_heap_collects_reference_cycles_first(monkeypatch):
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    monkeypatch.setattr(heap_trim, "_TRIM", None)  # the collection runs without glibc too
+    gc.disable()
+    try:
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle: freed only by the garbage collector
+        alive = weakref.ref(a)
+        del a, b
+        heap_trim.release_free_heap()
+        assert alive() is not None  # no collection unless asked
+        heap_trim.release_free_heap(collect=True)
+        assert alive() is None
+    finally:
+        gc.enable()

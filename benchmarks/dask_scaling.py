@@ -5,7 +5,7 @@ Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
     python benchmarks/dask_scaling.py [--copies 10] [--rounds 3] [--workers 2]
         [--memory-copies 1,5,10] [--memory-methods M:shards|file,...] [--unbatched]
         [--before] [--alt-env JSON] [--throughput-shards]
-        [--memory-repeats N] [--probe rss|trace] [--slope-from RECORDS]
+        [--memory-repeats N] [--probe rss|trace] [--slope-from RECORDS] [--stub]
         [--source DIR] [--out FILE]
 
 A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
@@ -38,7 +38,9 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    also records RSS and glibc's heap at the last record (before the index is finished)
    and ``--probe trace`` Python's allocations (``tracemalloc``; ``ECG_PROBE_FRAMES=N``
    keeps N frames, the biggest sites' tracebacks in the ``--out`` JSON):
-   :mod:`benchmarks.memory_probe`.
+   :mod:`benchmarks.memory_probe`. ``--stub``: in the ``--shards`` memory runs the
+   workers segment each MIT-BIH record once and send the same light result again for
+   every copy (:mod:`benchmarks.stub_shard_task`): the client's side alone, ~8x faster.
 
 Nothing is asserted; the figures are what the machine measured. The machine may be
 shared: look at the load averages before reading the medians.

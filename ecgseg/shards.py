@@ -122,7 +122,9 @@ class ShardIndexWriter:
     are virtual datasets mapped onto their parts (the same file, ``"."``), one mapping
     per part. HDF5 reads through both levels (``h5py``: ``f["beats"][...]``). The
     ``/records`` rows are spooled to a nameless temporary file beside the output and
-    written at the end in blocks (:class:`~ecgseg.spooled_records.SpooledRecordsTable`);
+    written at the end in blocks, the file reopened in between
+    (:class:`~ecgseg.spooled_records.SpooledRecordsTable`); glibc's free heap is given
+    back before and after each part (:func:`~ecgseg.heap_trim.release_free_heap`);
     the source files' hashes are written as they come, a block of rows at a time
     (:class:`~ecgseg.source_hashes.SourceHashRows`).
     The file is written to its temporary name as it grows (not built in memory), through

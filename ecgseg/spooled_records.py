@@ -14,7 +14,7 @@ Examples
 >>> t = SpooledRecordsTable()
 >>> t.append({"name": "100", "beats": 3}); t.append({"name": "101", "fs_in": 360.0})
 >>> with h5py.File(io.BytesIO(), "w") as f:
-...     t.write(f)
+...     _ = t.write(f)  # (returns the file, reopened or not)
 ...     f["records/beats"].dtype.name, f["records/fs_in"][()].tolist()
 ('float64', [nan, 360.0])
 >>> t.close()

@@ -43,6 +43,8 @@ KAGGLE = "../shared/kaggle"
 RUNS = "runs/pretrained"
 MITDB_H5 = "data/beats/mitdb-kaggle.h5"
 MITDB_QRS_H5 = "data/beats/mitdb-kaggle-qrs.h5"
+MITDB_SNAP_H5 = "data/beats/mitdb-kaggle-snap.h5"
+MITDB_QRS_SNAP_H5 = "data/beats/mitdb-kaggle-qrs-snap.h5"
 PTB_ROWS = (f"{KAGGLE}/ptbdb_normal_known_rows.csv", f"{KAGGLE}/ptbdb_abnormal_known_rows.csv")
 
 LICENCE_MITDB = ("MIT-BIH Arrhythmia Database 1.0.0 (PhysioNet), Open Data Commons Attribution "
@@ -66,6 +68,8 @@ RRMD_INPUTS = ("one Kaggle-recipe beat (187 samples, per-beat min-max), the same
                "record, or a beats HDF5 of ecg segment (not CSV rows)")
 SEGMENT = ["segment", "--db", "mitdb", "--recipe", "kaggle"]
 SEGMENT_QRS = [*SEGMENT, "--detector", "qrs", "--out", MITDB_QRS_H5]
+SEGMENT_SNAP = [*SEGMENT, "--snap-peaks", "--out", MITDB_SNAP_H5]
+SEGMENT_QRS_SNAP = [*SEGMENT, "--detector", "qrs", "--snap-peaks", "--out", MITDB_QRS_SNAP_H5]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,17 +223,20 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def mini_mitdb_beats(folder: Path) -> Path:
+def mini_mitdb_beats(folder: Path, snap_peaks: bool = False) -> Path:
     """Kaggle-recipe beats of the mini MIT-BIH mirror in ``tests/data`` (11 records, 2.5 min
-    each), segmented through the real download code from a local HTTP server."""
+    each), segmented through the real download code from a local HTTP server; with
+    ``snap_peaks``, cut at the snapped annotations (``ecg segment --snap-peaks``)."""
     from ecgseg.pipeline import segment_database
+    from ecgseg.recipes.params import KaggleMitdbParams
 
     handler = functools.partial(_Quiet, directory=str(SHIPPED_MIRROR))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        out = folder / "mini-mitdb-kaggle.h5"
+        out = folder / ("mini-mitdb-kaggle-snap.h5" if snap_peaks else "mini-mitdb-kaggle.h5")
         segment_database("mitdb", data_dir=folder, out=out, recipe="kaggle", workers=1,
+                         params=KaggleMitdbParams(snap_peaks=snap_peaks),
                          mirror=f"http://127.0.0.1:{server.server_address[1]}/",
                          progress=False)
     finally:
@@ -257,6 +264,11 @@ CHECK_SETS = {
     "mitdb-mini": ("Kaggle-recipe beats of the 11 mini-mirror MIT-BIH records in tests/data "
                    "(first 2.5 min each), scored by ecg evaluate --part auto (beats seen in "
                    "training left out)", lambda folder: [mini_mitdb_beats(folder)]),
+    "mitdb-mini-snap": ("Kaggle-recipe beats of the 11 mini-mirror MIT-BIH records in "
+                        "tests/data (first 2.5 min each) cut at the snapped annotations "
+                        "(ecg segment --snap-peaks), scored by ecg evaluate --part auto "
+                        "(beats seen in training left out)",
+                        lambda folder: [mini_mitdb_beats(folder, snap_peaks=True)]),
     "ptb-rows": ("the 2 910 PTB rows of tests/data/kaggle/known_rows.npz as CSV, scored by "
                  "ecg evaluate --part auto: the run's held-out test part",
                  ptb_rows),

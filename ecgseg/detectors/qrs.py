@@ -817,7 +817,7 @@ SNAP_ROUNDS = 8
 
 
 def snap_peaks(signal: np.ndarray, fs: float, peaks: np.ndarray, params: QrsParams | None = None,
-               *, backend: str = "numba") -> np.ndarray:
+               *, polarity_ratio: float = math.inf, backend: str = "numba") -> np.ndarray:
     """Move each given R peak to the fiducial point the ``qrs`` detector marks (step 6).
 
     Reference annotations, the ``qrs`` detector and other detectors mark "the R peak" by
@@ -830,7 +830,7 @@ def snap_peaks(signal: np.ndarray, fs: float, peaks: np.ndarray, params: QrsPara
     :data:`SNAP_ROUNDS` rounds), so that snapping snapped peaks leaves them where they are.
 
     Unlike the detector, every beat takes the record's dominant polarity (the refinement
-    kernel with ``polarity_ratio`` infinite): the per-beat switch, made on windows a few
+    kernel with ``polarity_ratio`` infinite, the default): the per-beat switch, made on windows a few
     samples apart, picks the positive extreme from one start and the negative from the
     other on biphasic ventricular beats (MIT-BIH DS2: 223 of 49 643 annotation / ``qrs``
     pairs stayed 6 or more samples apart with it, 193 of them V beats; 2 without).
@@ -846,7 +846,11 @@ def snap_peaks(signal: np.ndarray, fs: float, peaks: np.ndarray, params: QrsPara
         R peaks, samples of ``signal`` (any source; in order or not).
     params : QrsParams, optional
         Band-pass (``low_hz``, ``high_hz``) and refinement (``refine_s``, ``peak_s``)
-        settings (default :func:`default_params`; ``polarity_ratio`` is not used).
+        settings (default :func:`default_params`; its ``polarity_ratio`` is not used).
+    polarity_ratio : float
+        A beat takes the other polarity when that extreme is this many times larger (the
+        detector's per-beat switch, ``QrsParams.polarity_ratio``); ``inf`` (default): never,
+        every beat takes the record's dominant polarity.
     backend : {"numba", "numpy"}
         The compiled kernel or its plain NumPy reference (same result).
 
@@ -884,6 +888,8 @@ def snap_peaks(signal: np.ndarray, fs: float, peaks: np.ndarray, params: QrsPara
     current = np.ascontiguousarray(given, dtype=np.int64)
     if current.size == 0:
         return current.copy()
+    if not polarity_ratio >= 1:
+        raise QrsInputError(f"polarity_ratio must be at least 1, got {polarity_ratio!r}")
     if current.min() < 0 or current.max() >= x.size:
         raise QrsInputError(f"peaks must lie inside the signal (0 to {x.size - 1}), got "
                             f"{int(current.min())} to {int(current.max())}")
@@ -898,7 +904,7 @@ def snap_peaks(signal: np.ndarray, fs: float, peaks: np.ndarray, params: QrsPara
     peak_half = int(round(params.peak_s * fs))
     for _ in range(SNAP_ROUNDS):
         with np.errstate(invalid="ignore"):  # inf * 0 in the NumPy reference: no switch
-            moved = _refine(x, bp, current, half, peak_half, math.inf, numba)
+            moved = _refine(x, bp, current, half, peak_half, polarity_ratio, numba)
         if np.array_equal(moved, current):
             break
         current = np.ascontiguousarray(moved, dtype=np.int64)

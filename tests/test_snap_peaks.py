@@ -94,6 +94,8 @@ def test_snap_refuses_peaks_outside_the_signal():
     with pytest.raises(QrsInputError, match="peaks must be a 1-D array"):
         snap_peaks(x, FS, np.array([1.5, 2.0]))
     assert snap_peaks(x, FS, np.zeros(0, np.int64)).size == 0
+    with pytest.raises(QrsInputError, match="polarity_ratio must be at least 1"):
+        snap_peaks(x, FS, r, polarity_ratio=0.5)
 
 
 def test_snapped_unique_drops_peaks_that_snap_together():

@@ -10,12 +10,17 @@ Usage (from the checkout root, with the PhysioNet mirror)::
 
     PYTHONPATH=. python benchmarks/detection_gap.py ecgnet/pretrained/mitbih-interpatient.pt \\
         [--records DS2] [--mirror http://127.0.0.1:8765/] [--threads 1] [--json gap.json] \\
-        [--swap 202 214 --true N --called F]
+        [--swap 202 214 --true N --called F] [--positions]
 
 ``--swap`` asks, per record, which of a model's inputs makes beats of class ``--true``
 called ``--called`` at detected peaks and not at the annotations (:func:`input_swaps`):
 each input part (the beat's samples, its RR features, its record features, the record's
 median beat) taken from the detected beats while the rest stays at the annotations.
+
+``--positions`` (no model run; give any checkpoint name) only measures where the ``qrs``
+peaks fall from the annotations, before and after both are snapped to one fiducial
+(:func:`position_offsets`). Both runs cut beats with the checkpoint's recipe parameters:
+a model trained on ``--snap-peaks`` beats gets snapped annotations and snapped peaks.
 
 A model name (``mitbih-interpatient``) stands for its shipped weights.
 """
@@ -148,6 +153,63 @@ def input_swaps(checkpoint: Path, record: str, true: str, called: str, mirror=No
     return out
 
 
+def position_offsets(records: Sequence[str], mirror=None, data_dir=None,
+                     tolerance_s: float = 0.15) -> Dict[str, Dict[int, int]]:
+    """Where the ``qrs`` peaks fall from the annotations, before and after snapping.
+
+    Per record (and ``"all"``): each beat annotation paired with the nearest ``qrs`` peak
+    within ``tolerance_s``; ``before`` counts ``peak - annotation`` (samples), ``after``
+    the same for both snapped (:func:`ecgseg.detectors.qrs.snap_peaks`, what the Kaggle
+    recipe's ``snap_peaks`` cuts at). No model: the figure that says whether one fiducial
+    for every peak source can close the gap.
+    """
+    from ecgnet.evaluate_records import expand_records
+    from ecgnet.predict_input import resolve_input
+    from ecgseg.detectors.qrs import detect_qrs, snap_peaks
+    from ecgseg.detectors.reference import detect_reference
+    from ecgseg.records import read_lead
+
+    out: Dict[str, Dict[str, Dict[int, int]]] = {}
+    pooled: Dict[str, List[np.ndarray]] = {"before": [], "after": []}
+    for spec in expand_records(records):
+        src = resolve_input(spec, data_dir=data_dir, mirror=mirror)
+        lead = read_lead(src.path, src.db, channel=0)
+        ann = detect_reference(lead.signal, lead.fs,
+                               annotations=src.db.read_reference(src.path))
+        qrs = detect_qrs(lead.signal, lead.fs)
+        m = nearest(qrs, ann)
+        pair = np.abs(qrs[m] - ann) <= tolerance_s * lead.fs
+        diffs = {"before": qrs[m][pair] - ann[pair],
+                 "after": (snap_peaks(lead.signal, lead.fs, qrs)[m][pair]
+                           - snap_peaks(lead.signal, lead.fs, ann)[pair])}
+        out[src.name] = {k: dict(zip(*(u.tolist() for u in np.unique(v, return_counts=True))))
+                         for k, v in diffs.items()}
+        for k, v in diffs.items():
+            pooled[k].append(v)
+    out["all"] = {k: dict(zip(*(u.tolist() for u in np.unique(np.concatenate(v),
+                                                               return_counts=True))))
+                  for k, v in pooled.items()}
+    return out
+
+
+def offsets_markdown(offsets: Dict[str, Dict[str, Dict[int, int]]]) -> str:
+    """Per record: share of pairs at the same sample, and within 1, 2, 5 samples, before
+    and after snapping."""
+    lines = ["| record | pairs | same sample before / after % | within 1 | within 2 | "
+             "6 or more apart after |", "|---|---|---|---|---|---|"]
+    for name, d in offsets.items():
+        def share(which, within):
+            h = d[which]
+            return 100.0 * sum(n for o, n in h.items() if abs(o) <= within) / sum(h.values())
+
+        n = sum(d["before"].values())
+        far = sum(c for o, c in d["after"].items() if abs(o) >= 6)
+        lines.append(f"| {name} | {n} | {share('before', 0):.2f} / {share('after', 0):.2f} | "
+                     f"{share('before', 1):.2f} / {share('after', 1):.2f} | "
+                     f"{share('before', 2):.2f} / {share('after', 2):.2f} | {far} |")
+    return "\n".join(lines)
+
+
 def markdown(checkpoint: str, runs: dict, rows: List[dict], losses: Dict[str, List[dict]]) -> str:
     """The report: detector line, accuracies, gap table, records per class."""
     det = runs["qrs"]["detection"]
@@ -183,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None, help="Also write both runs here.")
     parser.add_argument("--swap", nargs="+", default=None, metavar="RECORD",
                         help="Only the input-swap table of these records (input_swaps).")
+    parser.add_argument("--positions", action="store_true",
+                        help="Only where qrs peaks fall from the annotations, before and after "
+                             "snapping (position_offsets; no model is run).")
     parser.add_argument("--true", default="N")
     parser.add_argument("--called", default="F")
     args = parser.parse_args(argv)
@@ -191,6 +256,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     from ecgnet.evaluate_records import evaluate_records
 
     torch.set_num_threads(args.threads)
+    if args.positions:
+        offsets = position_offsets(args.records, args.mirror, args.data_dir)
+        print(offsets_markdown(offsets), flush=True)
+        print("all pairs, qrs peak minus annotation (samples: pairs): before "
+              f"{offsets['all']['before']}; after {offsets['all']['after']}")
+        if args.json is not None:
+            args.json.write_text(json.dumps(offsets, indent=1))
+        return
     path = checkpoint_path(args.checkpoint)
     if args.swap:
         print(f"| record | {args.true} beats called {args.called}: reference | qrs | "

@@ -42,6 +42,12 @@ def segment(
     record_choice: Annotated[Optional[str], typer.Option(
         help="Kaggle PTB recipe: which record of each patient: last, first or all "
              "\\[default: last].")] = None,
+    snap_peaks: Annotated[bool, typer.Option(
+        "--snap-peaks", help="Kaggle MIT-BIH recipe: move every peak (annotation or detected) "
+                             "to the qrs detector's R-peak fiducial before cutting, so beats "
+                             "cut from annotations and from any detector start at the same "
+                             "sample (rows then run beat to beat; off: the published rows, "
+                             "bit for bit).")] = False,
     tolerance: Annotated[float, typer.Option(
         help="Peak-to-annotation match tolerance for MIT-BIH labels and Se/+P, s.")] = 0.15,
     compression: Annotated[str, typer.Option(
@@ -81,7 +87,7 @@ def segment(
     start_numba_without_blas()  # this process runs only the toolkit's kernels: no BLAS
     with command_lifecycle():
         overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,
-                     "record_choice": record_choice}
+                     "record_choice": record_choice, "snap_peaks": snap_peaks or None}
         try:
             params = override_params(get_recipe(recipe).default_params(db), overrides)
         except UnknownParameterError as exc:

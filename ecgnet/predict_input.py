@@ -245,6 +245,8 @@ def choose_recipe(meta: dict, db, overrides: Optional[Dict[str, Any]] = None,
     """The recipe (and its parameters) to cut a raw record's beats with for a checkpoint.
 
     The recipe the checkpoint's training beats were made with (:func:`trained_recipe`),
+    with the parameters they were cut with (:func:`trained_params`: e.g. the Kaggle
+    recipe's ``snap_peaks``, for the detected and the reference peaks alike),
     unless ``recipe`` names another (then the note says the beats differ from training).
     A checkpoint without provenance gets the paper recipe's defaults, with a note.
 
@@ -270,7 +272,7 @@ def choose_recipe(meta: dict, db, overrides: Optional[Dict[str, Any]] = None,
     --------
     >>> kaggle = {"training": {"data_sources": [{"format": "hdf5", "recipe": "kaggle", "fs": 120.0}]}}
     >>> choose_recipe(kaggle, "mitdb")
-    RecipeChoice(recipe='kaggle', params=None, note='')
+    RecipeChoice(recipe='kaggle', params=KaggleMitdbParams(snap_peaks=False), note='')
     """
     from ecgseg.errors import EcgError
     from ecgseg.recipes import get_recipe
@@ -301,7 +303,51 @@ def choose_recipe(meta: dict, db, overrides: Optional[Dict[str, Any]] = None,
     elif trained is None:
         note = (f"the checkpoint does not record how its training beats were made: cutting "
                 f"them with the {chosen} recipe as asked")
-    return RecipeChoice(chosen, get_recipe(chosen).default_params(db), note)
+    params, differ = trained_params(meta, chosen, db)
+    if differ and not note:
+        note = "training files differ in recipe parameters: using those of the first"
+    return RecipeChoice(chosen, params, note)
+
+
+def trained_params(meta: dict, recipe: str, db) -> Tuple[Any, bool]:
+    """The parameters of ``recipe`` on ``db`` the checkpoint's training beats were cut with.
+
+    Every field of the recipe's parameter object (:meth:`ecgseg.recipes.Recipe.params_type`)
+    that the training HDF5 files of this recipe recorded (``params`` of their provenance,
+    e.g. ``snap_peaks`` of the Kaggle MIT-BIH recipe) is taken from the first of them; the
+    others keep their defaults, as do checkpoints from before a field existed.
+
+    Returns
+    -------
+    (params or None, differ)
+        ``differ``: the training files recorded different values.
+
+    Examples
+    --------
+    >>> meta = {"training": {"data_sources": [{"format": "hdf5", "recipe": "kaggle",
+    ...                                         "params": {"snap_peaks": True, "lead": None}}]}}
+    >>> trained_params(meta, "kaggle", "mitdb")
+    (KaggleMitdbParams(snap_peaks=True), False)
+    >>> trained_params({}, "kaggle", "mitdb")
+    (KaggleMitdbParams(snap_peaks=False), False)
+    """
+    from ecgseg.recipes import get_recipe
+    from ecgseg.recipes.params import override_params
+
+    default = get_recipe(recipe).default_params(db)
+    if default is None:
+        return None, False
+    fields = {f.name for f in dataclasses.fields(default)}
+    sources = (meta.get("training") or {}).get("data_sources") or []
+    recorded = [{k: v for k, v in (s.get("params") or {}).items() if k in fields}
+                for s in sources if s.get("format") == "hdf5" and s.get("recipe") == recipe]
+    if not recorded:
+        return default, False
+    differ = any(r != recorded[0] for r in recorded[1:])
+    try:
+        return override_params(default, recorded[0], what=f"{recipe}-recipe"), differ
+    except InputError:  # values this version refuses: the defaults
+        return default, differ
 
 
 def recipe_params(meta: dict, overrides: Optional[Dict[str, Any]] = None):
@@ -344,5 +390,5 @@ def recipe_params(meta: dict, overrides: Optional[Dict[str, Any]] = None):
 
 
 __all__ = ["FALLBACK_DATABASE", "HDF5_SUFFIXES", "RecipeChoice", "Source", "choose_recipe",
-           "trained_recipe", "database_of_leads",
+           "trained_params", "trained_recipe", "database_of_leads",
            "database_of_path", "recipe_params", "record_conventions", "resolve_input"]

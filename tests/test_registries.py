@@ -14,6 +14,7 @@ from ecgseg.pipeline import default_output, segment_database, segment_record
 from ecgseg.recipes import get_recipe, recipe_names
 from ecgseg.recipes._common import window_bounds
 from ecgseg.recipes.kaggle import KagglePtbParams, segment_kaggle_ptb
+from ecgseg.recipes.params import KaggleMitdbParams
 from ecgseg.recipes.paper import PaperParams, segment_paper
 from ecgseg.records import Annotations, read_annotations, read_lead
 from ecgseg.store import load_beats, read_attrs
@@ -23,7 +24,7 @@ def test_recipe_registry_resolves_names_and_per_database_facts():
     assert recipe_names() == ("paper", "kaggle")
     paper, kaggle = get_recipe("paper"), get_recipe("kaggle")
     assert paper.default_params("mitdb") == PaperParams()
-    assert kaggle.default_params("mitdb") is None
+    assert kaggle.default_params("mitdb") == KaggleMitdbParams()  # snap_peaks off: the published rows
     assert kaggle.default_params("ptbdb") == KagglePtbParams()
     assert (paper.fs("mitdb"), paper.fs("mitdb", PaperParams(fs=250.0))) == (125.0, 250.0)
     assert (kaggle.fs("mitdb"), kaggle.fs("ptbdb")) == (120.0, 125.0)

@@ -16,7 +16,7 @@ import numpy as np
 from ..detectors import get_detector
 from ..errors import EcgError, RecordError
 from ..labelling import label_by_symbols
-from ..labels import BEAT_SAMPLES
+from ..labels import BEAT_SAMPLES, aami_label
 from ..records import read_lead
 from .kaggle import KagglePtbParams, segment_kaggle_mitdb, segment_kaggle_peaks, segment_kaggle_ptb
 from .registry import RecipeOutput, RecordJob
@@ -43,8 +43,78 @@ def _signal_names(job: RecordJob) -> list:
     return [str(n) for n in read_header(job.path).sig_name]
 
 
+def snapped_unique(signal: np.ndarray, fs: float, peaks: np.ndarray):
+    """Peaks moved to the ``qrs`` fiducial, and which of them give distinct positions.
+
+    Parameters
+    ----------
+    signal : ndarray (n,)
+        The lead the rows are cut from (ADC values or mV: same positions).
+    fs : float
+        Its sampling rate, Hz.
+    peaks : ndarray, int64 (k,)
+        Ascending peaks (annotations or a detector's).
+
+    Returns
+    -------
+    snapped : ndarray, int64 (m,)
+        Strictly increasing snapped positions.
+    kept : ndarray, int64 (m,)
+        Index into ``peaks`` of the peak each came from (of peaks snapping onto one
+        sample, or past a later one, the first in order is kept).
+
+    Examples
+    --------
+    >>> t = np.arange(3600) / 360.0
+    >>> ecg = sum(np.exp(-0.5 * ((t - s / 360.0) / 0.012) ** 2) for s in (500, 1500, 2500))
+    >>> snapped_unique(ecg, 360.0, np.array([498, 501, 1503, 2497]))
+    (array([ 500, 1500, 2500]), array([0, 2, 3]))
+    """
+    from ..detectors.qrs import snap_peaks
+
+    snapped = snap_peaks(signal, fs, peaks)
+    keep = np.ones(snapped.shape[0], dtype=bool)
+    if snapped.size:
+        running = np.maximum.accumulate(snapped)
+        keep[1:] = snapped[1:] > running[:-1]
+    kept = np.flatnonzero(keep).astype(np.int64)
+    return snapped[kept], kept
+
+
+def _run_mitdb_snapped(job: RecordJob, lead, annotations, notes: list, stats: dict):
+    """Rows cut from peaks moved to the ``qrs`` fiducial (``KaggleMitdbParams.snap_peaks``).
+
+    The recipe's own detector: the beat annotations are snapped and each row keeps its
+    annotation's symbol; another detector: its peaks are snapped and each row is labelled
+    by the database from the detected (unsnapped) peak, so labels and the detector's Se/+P
+    are those of the peaks that were moved.
+    """
+    if job.own_detector:
+        if annotations is None:
+            raise RecordError(f"record {job.name} has no atr annotations: the Kaggle recipe "
+                              "needs them")
+        symbols = np.asarray(list(annotations.symbol), dtype=str)
+        is_beat = aami_label(symbols) >= 0
+        peaks, symbols = np.asarray(annotations.sample, dtype=np.int64)[is_beat], symbols[is_beat]
+        stats["annotations"] = int(len(annotations.sample))
+    else:
+        peaks = np.sort(_detector_peaks(job, 0, annotations, notes))
+    snapped, kept = snapped_unique(lead.signal, lead.fs, peaks)
+    seg = segment_kaggle_peaks(lead.signal, snapped, length=BEAT_SAMPLES)
+    rows = kept[:len(seg.sample)]
+    if job.own_detector:
+        labelling = label_by_symbols(symbols[rows])
+    else:
+        labelling = job.db.label(job.name, peaks[rows], lead, annotations, job.tolerance_s)
+    seg.stats = dict(seg.stats, peaks_snapped=int(peaks.shape[0]),
+                     peaks_moved=int((snapped != peaks[kept]).sum()),
+                     peaks_merged=int(peaks.shape[0] - snapped.shape[0]))
+    return seg, labelling
+
+
 def run_mitdb(job: RecordJob) -> RecipeOutput:
-    """Kaggle MIT-BIH rows of one record (cut at annotations, decimated by 3)."""
+    """Kaggle MIT-BIH rows of one record (cut at annotations, decimated by 3; with
+    ``snap_peaks``, at the snapped beat annotations or detected peaks)."""
     lead = read_lead(job.path, job.db, physical=False, channel=0)
     annotations = job.db.read_reference(job.path)
     stats = dict(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs)
@@ -56,7 +126,9 @@ def run_mitdb(job: RecordJob) -> RecipeOutput:
     if not job.own_detector and lead.fs != KAGGLE_MITDB_FS:
         raise RecordError(f"record {job.name} is sampled at {lead.fs:g} Hz: the Kaggle MIT-BIH "
                           f"recipe decimates {KAGGLE_MITDB_FS:g} Hz by 3 (resample it first)")
-    if job.own_detector:
+    if job.params is not None and job.params.snap_peaks:
+        seg, labelling = _run_mitdb_snapped(job, lead, annotations, notes, stats)
+    elif job.own_detector:
         if annotations is None:
             raise RecordError(f"record {job.name} has no atr annotations: the Kaggle recipe "
                               "needs them")

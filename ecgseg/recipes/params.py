@@ -1,7 +1,8 @@
 """Parameter objects of the recipes (frozen dataclasses; light: no numba, no scipy).
 
-:class:`PaperParams` (the paper recipe, and the ``paper`` detector) and
-:class:`KagglePtbParams` (the Kaggle PTB recipe). Errors name the parameter.
+:class:`PaperParams` (the paper recipe, and the ``paper`` detector),
+:class:`KaggleMitdbParams` and :class:`KagglePtbParams` (the Kaggle recipe on MIT-BIH and
+on PTB). Errors name the parameter.
 :func:`override_params` is the one way user overrides (CLI options, API keywords) become
 a parameter object (``ecg segment``, ``ecg predict``).
 """
@@ -68,6 +69,38 @@ class PaperParams:
     def window_samples(self) -> int:
         """Window length, samples at ``fs``."""
         return int(round(self.window_s * self.fs))
+
+
+@dataclass(frozen=True)
+class KaggleMitdbParams:
+    """Options of the Kaggle MIT-BIH recipe (defaults: the published rows, bit for bit).
+
+    Attributes
+    ----------
+    snap_peaks : bool
+        ``False`` (default): rows are cut at the given peaks as they are (the annotations
+        with the recipe's own detector: bit-exact with the published CSVs). ``True``: every
+        peak, annotation or detected, is first moved to one fiducial on the signal, the
+        ``qrs`` detector's R-peak refinement (:func:`ecgseg.detectors.qrs.snap_peaks`), so
+        that beats cut from annotations and from any detector start at the same sample;
+        rows then run from each snapped beat to the next (non-beat annotations are not
+        boundaries), and each keeps the label of the peak that was moved.
+
+    Examples
+    --------
+    >>> KaggleMitdbParams().snap_peaks
+    False
+    >>> KaggleMitdbParams(snap_peaks="yes")
+    Traceback (most recent call last):
+    ...
+    ecgseg.errors.InputError: snap_peaks must be True or False, got 'yes'
+    """
+
+    snap_peaks: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.snap_peaks, (bool, np.bool_)):
+            raise InputError(f"snap_peaks must be True or False, got {self.snap_peaks!r}")
 
 
 @dataclass(frozen=True)

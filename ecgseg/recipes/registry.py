@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping
 
 from ..databases import Database, get_database
 from ..errors import EcgError
-from .params import KagglePtbParams, PaperParams
+from .params import KaggleMitdbParams, KagglePtbParams, PaperParams
 
 #: Key of a per-database mapping that applies to every database not named in it.
 ANY_DATABASE = "*"
@@ -226,7 +226,7 @@ register_recipe(Recipe(
     name="kaggle",
     description="how the published Kaggle CSVs were made: MIT-BIH cut at the annotations, "
                 "decimated to 120 Hz; PTB lead ii decimated to 125 Hz, 5 s windows",
-    params_types={"mitdb": None, "ptbdb": KagglePtbParams},
+    params_types={"mitdb": KaggleMitdbParams, "ptbdb": KagglePtbParams},
     output_fs={"mitdb": 120.0, "ptbdb": 125.0},
     default_detectors={"mitdb": "reference", "ptbdb": "paper"},
     run=_lazy("ecgseg.recipes.kaggle_record:run"),

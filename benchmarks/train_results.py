@@ -303,15 +303,16 @@ def random_seeds_section(args, header: list[str]) -> list[str]:
              "per class (seed " + str(runs[0]["seed"]) + "): "
              + ", ".join(f"{c} {thousands(support[c]['support'])}" for c in classes) + ".",
              "",
-             "| seed | epochs (best) | accuracy % | macro-F1 | "
+             "| seed | epochs (best) | accuracy % | errors | macro-F1 | "
              + " | ".join(f"{c} Se / +P" for c in classes) + " | parameters | beats/s |",
-             "|---" * (6 + len(classes)) + "|"]
-    accs, f1s = [], []
+             "|---" * (7 + len(classes)) + "|"]
+    accs, f1s, errors = [], [], []
     per_class = {c: ([], []) for c in classes}
     for r in runs:
         res, t = r["result"], r["result"].test
         accs.append(100 * t["accuracy"])
         f1s.append(t["macro"]["f1"])
+        errors.append(error_count(t))
         cells = []
         for c in classes:
             se, pp = 100 * t["per_class"][c]["recall"], 100 * t["per_class"][c]["precision"]
@@ -319,14 +320,14 @@ def random_seeds_section(args, header: list[str]) -> list[str]:
             per_class[c][1].append(pp)
             cells.append(f"{se:.2f} / {pp:.2f}")
         lines.append(f"| {r['seed']} | {res.epochs_run} ({res.best_epoch}) | "
-                     f"{accs[-1]:.2f} | {f1s[-1]:.4f} | " + " | ".join(cells)
+                     f"{accs[-1]:.2f} | {errors[-1]} | {f1s[-1]:.4f} | " + " | ".join(cells)
                      + f" | {thousands(r['parameters'])} | {thousands(round(r['beats_per_s']))} |")
 
     def mean(v):
         return sum(v) / len(v)
 
     acc, f1 = mean(accs), mean(f1s)
-    lines.append(f"| **mean** | | **{acc:.2f}** | **{f1:.4f}** | "
+    lines.append(f"| **mean** | | **{acc:.2f}** | {mean(errors):.0f} | **{f1:.4f}** | "
                  + " | ".join(f"{mean(per_class[c][0]):.2f} / {mean(per_class[c][1]):.2f}"
                               for c in classes) + " | | |")
     parameters = runs[0]["parameters"]
@@ -334,8 +335,28 @@ def random_seeds_section(args, header: list[str]) -> list[str]:
     lines += ["",
               f"Goal {'reached' if reached else 'not reached'}: mean accuracy {acc:.2f} % "
               f"(goal >= {GOAL_ACCURACY}), mean macro-F1 {f1:.4f} (goal >= {GOAL_MACRO_F1}), "
-              f"{thousands(parameters)} parameters (goal <= {thousands(GOAL_PARAMETERS)}).", ""]
+              f"{thousands(parameters)} parameters (goal <= {thousands(GOAL_PARAMETERS)}); "
+              f"{GOAL_ACCURACY} % of {thousands(runs[0]['result'].test['n'])} test beats is at "
+              f"most {allowed_errors(runs[0]['result'].test['n'])} errors.", ""]
     return lines
+
+
+def error_count(report: dict) -> int:
+    """Misclassified beats of a test report (``n`` x (1 - ``accuracy``), rounded).
+
+    >>> error_count({"n": 21890, "accuracy": 1 - 160 / 21890})
+    160
+    """
+    return round(report["n"] * (1.0 - report["accuracy"]))
+
+
+def allowed_errors(n: int, accuracy: float = GOAL_ACCURACY) -> int:
+    """Most errors among ``n`` beats that still give ``accuracy`` percent.
+
+    >>> allowed_errors(21890)
+    131
+    """
+    return int(n * (100.0 - accuracy) / 100.0 + 1e-9)
 
 
 def speed_section(args, threads: int) -> list[str]:

@@ -47,11 +47,12 @@ def test_seed_table_gives_each_seed_the_mean_and_whether_the_goal_is_reached(mon
     text = "\n".join(lines)
     rows = [line for line in lines if line.startswith("| ")]
     assert len(rows) == 1 + 3 + 1  # header, one row per seed, the mean
-    assert rows[1].startswith("| 0 | 12 (10) | 99.40 | 0.9480 | 99.00 / 98.00 | 90.00 / 90.00")
+    assert rows[1].startswith("| 0 | 12 (10) | 99.40 | 131 | 0.9480 | 99.00 / 98.00 | 90.00 / 90.00")
     mean = rows[-1]
-    assert "**99.42**" in mean and "**0.9527**" in mean
+    assert "**99.42**" in mean and "**0.9527**" in mean and "| 127 |" in mean  # 131, 109, 140
     assert "| 92.00 / 90.00 |" in mean  # S: mean Se over the seeds
     assert "Goal reached: mean accuracy 99.42 %" in text
+    assert "99.4 % of 21 890 test beats is at most 131 errors" in text
     assert "--seed N" in text and "--precision bfloat16" in text and "S 556" in text
     assert "--lr-schedule cosine" in text
 
@@ -86,5 +87,5 @@ def test_only_random_seeds_runs_no_speed_part_and_keeps_the_other_sections(monke
                         "--threads", "1", "--out-dir", str(tmp_path)]) == 0
     text = (tmp_path / "TRAIN_ACCURACY.md").read_text()
     assert text.startswith("# ecgnet accuracy\n\n## Hand-written\nkeep\n\n" + module.SEEDS_HEADING)
-    assert "| 0 | 12 (10) | 99.26 | 0.9479 |" in text
+    assert "| 0 | 12 (10) | 99.26 | 162 | 0.9479 |" in text
     assert not (tmp_path / "TRAIN_SPEED.md").exists()

@@ -26,7 +26,8 @@ def segment(
              "\\[default: the recipe's own: paper; kaggle on mitdb: reference].")] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Output HDF5 \\[default: <data-dir>/beats/<db>.h5, "
-                            "<db>-kaggle.h5 for --recipe kaggle].")] = None,
+                            "<db>-kaggle.h5 for --recipe kaggle; then -<detector> for a "
+                            "detector other than the recipe's own, -snap with --snap-peaks].")] = None,
     records: Annotated[Optional[List[str]], typer.Option(
         "--records", "-r", help="Only these records (repeat, or comma-separated).")] = None,
     lead: Annotated[Optional[str], typer.Option(

@@ -54,11 +54,13 @@ __all__ = ["RecordResult", "RecordTask", "SegmentSummary", "default_output", "de
 
 
 def default_output(db: str | Database, recipe: str = "paper", data_dir=None,
-                   detector: str | None = None) -> Path:
+                   detector: str | None = None, params=None) -> Path:
     """Default HDF5 path: ``<data_dir>/beats/<db><suffix>.h5``.
 
     ``<suffix>`` is the recipe's (``""`` for paper, ``"-kaggle"``), then
-    ``-<detector>`` when ``detector`` is not the recipe's default.
+    ``-<detector>`` when ``detector`` is not the recipe's default, then ``-snap`` when
+    ``params`` snaps the peaks (``snap_peaks``), so that the variants of one recipe never
+    share a file name.
 
     Examples
     --------
@@ -66,6 +68,10 @@ def default_output(db: str | Database, recipe: str = "paper", data_dir=None,
     'data/beats/mitdb-kaggle.h5'
     >>> default_output("mitdb", "paper", "data", detector="reference").as_posix()
     'data/beats/mitdb-reference.h5'
+    >>> from ecgseg.recipes.params import KaggleMitdbParams
+    >>> default_output("mitdb", "kaggle", "data", detector="qrs",
+    ...                params=KaggleMitdbParams(snap_peaks=True)).as_posix()
+    'data/beats/mitdb-kaggle-qrs-snap.h5'
     """
     from .config import data_dir as _data_dir
 
@@ -74,6 +80,8 @@ def default_output(db: str | Database, recipe: str = "paper", data_dir=None,
     suffix = r.output_suffix
     if detector is not None and detector != r.default_detector(db):
         suffix += f"-{detector}"
+    if getattr(params, "snap_peaks", False):
+        suffix += "-snap"
     return _data_dir(data_dir) / "beats" / f"{db.name}{suffix}.h5"
 
 
@@ -417,7 +425,7 @@ def segment_database(
     if not tolerance_s > 0:
         raise InputError(f"tolerance_s must be > 0, got {tolerance_s}")
     params = params if params is not None else r.default_params(db)
-    out = Path(out) if out is not None else default_output(db, r.name, data_dir, detector)
+    out = Path(out) if out is not None else default_output(db, r.name, data_dir, detector, params)
     refuse_existing(out, overwrite)
     if workers is not None and workers < 1:
         raise InputError(f"workers must be at least 1, got {workers}")

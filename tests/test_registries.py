@@ -60,6 +60,12 @@ def test_databases_carry_their_conventions():
     assert list(label_by_diagnosis(3, "Myocarditis").labels) == [-2, -2, -2]
     assert default_output("mitdb", "paper", "d", detector="reference").name == "mitdb-reference.h5"
     assert default_output("mitdb", "kaggle", "d", detector="reference").name == "mitdb-kaggle.h5"
+    # a snapping run never takes the plain recipe's default file name
+    snap = KaggleMitdbParams(snap_peaks=True)
+    assert default_output("mitdb", "kaggle", "d", params=snap).name == "mitdb-kaggle-snap.h5"
+    assert (default_output("mitdb", "kaggle", "d", detector="qrs", params=snap).name
+            == "mitdb-kaggle-qrs-snap.h5")
+    assert default_output("mitdb", "kaggle", "d", params=KaggleMitdbParams()).name == "mitdb-kaggle.h5"
 
 
 def test_own_peaks_as_detector_peaks_give_identical_beats(session_data_dir):

@@ -10,8 +10,9 @@ per-record facts. The client then writes the database file with
 shards' datasets (through partial virtual datasets of up to :data:`PART_RECORDS`
 records each, ``/_vds/<dataset>/<part>``, which bound the client's memory);
 ``/record_id`` (a row of ``/records`` per beat, which a shard cannot
-know) is a real, compressed dataset; ``/records`` and the attributes are as in a
-single file. Beats never pass through the client, so its memory does not grow with the
+know) is written by the client as real, compressed datasets, one per part
+(``/_vds/record_id/<part>``, each growing as its records come), joined by a virtual
+``/record_id`` like the others; ``/records`` and the attributes are as in a single file. Beats never pass through the client, so its memory does not grow with the
 beats (it keeps one small row per record, as columns).
 
 The file is read by :func:`ecgseg.store.load_beats` and by plain h5py (HDF5 >= 1.10);
@@ -142,7 +143,7 @@ class ShardIndexWriter:
     overwrite : bool
         Replace an existing file.
     compression : {"lzf", "gzip", "none"}
-        Filter of ``/record_id`` (the shards carry their own).
+        Filter of the ``/record_id`` parts (the shards carry their own).
     part_records : int, optional
         Records per partial virtual dataset (default :data:`PART_RECORDS`).
     """
@@ -176,10 +177,6 @@ class ShardIndexWriter:
         # close the file) and the failure is raised at the end as one DiskFullError.
         self._file = DiskFileWithMemoryFallback(self._tmp)
         self._f = h5py.File(self._file, "w")
-        self._f.create_dataset(
-            "record_id", shape=(0,), maxshape=(None,), dtype=_PER_BEAT["record_id"],
-            chunks=(1 << 16,), compression=self.compression,
-            shuffle=self.compression is not None)
         return self
 
     def append_shard(self, name: str, patient: str, shard: str | os.PathLike, beats: int,
@@ -190,9 +187,14 @@ class ShardIndexWriter:
         m = int(beats)
         rid = len(self.records)
         end = self.n + m
-        record_id = self._f["record_id"]  # (the file is reopened after each part)
-        record_id.resize((end,))
-        record_id[self.n:end] = rid
+        # /record_id of the current part, grown as its records come: one growing
+        # dataset for the whole file made the client's memory step up with its chunk
+        # index at every ~61 chunks (docs/scaling.md); a part's stays small
+        if m:  # (a part without beats has no /record_id rows, nor a dataset)
+            record_id = self._part_record_id()
+            start = record_id.shape[0]
+            record_id.resize((start + m,))
+            record_id[start:] = rid
         rel = os.path.relpath(os.path.abspath(shard), os.path.abspath(self.path.parent))
         self._pending.append((rel, m))
         self._pending_beats += m
@@ -211,6 +213,16 @@ class ShardIndexWriter:
         if self._f is None:
             raise RuntimeError("ShardIndexWriter used outside its with-block")
         self.sources.add(self._f, hashes)
+
+    def _part_record_id(self) -> h5py.Dataset:
+        """The current part's ``/record_id`` rows (made empty on the part's first record)."""
+        name = f"{PARTS_GROUP}/record_id/{len(self._parts):06d}"
+        if name not in self._f:  # (the file is reopened after each part: look it up)
+            self._f.create_dataset(
+                name, shape=(0,), maxshape=(None,), dtype=_PER_BEAT["record_id"],
+                chunks=(1 << 16,), compression=self.compression,
+                shuffle=self.compression is not None)
+        return self._f[name]
 
     def _dtype_shape(self, key: str, n: int):
         dtypes = dict(_PER_BEAT, beats=np.float32, symbol="S1")
@@ -258,7 +270,7 @@ class ShardIndexWriter:
     def _write_virtual(self) -> None:
         """The last part, then the top-level virtual datasets over the parts."""
         self._write_part()
-        for key in VIRTUAL:
+        for key in (*VIRTUAL, "record_id"):
             self._virtual(key, key, [(".", f"/{PARTS_GROUP}/{key}/{part}", m)
                                      for part, m in self._parts], self.n)
 

@@ -92,7 +92,10 @@ def test_shards_read_back_equal_to_single_file(session_data_dir, records, local_
     assert all(a is b for a, b in zip(s.records, records))
     assert sorted(p.stem for p in shards.glob("*.h5")) == sorted(records)
     with h5py.File(out, "r") as f:
-        assert f["beats"].is_virtual and not f["record_id"].is_virtual
+        assert f["beats"].is_virtual and f["record_id"].is_virtual
+        # /record_id over its parts, which are real datasets of this file
+        assert [m.dset_name for m in f["record_id"].virtual_sources()] == ["/_vds/record_id/000000"]
+        assert not f["/_vds/record_id/000000"].is_virtual
         # two levels: /beats over its parts in this file, the parts over the shards
         top = f["beats"].virtual_sources()
         assert [(m.file_name, m.dset_name) for m in top] == [(".", "/_vds/beats/000000")]

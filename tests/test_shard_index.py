@@ -77,6 +77,13 @@ def test_index_in_parts_reads_back_as_the_plain_file(shards_and_reference, tmp_p
             per_part = [len(f[m.dset_name].virtual_sources()) for m in top]
             assert per_part == [sum(1 for m in g if m) for g in groups if sum(g)]
             assert max(per_part) <= part_records
+        # /record_id: real datasets, one per part holding beats, under a virtual top level
+        top = f["record_id"].virtual_sources()
+        assert [m.dset_name for m in top] == [f"/{PARTS_GROUP}/record_id/{i:06d}"
+                                              for i in range(len(top))]
+        assert len(top) == sum(1 for g in groups if sum(g))
+        assert [f[m.dset_name].shape[0] for m in top] == [sum(g) for g in groups if sum(g)]
+        assert not any(f[m.dset_name].is_virtual for m in top)
         assert f["beats"][5:9].tobytes() == r["beats"][5:9].tobytes()  # a slice across parts
     a, b = load_beats(ref, labelled=False), load_beats(out, labelled=False)
     assert a.beats.tobytes() == b.beats.tobytes()

@@ -68,11 +68,17 @@ def build_model(name: str, n_classes: int, **kwargs) -> nn.Module:
     InputError
         Unknown model name or fewer than two classes.
     """
-    if name not in MODELS:
-        raise InputError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    model_class = _model_class(name)
     if n_classes < 2:
         raise InputError(f"a classifier needs at least 2 classes, got {n_classes}")
-    return MODELS[name](n_classes=n_classes, **kwargs)
+    return model_class(n_classes=n_classes, **kwargs)
+
+
+def _model_class(name: str) -> type:
+    """The registered class of model ``name``; an unknown name is an InputError listing them."""
+    if name not in MODELS:
+        raise InputError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
 
 
 class ResidualBlock(nn.Module):
@@ -450,9 +456,7 @@ def model_summary(name: str) -> str:
     >>> model_summary("kachuee")
     'The CNN of Kachuee et al. (2018), Fig. 2: 55 013 parameters for 5 classes.'
     """
-    if name not in MODELS:
-        raise InputError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
-    doc = inspect.getdoc(MODELS[name]) or ""
+    doc = inspect.getdoc(_model_class(name)) or ""
     return " ".join(doc.split("\n\n")[0].split()).replace("``", "")
 
 

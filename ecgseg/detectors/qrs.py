@@ -652,6 +652,12 @@ def _refine_np(x, bp, centres, half, peak_half, ratio):
     return np.where(better, best, r).astype(np.int64)
 
 
+def _refine_halves(params: QrsParams, fs: float) -> tuple:
+    """Half-widths of step 6's two windows, samples: ``± refine_s`` (band-passed
+    extreme) and ``± peak_s`` (the signal's extreme)."""
+    return max(1, int(round(params.refine_s * fs))), int(round(params.peak_s * fs))
+
+
 def _refine(x, bp, centres, half, peak_half, ratio, numba: bool) -> np.ndarray:
     """Step 6, R-peak refinement (the one place both the detector and :func:`snap_peaks`
     call): :func:`_refine_nb`, or its NumPy reference :func:`_refine_np`."""
@@ -782,8 +788,7 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
     sos = butter_biquads(fs, params.low_hz, params.high_hz)
     half = max(1, int(round(params.integration_s * fs / 2)))
     cand_half = max(1, int(round(params.candidate_s * fs)))
-    qrs_half = max(1, int(round(params.refine_s * fs)))
-    peak_half = int(round(params.peak_s * fs))
+    qrs_half, peak_half = _refine_halves(params, fs)
     bad, lo, hi = (_finite_range_nb if numba else _finite_range_np)(x)
     _check_finite(x.size, bad, lo, hi, fs)
     if bad:  # bridge the gaps (a copy); a signal without gaps is used as is
@@ -900,8 +905,7 @@ def snap_peaks(signal: np.ndarray, fs: float, peaks: np.ndarray, params: QrsPara
         x, _ = (_bridge_gaps_nb if numba else _bridge_gaps_np)(x)
     sos = butter_biquads(fs, params.low_hz, params.high_hz)
     bp, _ = (_bandpass_energy_nb if numba else _bandpass_energy_np)(x, sos)
-    half = max(1, int(round(params.refine_s * fs)))
-    peak_half = int(round(params.peak_s * fs))
+    half, peak_half = _refine_halves(params, fs)
     for _ in range(SNAP_ROUNDS):
         with np.errstate(invalid="ignore"):  # inf * 0 in the NumPy reference: no switch
             moved = _refine(x, bp, current, half, peak_half, polarity_ratio, numba)

@@ -89,10 +89,7 @@ def _run_mitdb_snapped(job: RecordJob, lead, annotations, notes: list, stats: di
     by the database from the detected (unsnapped) peak, so labels and the detector's Se/+P
     are those of the peaks that were moved.
     """
-    if job.own_detector:
-        if annotations is None:
-            raise RecordError(f"record {job.name} has no atr annotations: the Kaggle recipe "
-                              "needs them")
+    if job.own_detector:  # (run_mitdb checked that the record has annotations)
         symbols = np.asarray(list(annotations.symbol), dtype=str)
         is_beat = aami_label(symbols) >= 0
         peaks, symbols = np.asarray(annotations.sample, dtype=np.int64)[is_beat], symbols[is_beat]
@@ -126,12 +123,12 @@ def run_mitdb(job: RecordJob) -> RecipeOutput:
     if not job.own_detector and lead.fs != KAGGLE_MITDB_FS:
         raise RecordError(f"record {job.name} is sampled at {lead.fs:g} Hz: the Kaggle MIT-BIH "
                           f"recipe decimates {KAGGLE_MITDB_FS:g} Hz by 3 (resample it first)")
+    if job.own_detector and annotations is None:
+        raise RecordError(f"record {job.name} has no atr annotations: the Kaggle recipe "
+                          "needs them")
     if job.params is not None and job.params.snap_peaks:
         seg, labelling = _run_mitdb_snapped(job, lead, annotations, notes, stats)
     elif job.own_detector:
-        if annotations is None:
-            raise RecordError(f"record {job.name} has no atr annotations: the Kaggle recipe "
-                              "needs them")
         seg, symbols = segment_kaggle_mitdb(lead.signal, annotations.sample,
                                             annotations.symbol, length=BEAT_SAMPLES)
         labelling = label_by_symbols(symbols)

@@ -27,7 +27,8 @@ def segment(
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Output HDF5 \\[default: <data-dir>/beats/<db>.h5, "
                             "<db>-kaggle.h5 for --recipe kaggle; then -<detector> for a "
-                            "detector other than the recipe's own, -snap with --snap-peaks].")] = None,
+                            "detector other than the recipe's own, -snap with --snap-peaks, "
+                            "-sig<k> with --signal k].")] = None,
     records: Annotated[Optional[List[str]], typer.Option(
         "--records", "-r", help="Only these records (repeat, or comma-separated).")] = None,
     lead: Annotated[Optional[str], typer.Option(
@@ -49,6 +50,12 @@ def segment(
                              "cut from annotations and from any detector start at the same "
                              "sample (rows then run beat to beat; off: the published rows, "
                              "bit for bit).")] = False,
+    signal: Annotated[Optional[int], typer.Option(
+        "--signal", help="Kaggle MIT-BIH recipe: index of the record's signal the rows are "
+                         "cut from (1: the second lead, V1 in most records), at signal 0's "
+                         "peaks, bounds and labels, so the file pairs row by row with the "
+                         "signal-0 file \\[default: 0, the published rows; output gets "
+                         "-sig<k>].")] = None,
     tolerance: Annotated[float, typer.Option(
         help="Peak-to-annotation match tolerance for MIT-BIH labels and Se/+P, s.")] = 0.15,
     compression: Annotated[str, typer.Option(
@@ -88,7 +95,8 @@ def segment(
     start_numba_without_blas()  # this process runs only the toolkit's kernels: no BLAS
     with command_lifecycle():
         overrides = {"fs": fs, "threshold": threshold, "length": length, "window_s": window,
-                     "record_choice": record_choice, "snap_peaks": snap_peaks or None}
+                     "record_choice": record_choice, "snap_peaks": snap_peaks or None,
+                     "signal": signal}
         try:
             params = override_params(get_recipe(recipe).default_params(db), overrides)
         except UnknownParameterError as exc:

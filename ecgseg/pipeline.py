@@ -59,8 +59,9 @@ def default_output(db: str | Database, recipe: str = "paper", data_dir=None,
 
     ``<suffix>`` is the recipe's (``""`` for paper, ``"-kaggle"``), then
     ``-<detector>`` when ``detector`` is not the recipe's default, then ``-snap`` when
-    ``params`` snaps the peaks (``snap_peaks``), so that the variants of one recipe never
-    share a file name.
+    ``params`` snaps the peaks (``snap_peaks``), then ``-sig<k>`` when ``params`` cuts the
+    rows from a signal ``k`` other than 0 (``signal``), so that the variants of one recipe
+    never share a file name.
 
     Examples
     --------
@@ -72,6 +73,8 @@ def default_output(db: str | Database, recipe: str = "paper", data_dir=None,
     >>> default_output("mitdb", "kaggle", "data", detector="qrs",
     ...                params=KaggleMitdbParams(snap_peaks=True)).as_posix()
     'data/beats/mitdb-kaggle-qrs-snap.h5'
+    >>> default_output("mitdb", "kaggle", "data", params=KaggleMitdbParams(signal=1)).as_posix()
+    'data/beats/mitdb-kaggle-sig1.h5'
     """
     from .config import data_dir as _data_dir
 
@@ -82,6 +85,8 @@ def default_output(db: str | Database, recipe: str = "paper", data_dir=None,
         suffix += f"-{detector}"
     if getattr(params, "snap_peaks", False):
         suffix += "-snap"
+    if getattr(params, "signal", 0):
+        suffix += f"-sig{params.signal}"
     return _data_dir(data_dir) / "beats" / f"{db.name}{suffix}.h5"
 
 

@@ -81,7 +81,24 @@ def snapped_unique(signal: np.ndarray, fs: float, peaks: np.ndarray):
     return snapped[kept], kept
 
 
-def _run_mitdb_snapped(job: RecordJob, lead, annotations, notes: list, stats: dict):
+def _other_signal(job: RecordJob, signal: int, lead0):
+    """Signal ``signal`` of the record (ADC values), checked to match signal 0's length
+    and rate (the rows of both are cut at signal 0's positions)."""
+    from ..records import read_header
+
+    n_signals = len(read_header(job.path).sig_name)
+    if signal >= n_signals:
+        raise RecordError(f"record {job.name} has no signal {signal} (signal must be < "
+                          f"{n_signals})")
+    other = read_lead(job.path, job.db, physical=False, channel=signal)
+    if other.n_samples != lead0.n_samples or other.fs != lead0.fs:
+        raise RecordError(f"record {job.name}: signal {signal} has {other.n_samples} samples "
+                          f"at {other.fs:g} Hz, signal 0 {lead0.n_samples} at {lead0.fs:g}")
+    return other
+
+
+def _run_mitdb_snapped(job: RecordJob, lead, annotations, notes: list, stats: dict,
+                       cut=None):
     """Rows cut from peaks moved to the ``qrs`` fiducial (``KaggleMitdbParams.snap_peaks``).
 
     The recipe's own detector: the beat annotations are snapped and each row keeps its
@@ -97,7 +114,8 @@ def _run_mitdb_snapped(job: RecordJob, lead, annotations, notes: list, stats: di
     else:
         peaks = np.sort(_detector_peaks(job, 0, annotations, notes))
     snapped, kept = snapped_unique(lead.signal, lead.fs, peaks)
-    seg = segment_kaggle_peaks(lead.signal, snapped, length=BEAT_SAMPLES)
+    seg = segment_kaggle_peaks((lead if cut is None else cut).signal, snapped,
+                               length=BEAT_SAMPLES)
     rows = kept[:len(seg.sample)]
     if job.own_detector:
         labelling = label_by_symbols(symbols[rows])
@@ -111,10 +129,16 @@ def _run_mitdb_snapped(job: RecordJob, lead, annotations, notes: list, stats: di
 
 def run_mitdb(job: RecordJob) -> RecipeOutput:
     """Kaggle MIT-BIH rows of one record (cut at annotations, decimated by 3; with
-    ``snap_peaks``, at the snapped beat annotations or detected peaks)."""
+    ``snap_peaks``, at the snapped beat annotations or detected peaks).
+
+    Peaks, bounds and labels come from signal 0; the rows are cut from signal
+    ``params.signal`` (0 by default), so files of two signals pair row by row.
+    """
     lead = read_lead(job.path, job.db, physical=False, channel=0)
+    signal = getattr(job.params, "signal", 0) if job.params is not None else 0
+    cut = lead if signal == 0 else _other_signal(job, signal, lead)
     annotations = job.db.read_reference(job.path)
-    stats = dict(lead=lead.lead, samples=lead.n_samples, fs_in=lead.fs)
+    stats = dict(lead=cut.lead, samples=lead.n_samples, fs_in=lead.fs)
     notes: list = []
     if (not job.own_detector and lead.lead != job.db.default_lead
             and job.db.default_lead not in _signal_names(job)):
@@ -127,14 +151,14 @@ def run_mitdb(job: RecordJob) -> RecipeOutput:
         raise RecordError(f"record {job.name} has no atr annotations: the Kaggle recipe "
                           "needs them")
     if job.params is not None and job.params.snap_peaks:
-        seg, labelling = _run_mitdb_snapped(job, lead, annotations, notes, stats)
+        seg, labelling = _run_mitdb_snapped(job, lead, annotations, notes, stats, cut)
     elif job.own_detector:
-        seg, symbols = segment_kaggle_mitdb(lead.signal, annotations.sample,
+        seg, symbols = segment_kaggle_mitdb(cut.signal, annotations.sample,
                                             annotations.symbol, length=BEAT_SAMPLES)
         labelling = label_by_symbols(symbols)
         stats["annotations"] = int(len(annotations.sample))
     else:
-        seg = segment_kaggle_peaks(lead.signal, _detector_peaks(job, 0, annotations, notes),
+        seg = segment_kaggle_peaks(cut.signal, _detector_peaks(job, 0, annotations, notes),
                                    length=BEAT_SAMPLES)
         labelling = job.db.label(job.name, seg.sample, lead, annotations, job.tolerance_s)
     return RecipeOutput(seg, labelling, stats, notes)

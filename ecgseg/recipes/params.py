@@ -85,6 +85,12 @@ class KaggleMitdbParams:
         that beats cut from annotations and from any detector start at the same sample;
         rows then run from each snapped beat to the next (non-beat annotations are not
         boundaries), and each keeps the label of the peak that was moved.
+    signal : int
+        Index of the record's signal the rows are cut from (0, default: the published
+        rows; 1: the second lead, V1 in most MIT-BIH records). The peaks, bounds, labels
+        and order are those of signal 0 whatever ``signal`` is (snapping and detectors
+        work on signal 0), so the rows of two files made with ``signal=0`` and
+        ``signal=1`` pair one to one: the same beats seen on two leads.
 
     Examples
     --------
@@ -94,13 +100,21 @@ class KaggleMitdbParams:
     Traceback (most recent call last):
     ...
     ecgseg.errors.InputError: snap_peaks must be True or False, got 'yes'
+    >>> KaggleMitdbParams(signal=-1)
+    Traceback (most recent call last):
+    ...
+    ecgseg.errors.InputError: signal must be a signal index >= 0, got -1
     """
 
     snap_peaks: bool = False
+    signal: int = 0
 
     def __post_init__(self):
         if not isinstance(self.snap_peaks, (bool, np.bool_)):
             raise InputError(f"snap_peaks must be True or False, got {self.snap_peaks!r}")
+        if (isinstance(self.signal, (bool, np.bool_))
+                or not isinstance(self.signal, (int, np.integer)) or self.signal < 0):
+            raise InputError(f"signal must be a signal index >= 0, got {self.signal!r}")
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,10 @@ def main(argv=None) -> int:
     p.add_argument("--precision", default="float32", help="as ecg train --precision")
     p.add_argument("--sampler", default="shuffle", help="as ecg train --sampler")
     p.add_argument("--class-weights", default="none", help="as ecg train --class-weights")
+    p.add_argument("--second-lead", default=None,
+                   help="random-seeds: beats HDF5 of the same rows on the second lead (ecg "
+                        "segment --recipe kaggle --signal 1), for 2-lead models such as "
+                        "kachuee-rrmd2 (as ecg train --second-lead)")
     p.add_argument("--resume", action="store_true",
                    help="random-seeds: continue (or only re-test) runs already in --runs")
     p.add_argument("--quiet", action="store_true")
@@ -262,7 +266,8 @@ def seed_run(h5: str, seed: int, args) -> dict:
                          lr_schedule=args.lr_schedule, lr=args.lr,
                          precision=args.precision, sampler=args.sampler,
                          class_weights=args.class_weights, resume=resume,
-                         overwrite=not resume)
+                         overwrite=not resume,
+                         second_lead=[args.second_lead] if args.second_lead else None)
     res = train(config)
     history = res.history
     seconds = sum(h["seconds"] for h in history)
@@ -294,7 +299,8 @@ def random_seeds_section(args, header: list[str]) -> list[str]:
               f"{args.patience} --batch-size {args.batch_size} --ema {args.ema} --jitter "
               f"{args.jitter} --lr {args.lr} --lr-schedule {args.lr_schedule} "
               f"--lr-decay-every {args.lr_decay_every} --precision "
-              f"{args.precision} --sampler {args.sampler} --class-weights {args.class_weights}")
+              f"{args.precision} --sampler {args.sampler} --class-weights {args.class_weights}"
+              + (f" --second-lead {args.second_lead}" if args.second_lead else ""))
     support = runs[0]["result"].test["per_class"]
     lines = [*header[:-1],
              f"- load average {os.getloadavg()[0]:.2f} at the end; "

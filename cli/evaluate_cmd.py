@@ -31,6 +31,10 @@ def evaluate(
         "--records", "-r", help="HDF5 only: these records (repeat, or comma-separated).")] = None,
     classes: Annotated[Optional[List[str]], typer.Option(
         "--classes", help="What DATA's labels mean, comma-separated \\[default: from the data].")] = None,
+    second_lead: Annotated[Optional[List[Path]], typer.Option(
+        "--second-lead", help="HDF5 beats of the same rows on the records' second lead, one "
+                              "per DATA file (ecg segment --recipe kaggle --signal 1): for "
+                              "2-lead models (kachuee-rrmd2).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 512,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")] = "auto",
     threads: Annotated[Optional[int], typer.Option("--threads")] = None,
@@ -59,7 +63,8 @@ def evaluate(
                else checkpoint.parent / f"eval-{data[0].stem}")
     result = run_evaluation(checkpoint, [str(p) for p in data], part=part, out=out,
                             batch_size=batch_size, device=str(dev), records=comma_list(records),
-                            class_names=comma_list(classes), overwrite=overwrite)
+                            class_names=comma_list(classes), overwrite=overwrite,
+                            second_lead=[str(p) for p in second_lead] if second_lead else None)
     report = result.report
     excluded = report["excluded_training_beats"]
     typer.echo(f"{model or checkpoint} on {report['part']} of {', '.join(report['data'])}"

@@ -150,14 +150,15 @@ def stretch(beats: np.ndarray, factors: np.ndarray) -> np.ndarray:
 
 
 def perturb(beats: np.ndarray, rng: np.random.Generator, scale: float = 0.2,
-            max_stretch: float = 0.15) -> np.ndarray:
+            max_stretch: float = 0.15, offsets: tuple = (0,)) -> np.ndarray:
     """Randomly scaled and stretched copies of beats.
 
     Parameters
     ----------
     beats : np.ndarray
-        ``(m, L)`` float32. Columns after the first 187 (a model's RR features, see
-        :func:`ecgnet.data.model_inputs`) are copied unchanged.
+        ``(m, L)`` float32. Columns outside the beats at ``offsets`` (a model's RR
+        features, median beats, see :func:`ecgnet.data.model_inputs`) are copied
+        unchanged.
     rng : np.random.Generator
         Source of the draws.
     scale : float
@@ -165,6 +166,10 @@ def perturb(beats: np.ndarray, rng: np.random.Generator, scale: float = 0.2,
     max_stretch : float
         Time stretch factor uniform in ``[1 - max_stretch, 1 + max_stretch]`` (see
         :func:`stretch`).
+    offsets : tuple of int
+        First column of each 187-sample beat of a row (``(0,)``; a 2-lead model's
+        :func:`ecgnet.models.lead_offsets`): all the beats of a row get the same stretch
+        and scale, as one heartbeat seen on several leads.
 
     Returns
     -------
@@ -173,13 +178,15 @@ def perturb(beats: np.ndarray, rng: np.random.Generator, scale: float = 0.2,
     """
     factors = rng.uniform(1 - max_stretch, 1 + max_stretch, size=len(beats))
     amps = rng.uniform(1 - scale, 1 + scale, size=(len(beats), 1)).astype(np.float32)
-    out = stretch(beats[:, :BEAT_SAMPLES], factors) * amps
-    if beats.shape[1] > BEAT_SAMPLES:
-        out = np.concatenate([out, beats[:, BEAT_SAMPLES:]], axis=1)
+    out = np.array(beats, dtype=np.float32, copy=True)
+    for start in offsets:
+        cols = slice(start, start + BEAT_SAMPLES)
+        out[:, cols] = stretch(beats[:, cols], factors) * amps
     return out
 
 
-def jitter(beats: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+def jitter(beats: np.ndarray, share: float, rng: np.random.Generator,
+           offsets: tuple = (0,)) -> np.ndarray:
     """Replace a random ``share`` of the beats by perturbed versions (see :func:`perturb`).
 
     Parameters
@@ -189,6 +196,8 @@ def jitter(beats: np.ndarray, share: float, rng: np.random.Generator) -> np.ndar
     share : float
         Probability, per beat, of being perturbed; 0 returns ``beats`` itself.
     rng : np.random.Generator
+    offsets : tuple of int
+        First column of each beat of a row (see :func:`perturb`).
 
     Returns
     -------
@@ -199,7 +208,7 @@ def jitter(beats: np.ndarray, share: float, rng: np.random.Generator) -> np.ndar
         return beats
     pick = np.flatnonzero(rng.random(len(beats)) < share)
     out = beats.copy()
-    out[pick] = perturb(beats[pick], rng)
+    out[pick] = perturb(beats[pick], rng, offsets=offsets)
     return out
 
 
@@ -300,7 +309,8 @@ def shift_cut(beats: np.ndarray, share: float, rng: np.random.Generator,
 
 def augment_minority(beats: np.ndarray, labels: np.ndarray, target: float,
                      rng: np.random.Generator, scale: float = 0.2,
-                     max_stretch: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+                     max_stretch: float = 0.15,
+                     offsets: tuple = (0,)) -> tuple[np.ndarray, np.ndarray]:
     """Augmented copies that top every minority class up to ``target`` x the largest class.
 
     Parameters
@@ -318,6 +328,8 @@ def augment_minority(beats: np.ndarray, labels: np.ndarray, target: float,
         Amplitudes are multiplied by a factor uniform in ``[1 - scale, 1 + scale]``.
     max_stretch : float
         Time stretch factor uniform in ``[1 - max_stretch, 1 + max_stretch]``.
+    offsets : tuple of int
+        First column of each beat of a row (see :func:`perturb`).
 
     Returns
     -------
@@ -335,4 +347,4 @@ def augment_minority(beats: np.ndarray, labels: np.ndarray, target: float,
     if not picks:
         return np.zeros((0, beats.shape[1]), np.float32), np.zeros(0, labels.dtype)
     idx = np.concatenate(picks)
-    return perturb(beats[idx], rng, scale, max_stretch), labels[idx]
+    return perturb(beats[idx], rng, scale, max_stretch, offsets), labels[idx]

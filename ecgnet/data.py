@@ -26,7 +26,7 @@ from ecgseg.rhythm import (ECTOPY_FEATURES, IRREGULARITY_FEATURES, RECORD_RR_FEA
                            ectopy_features, record_rr_features, rr_features, rr_irregularity)
 from ecgseg.store import load_beats
 
-from .models import median_columns, record_columns, rr_columns
+from .models import lead_count, median_columns, record_columns, rr_columns
 
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
@@ -104,7 +104,17 @@ class BeatData:
         The files the beats come from.
     source_info : list of dict
         How each source's beats were made, for checkpoints: ``{"path", "format"}`` plus,
-        for HDF5, ``database``, ``recipe``, ``params`` and ``fs`` from its attributes.
+        for HDF5, ``database``, ``recipe``, ``params`` and ``fs`` from its attributes
+        (the second lead's files follow, with ``"lead": "second"``).
+    samples : np.ndarray, optional
+        ``(n,)`` int64 position of each beat in its record, samples (HDF5 input); None
+        for CSV.
+    second_beats : np.ndarray, optional
+        ``(n, 187)`` float32 the same beats cut from the record's second lead
+        (``load_data(..., second_lead=...)``: ``ecg segment --recipe kaggle --signal 1``);
+        None without it.
+    second_median : np.ndarray, optional
+        ``(n, 187)`` float32 median beat of each beat's record on the second lead.
     """
 
     beats: np.ndarray
@@ -117,6 +127,9 @@ class BeatData:
     source_info: list = field(default_factory=list)
     record_features: Optional[np.ndarray] = None
     median_beats: Optional[np.ndarray] = None
+    samples: Optional[np.ndarray] = None
+    second_beats: Optional[np.ndarray] = None
+    second_median: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -132,17 +145,22 @@ class BeatData:
         return BeatData(np.ascontiguousarray(self.beats[index]), self.labels[index],
                         self.class_names, pick(self.records), pick(self.patients),
                         pick(self.rhythm), list(self.sources), list(self.source_info),
-                        pick(self.record_features), pick(self.median_beats))
+                        pick(self.record_features), pick(self.median_beats),
+                        samples=pick(self.samples), second_beats=pick(self.second_beats),
+                        second_median=pick(self.second_median))
 
     def counts(self) -> np.ndarray:
         """Beats per class: ``(n_classes,)`` int64."""
         return np.bincount(self.labels, minlength=self.n_classes)
 
     def fingerprint(self) -> str:
-        """SHA-256 (hex, 16 digits) of the beats and labels: identifies the data set."""
+        """SHA-256 (hex, 16 digits) of the beats and labels (and the second lead's beats,
+        when there are any): identifies the data set."""
         h = hashlib.sha256()
         h.update(np.ascontiguousarray(self.beats).tobytes())
         h.update(self.labels.astype(np.int64).tobytes())
+        if self.second_beats is not None:
+            h.update(np.ascontiguousarray(self.second_beats).tobytes())
         return h.hexdigest()[:16]
 
 
@@ -194,7 +212,9 @@ def default_class_names(paths: Sequence[Path], database: str | None) -> Tuple[st
 
 def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
               class_names: Sequence[str] | None = None,
-              records: Sequence[str] | None = None) -> BeatData:
+              records: Sequence[str] | None = None,
+              second_lead: Sequence[str | os.PathLike] | str | os.PathLike | None = None
+              ) -> BeatData:
     """Load and check labelled beats from CSV and/or HDF5 files (concatenated in order).
 
     Parameters
@@ -207,6 +227,10 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
         ``N S V F Q`` (PTB ``normal MI`` for files named ``ptb*``).
     records : sequence of str, optional
         HDF5 only: keep these records.
+    second_lead : path or sequence of paths, optional
+        Beats HDF5 files of the same rows cut from the records' second lead (``ecg
+        segment --recipe kaggle --signal 1``), one per file of ``paths``, in order; see
+        :func:`pair_second_lead`.
 
     Returns
     -------
@@ -217,14 +241,86 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
     ------
     InputError
         Unreadable file, beats not 187 samples long, labels outside the classes,
-        files that disagree on the classes, or no beats at all.
+        files that disagree on the classes, or no beats at all; second-lead files that
+        do not pair row by row with ``paths`` (the message names ``second_lead``).
     """
+    data = _load_data(paths, class_names, records)
+    if second_lead is not None and not isinstance(second_lead, (str, os.PathLike)) \
+            and len(second_lead) == 0:
+        second_lead = None
+    return data if second_lead is None else pair_second_lead(data, second_lead, records)
+
+
+def pair_second_lead(data: BeatData, paths: Sequence[str | os.PathLike] | str | os.PathLike,
+                     records: Sequence[str] | None = None) -> BeatData:
+    """``data`` with the second lead's beats and record median beats attached.
+
+    The rows of ``paths`` must be the rows of ``data`` seen on another signal: same
+    records, same positions (samples), same labels, same order (the Kaggle MIT-BIH
+    recipe cuts them so with ``signal=1``).
+
+    Parameters
+    ----------
+    data : BeatData
+        Beats of the first lead, from HDF5 (they carry records and positions).
+    paths : path or sequence of paths
+        The second lead's HDF5 files, one per source of ``data``, in the same order.
+    records : sequence of str, optional
+        The records ``data`` was restricted to.
+
+    Returns
+    -------
+    BeatData
+        The same object, with ``second_beats`` and ``second_median`` set and the second
+        files appended to ``source_info`` (``"lead": "second"``).
+
+    Raises
+    ------
+    InputError
+        The message names ``second_lead``: a CSV on either side, a different number of
+        files or beats, or the first row whose record, position or label differs.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if data.samples is None or any(p.suffix.lower() not in HDF5_SUFFIXES for p in paths):
+        raise InputError("second_lead: the beats of both leads must be HDF5 files written "
+                         "by ecg segment (they carry record and sample of each beat)")
+    if len(paths) != len(data.sources):
+        raise InputError(f"second_lead: {len(paths)} file(s) for {len(data.sources)} data "
+                         f"file(s); give one per data file, in the same order")
+    other = _load_data(paths, data.class_names, records)
+    where = ", ".join(map(str, paths))
+    if len(other) != len(data):
+        raise InputError(f"second_lead: {where} holds {len(other)} labelled beats, the data "
+                         f"{len(data)}; cut both with the same recipe and records "
+                         f"(ecg segment --recipe kaggle --signal 1)")
+    bad = np.flatnonzero((other.records != data.records) | (other.samples != data.samples)
+                         | (other.labels != data.labels))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"second_lead: beat {i} of {where} (record {other.records[i]}, sample "
+                         f"{other.samples[i]}, label {other.class_names[other.labels[i]]}) "
+                         f"does not pair with the data's (record {data.records[i]}, sample "
+                         f"{data.samples[i]}, label {data.class_names[data.labels[i]]}); "
+                         f"{bad.size} beats differ")
+    if other.median_beats is None:
+        raise InputError(f"second_lead: {where} lacks the records' sampling frequencies")
+    data.second_beats, data.second_median = other.beats, other.median_beats
+    data.source_info = list(data.source_info) + [dict(i, lead="second")
+                                                 for i in other.source_info]
+    return data
+
+
+def _load_data(paths, class_names, records) -> BeatData:
+    """:func:`load_data` of the first lead's files."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("no data file given")
     beats, labels, recs, pats, rhythm, where, info = [], [], [], [], [], [], []
+    positions = []
     relative = []  # record-relative features of each file (None: unknown)
     database = None
     attr_classes = None
@@ -238,6 +334,7 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
             labels.append(table.labels.astype(np.int64))
             recs.append(table.meta["record"].astype(str).to_numpy())
             pats.append(table.meta["patient"].astype(str).to_numpy())
+            positions.append(table.meta["sample"].to_numpy().astype(np.int64))
             where.append(lambda i, p=path, m=table.meta:
                          f"{p}: record {m['record'].iloc[i]}, sample {m['sample'].iloc[i]}")
             database = database or table.attrs.get("database")
@@ -257,6 +354,7 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
             labels.append(rows.labels)
             recs.append(None)
             pats.append(None)
+            positions.append(None)
             rhythm.append(None)
             relative.append(None)
             where.append(lambda i, p=path: f"{p}:{i + 1}")
@@ -274,17 +372,18 @@ def load_data(paths: Sequence[str | os.PathLike] | str | os.PathLike,
                              f"0..{len(class_names) - 1} ({' '.join(class_names)}; other "
                              f"classes: name them with --classes)")
     all_labels = all_labels.astype(np.int64)
-    records_all = patients_all = rhythm_all = relative_all = median_all = None
+    records_all = patients_all = rhythm_all = relative_all = median_all = samples_all = None
     if all(r is not None for r in recs):
         records_all = np.concatenate(recs)
         patients_all = np.concatenate(pats)
+        samples_all = np.concatenate(positions)
         if all(r is not None for r in rhythm):
             rhythm_all = np.concatenate(rhythm)
             relative_all = np.concatenate([r[0] for r in relative])
             median_all = np.ascontiguousarray(np.concatenate([r[1] for r in relative]))
     return BeatData(np.ascontiguousarray(np.concatenate(beats)), all_labels, class_names,
                     records_all, patients_all, rhythm_all, [str(p) for p in paths], info,
-                    relative_all, median_all)
+                    relative_all, median_all, samples=samples_all)
 
 
 def _labelled_beats(path: Path, records, rhythm: list, relative: list):
@@ -312,9 +411,12 @@ def _labelled_beats(path: Path, records, rhythm: list, relative: list):
 
 def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
                  what: str = "these beats", record: Optional[np.ndarray] = None,
-                 median: Optional[np.ndarray] = None) -> np.ndarray:
+                 median: Optional[np.ndarray] = None,
+                 second_beats: Optional[np.ndarray] = None,
+                 second_median: Optional[np.ndarray] = None) -> np.ndarray:
     """What ``model`` takes for these beats: the beats, plus RR features if it uses them,
-    plus features relative to the beat's record if it uses those.
+    plus features relative to the beat's record if it uses those, plus the second lead's
+    beat and record median beat for a 2-lead model (:func:`ecgnet.models.lead_count`).
 
     Parameters
     ----------
@@ -333,19 +435,30 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
     median : np.ndarray, optional
         ``(n, 187)`` median beat of each beat's record (:attr:`BeatData.median_beats`),
         for the models that take it last (``median_beat = True``).
+    second_beats, second_median : np.ndarray, optional
+        ``(n, 187)`` each: the same beats on the record's second lead and that lead's
+        record median beat (:attr:`BeatData.second_beats`, ``second_median``), which a
+        2-lead model takes after everything else.
 
     Returns
     -------
     np.ndarray
-        ``(n, 187)`` or ``(n, 187 + k + j [+ 187])`` float32, C-contiguous.
+        ``(n, 187)`` or ``(n, 187 + k + j [+ 187] [+ 2 x 187])`` float32, C-contiguous.
 
     Raises
     ------
     InputError
-        The model uses RR or record features and the input has none (Kaggle CSV rows).
+        The model uses RR or record features and the input has none (Kaggle CSV rows),
+        or takes two leads and the second is not given.
     """
     k, j, m = rr_columns(model), record_columns(model), median_columns(model)
-    if k == 0 and j == 0 and m == 0:
+    leads = lead_count(model)
+    if leads > 1 and (second_beats is None or second_median is None):
+        name = getattr(model, "model_name", type(model).__name__)
+        raise InputError(f"{what}: model {name} takes {leads} leads and only one is given; "
+                         f"give the second lead's beats (second_lead, ecg train/evaluate "
+                         f"--second-lead: ecg segment --recipe kaggle --signal 1)")
+    if k == 0 and j == 0 and m == 0 and leads == 1:
         return beats
     if rhythm is None or (j and record is None) or (m and median is None):
         name = getattr(model, "model_name", type(model).__name__)
@@ -353,6 +466,8 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
                          f"these beats do not carry (Kaggle CSV rows never do); give the "
                          f"beats HDF5 written by ecg segment")
     parts = [beats, rhythm[:, :k]] + ([record[:, :j]] if j else []) + ([median] if m else [])
+    if leads > 1:
+        parts += [second_beats, second_median]
     return np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
 
 
@@ -368,4 +483,5 @@ def data_inputs(model, data: BeatData, what: Optional[str] = None) -> np.ndarray
     """
     return model_inputs(model, data.beats, data.rhythm,
                         what or ", ".join(data.sources) or "these beats",
-                        record=data.record_features, median=data.median_beats)
+                        record=data.record_features, median=data.median_beats,
+                        second_beats=data.second_beats, second_median=data.second_median)

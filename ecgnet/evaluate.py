@@ -20,6 +20,7 @@ from ecgseg.errors import InputError
 
 from .checkpoint import load_model
 from .data import BeatData, beat_hashes, data_inputs, load_data, named_task
+from .models import lead_count
 from .inference import predict_proba
 from .jsonfile import write_json
 from .metrics import classification_report
@@ -141,9 +142,11 @@ def format_report(report: dict) -> str:
 
 def load_evaluation_data(data: Sequence[str | os.PathLike] | str, checkpoint_classes: Sequence[str],
                          class_names: Sequence[str] | None = None,
-                         records: Sequence[str] | None = None) -> BeatData:
+                         records: Sequence[str] | None = None,
+                         second_lead: Sequence[str | os.PathLike] | None = None) -> BeatData:
     """Load beats to score a checkpoint on; CSV labels mean the checkpoint's classes when
-    they fit.
+    they fit. ``second_lead``: the same rows on the second lead, for 2-lead models
+    (:func:`ecgnet.data.pair_second_lead`).
 
     A Kaggle-format CSV does not name its classes. Without ``class_names``, CSV labels
     that fit the checkpoint's classes (ids ``0 .. k-1``) mean those classes, unless the
@@ -159,14 +162,15 @@ def load_evaluation_data(data: Sequence[str | os.PathLike] | str, checkpoint_cla
             return load_data(data, class_names=checkpoint_classes, records=records)
         except InputError:
             pass  # labels beyond the checkpoint's classes: the default, and its message
-    return load_data(data, class_names=class_names, records=records)
+    return load_data(data, class_names=class_names, records=records, second_lead=second_lead)
 
 
 def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | str,
              part: str = "auto", out: str | os.PathLike | None = None,
              batch_size: int = 512, device: str = "cpu",
              records: Sequence[str] | None = None,
-             class_names: Sequence[str] | None = None, overwrite: bool = False) -> EvalResult:
+             class_names: Sequence[str] | None = None, overwrite: bool = False,
+             second_lead: Sequence[str | os.PathLike] | None = None) -> EvalResult:
     """Evaluate a checkpoint on labelled beats, leaving out every beat it trained on.
 
     Parameters
@@ -190,6 +194,10 @@ def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | 
         must be the checkpoint's classes.
     overwrite : bool
         Replace the ``.json`` / ``.png`` of ``out`` if they exist (checked before any work).
+    second_lead : sequence of paths, optional
+        HDF5 beats of the same rows on the records' second lead, one per file of
+        ``data`` (``ecg segment --recipe kaggle --signal 1``): what a 2-lead model
+        (``kachuee-rrmd2``) needs.
 
     Returns
     -------
@@ -198,7 +206,8 @@ def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | 
     Raises
     ------
     InputError
-        Unreadable inputs, classes that do not match the checkpoint's, or no beat left.
+        Unreadable inputs, classes that do not match the checkpoint's, no beat left, or
+        a 2-lead model without ``second_lead`` (one line naming it).
     OutputExistsError
         ``out``'s ``.json`` or ``.png`` exists and ``overwrite`` is False.
     """
@@ -206,7 +215,12 @@ def evaluate(checkpoint: str | os.PathLike, data: Sequence[str | os.PathLike] | 
         for suffix in (".json", ".png"):
             refuse_existing(Path(out).with_name(Path(out).name + suffix), overwrite)
     model, meta = load_model(checkpoint, device)
-    data_set = load_evaluation_data(data, meta["class_names"], class_names, records)
+    if lead_count(model) > 1 and not second_lead:
+        raise InputError(f"{checkpoint}: model {meta.get('model', '')} takes {lead_count(model)} "
+                         f"leads; give the second lead's beats with second_lead (ecg evaluate "
+                         f"--second-lead FILE, from ecg segment --recipe kaggle --signal 1)")
+    data_set = load_evaluation_data(data, meta["class_names"], class_names, records,
+                                    second_lead if second_lead else None)
     if tuple(data_set.class_names) != tuple(meta["class_names"]):
         raise InputError(f"{', '.join(data_set.sources)}: classes "
                          f"({' '.join(data_set.class_names)}) are not those of checkpoint "

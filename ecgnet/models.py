@@ -253,6 +253,46 @@ class KachueeMedianDiffNet(KachueeRRNet):
         return self.head(self.fc2(self.relu(self.fc1(z))))
 
 
+@register_model("kachuee-rrmd2")
+class KachueeTwoLeadNet(KachueeMedianDiffNet):
+    """``kachuee-rrmd`` on two leads: the stem also sees the second lead's beat and its
+    difference from that lead's record median beat.
+
+    The stem takes four channels: the beat and the beat minus its record's median beat
+    on the first lead (MLII in most MIT-BIH records), then the same on the second lead
+    (V1 in most), which shows P waves and ventricular morphology the first may not. The
+    rest is ``kachuee-rrmd``'s (same RR and record features, computed on the first lead).
+    55 813 parameters for 5 classes (``kachuee-rrmd``'s 55 493 + 2 x 32 x 5).
+
+    Input ``(n, 187 + 10 + 187 + 187 + 187)``: ``kachuee-rrmd``'s, then the second lead's
+    beat and its record median beat (:func:`ecgnet.data.model_inputs`; train with
+    ``ecg train --second-lead FILE``, the rows of ``ecg segment --recipe kaggle
+    --signal 1``).
+
+    Examples
+    --------
+    >>> build_model("kachuee-rrmd2", 5)(torch.zeros(2, 758)).shape
+    torch.Size([2, 5])
+    """
+
+    leads = 2
+
+    def __init__(self, n_classes: int = 5, channels: int = 32, n_blocks: int = 5):
+        super().__init__(n_classes, channels, n_blocks)
+        self.stem = nn.Conv1d(4, channels, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)`` of inputs ``(n, 758)`` or ``(n, 1, 758)``."""
+        x = x.flatten(1)
+        n_extra = self.rhythm_features + self.record_features
+        beats, extra = x[:, :BEAT_LENGTH], x[:, BEAT_LENGTH:BEAT_LENGTH + n_extra]
+        median, beats2, median2 = x[:, BEAT_LENGTH + n_extra:].reshape(
+            -1, 3, BEAT_LENGTH).unbind(1)
+        z = self.features(torch.stack([beats, beats - median, beats2, beats2 - median2], dim=1))
+        z = torch.cat([z, extra], dim=1)
+        return self.head(self.fc2(self.relu(self.fc1(z))))
+
+
 @register_model("kachuee-rel")
 class KachueeRelativeNet(KachueeMedianDiffNet):
     """``kachuee-rrmd`` that sees the rhythm only relative to the patient's own.
@@ -424,10 +464,44 @@ def median_columns(model: nn.Module) -> int:
     return BEAT_LENGTH if getattr(model, "median_beat", False) else 0
 
 
+def lead_count(model: nn.Module) -> int:
+    """Leads ``model`` takes (the one place that says so): 1 for most models, 2 for
+    ``kachuee-rrmd2``, whose inputs end with the second lead's beat and record median beat.
+
+    Examples
+    --------
+    >>> lead_count(build_model("kachuee-rrmd", 5)), lead_count(build_model("kachuee-rrmd2", 5))
+    (1, 2)
+    """
+    return int(getattr(model, "leads", 1))
+
+
+def second_lead_columns(model: nn.Module) -> int:
+    """Columns of the second lead ``model`` takes last: its beat and its record's median
+    beat (374 for a 2-lead model, else 0)."""
+    return 2 * BEAT_LENGTH if lead_count(model) > 1 else 0
+
+
 def input_columns(model: nn.Module) -> int:
-    """Columns ``model`` takes per beat: 187 samples, RR features, record features, and
-    the record's median beat for the models that take it."""
-    return BEAT_LENGTH + rr_columns(model) + record_columns(model) + median_columns(model)
+    """Columns ``model`` takes per beat: 187 samples, RR features, record features, the
+    record's median beat for the models that take it, and the second lead's beat and
+    median beat for 2-lead models."""
+    return (BEAT_LENGTH + rr_columns(model) + record_columns(model) + median_columns(model)
+            + second_lead_columns(model))
+
+
+def lead_offsets(model: nn.Module) -> Tuple[int, ...]:
+    """Column where each lead's beat starts in ``model``'s inputs: ``(0,)``, or ``(0, c)``
+    for a 2-lead model (augmentation stretches both leads' beats alike).
+
+    Examples
+    --------
+    >>> lead_offsets(build_model("kachuee-rrmd2", 5))
+    (0, 384)
+    """
+    if lead_count(model) == 1:
+        return (0,)
+    return (0, input_columns(model) - second_lead_columns(model))
 
 
 def extra_inputs_text(model: nn.Module) -> str:
@@ -445,6 +519,8 @@ def extra_inputs_text(model: nn.Module) -> str:
              if n]
     if median_columns(model):
         parts.append("the record's median beat")
+    if lead_count(model) > 1:
+        parts.append("the second lead's beat and median beat")
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (parts[-1] if parts else "")
 
 

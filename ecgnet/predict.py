@@ -33,7 +33,7 @@ from ecgseg.morphology import record_median_beats
 from ecgseg.rhythm import rr_features
 
 from .data import default_class_names, model_inputs, record_features
-from .models import record_columns, rr_columns
+from .models import lead_count, record_columns, rr_columns
 from .prediction import Prediction
 from .predict_input import Source, choose_recipe, recipe_params, resolve_input
 
@@ -118,6 +118,10 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
 
     get_detector(detector)  # an unknown name fails before any download
     model, meta = model if model is not None else load_model(checkpoint, device=device)
+    if lead_count(model) > 1:
+        raise InputError(f"{checkpoint or 'model'}: model {meta.get('model', '')} takes "
+                         f"{lead_count(model)} leads and ecg predict cuts one; score it on "
+                         f"beats HDF5 of both leads with ecg evaluate --second-lead")
     class_names = tuple(meta["class_names"])
     t0 = time.perf_counter()
     source = resolve_input(spec, data_dir=data_dir, mirror=mirror, lead=lead,

@@ -54,7 +54,8 @@ from .inference import PRECISIONS, predict_proba
 from .jsonfile import write_json
 from .losses import ClassLoss, build_loss
 from .metrics import confusion_matrix, macro_f1, precision_recall_f1
-from .models import build_model, count_parameters, freeze, frozen_parts, set_train_mode
+from .models import (build_model, count_parameters, freeze, frozen_parts, lead_offsets,
+                     set_train_mode)
 from .schedules import build_scheduler, total_iterations
 from .splits import make_split
 from .train_config import (ConfigError, TrainConfig, check_global_batch,  # noqa: F401
@@ -67,7 +68,7 @@ _FIXED_ON_RESUME = ("data", "model", "classes", "split", "test_fraction", "val_f
                     "seed", "batch_size", "lr", "beta1", "beta2", "lr_decay",
                     "lr_decay_every", "lr_schedule", "class_weights", "sampler", "augment",
                     "init_checkpoint", "precision", "trainable", "ema", "jitter", "shift",
-                    "shift_min", "shift_max", "val_by")
+                    "shift_min", "shift_max", "val_by", "second_lead")
 
 
 @dataclass
@@ -267,7 +268,7 @@ def prepare(config: TrainConfig, held: contextlib.ExitStack | None = None) -> Ru
         raise InputError(f"unknown precision {config.precision!r}; choose float32 or bfloat16")
     ranks = current_ranks()
     device = rank_device(setup_device(config.device, rank_threads(config.threads, ranks)), ranks)
-    data = load_data(config.data, class_names=config.classes)
+    data = load_data(config.data, class_names=config.classes, second_lead=config.second_lead)
     split = make_split(data, config.split, config.test_fraction, config.val_fraction, config.seed,
                        config.val_by)
     selected_classes(config, data.class_names)  # a wrong name fails before any training
@@ -469,10 +470,11 @@ def epoch_beats(run: Run, epoch: int) -> Tuple[torch.Tensor, torch.Tensor, torch
     x_epoch, y_epoch = torch.from_numpy(inputs).unsqueeze(1), y_train
     if config.jitter > 0 or config.shift > 0:
         cut = shift_cut(inputs, config.shift, rng, (config.shift_min, config.shift_max))
-        moved = jitter(cut, config.jitter, rng)
+        moved = jitter(cut, config.jitter, rng, lead_offsets(run.model))
         x_epoch = torch.from_numpy(moved).unsqueeze(1)
     if config.augment > 0:
-        extra_x, extra_y = augment_minority(inputs, labels, config.augment, rng)
+        extra_x, extra_y = augment_minority(inputs, labels, config.augment, rng,
+                                            offsets=lead_offsets(run.model))
         x_epoch = torch.cat([x_epoch, torch.from_numpy(extra_x).unsqueeze(1)])
         y_epoch = torch.cat([y_train, torch.from_numpy(extra_y)])
     draw = sampling_weights(labels, run.train_set.records, config.sampler)

@@ -73,6 +73,11 @@ class TrainConfig:
     data: List[str] = setting(
         help="Beats: HDF5 from `ecg segment` and/or Kaggle-format CSV (188 values a line, "
              "label last). Several files are concatenated.")
+    second_lead: Optional[List[str]] = setting(
+        None, "Beats HDF5 of the same rows cut from the records' second lead (ecg segment "
+              "--recipe kaggle --signal 1), one per data file, in order (repeat the option); "
+              "for models that take two leads (kachuee-rrmd2). Rows pair by record, "
+              "position and label.")
     name: Optional[str] = setting(None, "Run folder name [default: <data stem>-<split>].")
     out: str = setting("runs", "Parent folder of the run folders.")
     model: str = setting("kachuee", "Registered architecture: kachuee (the paper's CNN) or "
@@ -169,6 +174,10 @@ class TrainConfig:
         if isinstance(self.data, (str, os.PathLike)):
             self.data = [self.data]
         self.data = [str(p) for p in self.data]
+        if isinstance(self.second_lead, (str, os.PathLike)):
+            self.second_lead = [self.second_lead]
+        if self.second_lead is not None:
+            self.second_lead = [str(p) for p in self.second_lead] or None
         if self.init_checkpoint is not None:
             self.init_checkpoint = str(self.init_checkpoint)
         kind, k = parse_trainable(self.trainable)

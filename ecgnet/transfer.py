@@ -95,7 +95,7 @@ def transfer_config(checkpoint: str | os.PathLike, data: Sequence[str | os.PathL
 
 def check_target_data(config: TrainConfig) -> None:
     """Fail clearly when the target data lack a class (e.g. only ``ptbdb_abnormal.csv``)."""
-    data = load_data(config.data, class_names=config.classes)
+    data = load_data(config.data, class_names=config.classes, second_lead=config.second_lead)
     empty = [n for n, c in zip(data.class_names, data.counts()) if c == 0]
     if empty:
         raise InputError(f"{', '.join(data.sources)}: no beats of class {', '.join(empty)} "

@@ -267,7 +267,8 @@ def seed_run(h5: str, seed: int, args) -> dict:
                          precision=args.precision, sampler=args.sampler,
                          class_weights=args.class_weights, resume=resume,
                          overwrite=not resume,
-                         second_lead=[args.second_lead] if args.second_lead else None)
+                         second_lead=[second] if (second := getattr(args, "second_lead", None))
+                         else None)
     res = train(config)
     history = res.history
     seconds = sum(h["seconds"] for h in history)
@@ -300,7 +301,8 @@ def random_seeds_section(args, header: list[str]) -> list[str]:
               f"{args.jitter} --lr {args.lr} --lr-schedule {args.lr_schedule} "
               f"--lr-decay-every {args.lr_decay_every} --precision "
               f"{args.precision} --sampler {args.sampler} --class-weights {args.class_weights}"
-              + (f" --second-lead {args.second_lead}" if args.second_lead else ""))
+              + (f" --second-lead {second}" if (second := getattr(args, "second_lead", None))
+                 else ""))
     support = runs[0]["result"].test["per_class"]
     lines = [*header[:-1],
              f"- load average {os.getloadavg()[0]:.2f} at the end; "

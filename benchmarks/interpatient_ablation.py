@@ -77,6 +77,10 @@ ROWS: Dict[str, dict] = {
                                  "prematurity in a steady rhythm (`kachuee-wide-ectopy`) + "
                                  "balanced class weights",
                         "model": "kachuee-wide-ectopy", "class_weights": "balanced"},
+    "wide2-balanced": {"label": "`kachuee-wide` + balanced class weights, on two leads: the "
+                                "second lead's beat and its minus its record's median beat as "
+                                "2 more stem channels (`kachuee-wide2`, `--second-lead`)",
+                       "model": "kachuee-wide2", "class_weights": "balanced", "leads": 2},
     "ectopy-capped": {"label": "`kachuee-wide-ectopy` + capped class weights",
                       "model": "kachuee-wide-ectopy", "class_weights": "capped"},
 }
@@ -87,7 +91,12 @@ REPORTED = ("N", "S", "V", "F")
 
 def row_config(row: str, data: str, seed: int, args) -> dict:
     """The :class:`~ecgnet.train_config.TrainConfig` settings of one row and seed."""
-    spec = {k: v for k, v in ROWS[row].items() if k != "label"}
+    spec = {k: v for k, v in ROWS[row].items() if k not in ("label", "leads")}
+    if ROWS[row].get("leads", 1) > 1:
+        if not getattr(args, "second_lead", None):
+            raise SystemExit(f"row {row} takes two leads: give --second-lead (the beats of "
+                             f"ecg segment --db mitdb --recipe kaggle --signal 1)")
+        spec["second_lead"] = [args.second_lead]
     return {**COMMON, **spec, "data": [data], "seed": seed, "epochs": args.epochs,
             "patience": args.patience, "threads": args.threads, "out": args.out,
             "name": f"{row}-s{seed}", "overwrite": args.retrain, "progress": False}
@@ -101,6 +110,8 @@ def command_of(row: str, data: str, args) -> str:
                 "ema", "jitter", "epochs", "patience", "threads", "precision", "seed"):
         if key in cfg:
             parts += [f"--{key.replace('_', '-')}", str(cfg[key])]
+    for second in cfg.get("second_lead") or ():
+        parts += ["--second-lead", shlex.quote(second)]
     return " ".join(parts)
 
 
@@ -115,15 +126,16 @@ def run_row(row: str, data: str, seed: int, args) -> Path:
     return run_dir
 
 
-def ensemble_report(run_dirs: Sequence[Path], data: str) -> dict:
-    """AAMI figures of the mean of the runs' DS2 probabilities (one report dict)."""
+def ensemble_report(run_dirs: Sequence[Path], data: str, second_lead: str | None = None) -> dict:
+    """AAMI figures of the mean of the runs' DS2 probabilities (one report dict);
+    ``second_lead``: the second lead's beats, for 2-lead rows."""
     from ecgnet.checkpoint import load_model
     from ecgnet.data import data_inputs, load_data
     from ecgnet.inference import predict_proba
     from ecgnet.metrics import classification_report
     from ecgnet.splits import DS2
 
-    beats = load_data(data)
+    beats = load_data(data, second_lead=[second_lead] if second_lead else None)
     test = beats.subset(np.isin(beats.records, DS2))
     proba = None
     for run_dir in run_dirs:
@@ -189,6 +201,9 @@ def main(argv=None) -> int:
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="runs/ablation", help="parent folder of the runs")
+    p.add_argument("--second-lead", default=None,
+                   help="beats HDF5 of the same rows on the second lead (ecg segment --db "
+                        "mitdb --recipe kaggle --signal 1), for the 2-lead rows")
     p.add_argument("--retrain", action="store_true", help="train rows that have results")
     p.add_argument("--report", help="also write the table to this markdown file")
     args = p.parse_args(argv)
@@ -204,7 +219,9 @@ def main(argv=None) -> int:
         run_dirs = [run_row(row, args.data, seed, args) for seed in seeds]
         results[row] = [json.loads((d / "test.json").read_text()) for d in run_dirs]
         if len(run_dirs) > 1:
-            ensembles[row] = ensemble_report(run_dirs, args.data)
+            two = ROWS[row].get("leads", 1) > 1
+            ensembles[row] = ensemble_report(run_dirs, args.data,
+                                             args.second_lead if two else None)
         print(f"{row}: done ({len(run_dirs)} seeds)", file=sys.stderr, flush=True)
     table = markdown_table(results, args.data, args, ensembles)
     print(table)

@@ -409,7 +409,12 @@ class KachueeWideNet(KachueeRelativeNet):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(n, n_classes)`` of inputs ``(n, 387)`` or ``(n, 1, 387)``: deep + wide."""
         beats, median, rr, record = self._split_inputs(x)
-        deep = self._deep_logits(beats, median, rr, record)
+        return self._add_wide(self._deep_logits(beats, median, rr, record), rr, record)
+
+    def _add_wide(self, deep: torch.Tensor, rr: torch.Tensor,
+                  record: torch.Tensor) -> torch.Tensor:
+        """The deep logits (dropped for ``deep_drop`` of the beats in training) plus the
+        wide path's logits of the rhythm and record columns."""
         columns = torch.cat([rr[:, self.wide_rr], record], dim=1).float()
         wide = self.wide(self.wide_norm(columns).to(deep.dtype))
         if self.training and self.deep_drop > 0:
@@ -417,6 +422,44 @@ class KachueeWideNet(KachueeRelativeNet):
             deep = deep * keep.to(deep.dtype)
         return deep + wide
 
+
+
+@register_model("kachuee-wide2")
+class KachueeWideTwoLeadNet(KachueeWideNet):
+    """``kachuee-wide`` on two leads: the deep path's stem also sees the second lead's beat
+    and its difference from that lead's record median beat.
+
+    Built for the inter-patient split (issue #16): de Chazal et al. (2004) and Llamedo &
+    Martinez (2011) use both MIT-BIH leads; the second (V1 in most records) shows P waves
+    and ventricular morphology the first may not. Stem of four channels (beat, beat minus
+    median, on each lead), the rest ``kachuee-wide``'s (rhythm and record columns from
+    the first lead). 55 883 parameters for 5 classes (``kachuee-wide``'s 55 563 + 320).
+
+    Input ``(n, 387 + 187 + 187)``: ``kachuee-wide``'s, then the second lead's beat and
+    its record median beat (:func:`ecgnet.data.model_inputs`; ``ecg train --second-lead``).
+
+    Examples
+    --------
+    >>> build_model("kachuee-wide2", 5)(torch.zeros(2, 761)).shape
+    torch.Size([2, 5])
+    """
+
+    leads = 2
+
+    def __init__(self, n_classes: int = 5, channels: int = 32, n_blocks: int = 5,
+                 deep_drop: float | None = None):
+        super().__init__(n_classes, channels, n_blocks, deep_drop)
+        self.stem = nn.Conv1d(4, channels, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)`` of inputs ``(n, 761)`` or ``(n, 1, 761)``: deep + wide."""
+        x = x.flatten(1)
+        beats, median, rr, record = self._split_inputs(x[:, :-2 * BEAT_LENGTH])
+        beats2, median2 = x[:, -2 * BEAT_LENGTH:-BEAT_LENGTH], x[:, -BEAT_LENGTH:]
+        z = self.features(torch.stack([beats, beats - median, beats2, beats2 - median2], dim=1))
+        z = torch.cat([z, rr[:, self.rr_used], record], dim=1)
+        deep = self.head(self.fc2(self.relu(self.fc1(z))))
+        return self._add_wide(deep, rr, record)
 
 
 @register_model("kachuee-wide-ectopy")
@@ -466,7 +509,7 @@ def median_columns(model: nn.Module) -> int:
 
 def lead_count(model: nn.Module) -> int:
     """Leads ``model`` takes (the one place that says so): 1 for most models, 2 for
-    ``kachuee-rrmd2``, whose inputs end with the second lead's beat and record median beat.
+    ``kachuee-rrmd2`` and ``kachuee-wide2``, whose inputs end with the second lead's beat and record median beat.
 
     Examples
     --------

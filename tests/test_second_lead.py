@@ -203,3 +203,26 @@ def test_two_lead_checkpoint_is_refused_without_its_second_lead(two_lead_checkpo
     assert len(err) == 1 and "takes 2 leads" in err[0]
     assert run_ecg(["evaluate", str(two_lead_checkpoint), str(first), "--second-lead",
                     str(second), "--threads", "1", "--out", str(first.parent / "ev")]) == 0
+
+
+def test_wide_two_lead_model_parameters_shape_and_ablation_row():
+    from ecgnet.models import build_model, count_parameters, input_columns, lead_count
+
+    model = build_model("kachuee-wide2", 5).eval()
+    assert count_parameters(model) == 55_883 <= 60_000
+    assert lead_count(model) == 2 and input_columns(model) == 761
+    x = torch.rand(3, 761)
+    assert model(x).shape == (3, 5)
+    other = x.clone()
+    other[:, 387:574] = 0
+    with torch.no_grad():
+        assert not torch.allclose(model(x), model(other))
+    # the 1-lead kachuee-wide is unchanged by the refactor: same weights, same logits
+    wide = build_model("kachuee-wide", 5).eval()
+    state = {k: v for k, v in model.state_dict().items() if k != "stem.weight"}
+    state["stem.weight"] = model.stem.weight[:, :2].detach().clone()
+    wide.load_state_dict(state)
+    y = x[:, :387]
+    with torch.no_grad():
+        model.stem.weight[:, 2:] = 0
+        assert torch.allclose(wide(y), model(x), atol=1e-6)

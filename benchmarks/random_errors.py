@@ -11,7 +11,8 @@ stretched in time by +-3 % or +-5 %, scaled by +-10 %, or cut one sample later.
 Usage (from the worktree root)::
 
     PYTHONPATH=. python benchmarks/random_errors.py data/beats/mitdb-kaggle.h5 \\
-        runs/random-kachuee-rrmd-seed0/best.pt [more checkpoints] [--no-tta]
+        runs/random-kachuee-rrmd-seed0/best.pt [more checkpoints] [--no-tta] \\
+        [--second-lead data/beats/mitdb-kaggle-sig1.h5]
 
 Prints Markdown-ready lines; writes nothing. Results: ``benchmarks/TRAIN_ACCURACY.md``,
 section "Random split: where the errors are, and the levers screened".
@@ -50,6 +51,9 @@ def main(argv=None) -> int:
     p.add_argument("h5", help="the beats the runs trained on")
     p.add_argument("checkpoints", nargs="+")
     p.add_argument("--no-tta", action="store_true", help="skip the test-time averaging")
+    p.add_argument("--second-lead", default=None,
+                   help="the same rows on the second lead (ecg segment --recipe kaggle "
+                        "--signal 1), for 2-lead checkpoints (kachuee-rrmd2)")
     args = p.parse_args(argv)
 
     import torch
@@ -61,7 +65,7 @@ def main(argv=None) -> int:
     from ecgnet.splits import make_split
 
     torch.set_num_threads(1)
-    data = load_data([args.h5])
+    data = load_data([args.h5], second_lead=[args.second_lead] if args.second_lead else None)
     classes = list(data.class_names)
     for path in args.checkpoints:
         ckpt = load_checkpoint(path)

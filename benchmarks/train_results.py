@@ -313,7 +313,9 @@ def random_seeds_section(args, header: list[str]) -> list[str]:
              "the split (test and validation beats), the initial weights, the shuffling and "
              "the augmentation. Each run is the same as "
              f"`ecg train {h5} {recipe} --seed N --threads {args.threads}`; its test part "
-             f"(never trained on) is what `ecg evaluate <run>/best.pt {h5}` scores. "
+             f"(never trained on) is what `ecg evaluate <run>/best.pt {h5}"
+             + (f" --second-lead {second}" if (second := getattr(args, "second_lead", None))
+                else "") + "` scores. "
              "Se / +P: sensitivity and positive predictivity of each class (%); test beats "
              "per class (seed " + str(runs[0]["seed"]) + "): "
              + ", ".join(f"{c} {thousands(support[c]['support'])}" for c in classes) + ".",

@@ -49,7 +49,7 @@ from numba import njit
 from .errors import DetectorInputError, DetectorWarning
 
 __all__ = ["QrsParams", "QrsInputError", "QrsWarning", "default_params", "detect",
-           "detect_qrs", "snap_peaks", "warm_up", "SNAP_ROUNDS",
+           "detect_qrs", "qrs_trace", "QrsTrace", "snap_peaks", "warm_up", "SNAP_ROUNDS",
            "MIN_FS", "MAX_FS", "MIN_RATE_PER_MIN", "MIN_SECONDS", "SHORT_SECONDS"]
 
 MIN_FS = 100.0
@@ -69,6 +69,10 @@ QrsInputError = DetectorInputError
 :class:`~ecgseg.detectors.errors.DetectorInputError`)."""
 QrsWarning = DetectorWarning
 """Doubtful input (short, gaps, no QRS): the shared :class:`~ecgseg.detectors.errors.DetectorWarning`."""
+
+
+_MAY_BE_ZERO = ("peak_s", "searchback_signal_ratio", "relearn_s")
+"""Parameters for which 0 is allowed (it switches that refinement off)."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,15 @@ class QrsParams:
     searchback_noise_ratio : float
         The search-back threshold, lowered after each unsuccessful try, never goes below
         this many times the noise level ``NPK`` (>= 1).
+    searchback_signal_ratio : float
+        ... nor below this fraction of the signal level ``SPK`` (a beat taken back has at
+        least this share of the running QRS amplitude), in [0, 1).
     learning_s : float
         Initial signal and noise levels come from this first stretch, s.
+    relearn_s : float
+        When positive, a first pass runs the thresholds over this first stretch, s, and
+        the record is then detected from its start with the levels (``SPK``, ``NPK``, mean
+        RR) that pass reached instead of the cruder initial ones; 0: one pass.
     refine_s : float
         Half-width of the window where the R peak is sought around the envelope peak, s.
     peak_s : float
@@ -133,10 +144,12 @@ class QrsParams:
     twave_s: float = 0.36
     twave_slope_ratio: float = 0.5
     threshold_fraction: float = 0.5
-    searchback_rr: float = 1.66
+    searchback_rr: float = 1.5
     searchback_fraction: float = 0.6
     searchback_twave_ratio: float = 0.25
     searchback_noise_ratio: float = 1.2
+    searchback_signal_ratio: float = 0.25
+    relearn_s: float = 30.0
     learning_s: float = 2.0
     refine_s: float = 0.075
     peak_s: float = 0.02
@@ -147,7 +160,7 @@ class QrsParams:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise QrsInputError(f"{f.name} must be a finite number, got {value!r}")
-            if value < 0 or (value == 0 and f.name != "peak_s"):
+            if value < 0 or (value == 0 and f.name not in _MAY_BE_ZERO):
                 raise QrsInputError(f"{f.name} must be positive, got {value!r}")
         if self.low_hz >= self.high_hz:
             raise QrsInputError(f"low_hz must be below high_hz, got {self.low_hz} >= {self.high_hz}")
@@ -164,6 +177,8 @@ class QrsParams:
             raise QrsInputError(f"searchback_rr must be above 1, got {self.searchback_rr}")
         if self.searchback_noise_ratio < 1:
             raise QrsInputError(f"searchback_noise_ratio must be at least 1, got {self.searchback_noise_ratio}")
+        if not self.searchback_signal_ratio < 1:
+            raise QrsInputError(f"searchback_signal_ratio must be in [0, 1), got {self.searchback_signal_ratio}")
         if self.polarity_ratio < 1:
             raise QrsInputError(f"polarity_ratio must be at least 1, got {self.polarity_ratio}")
 
@@ -458,11 +473,15 @@ def _candidates_np(env, bp, half, qrs_half):
 
 
 def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio,
-                   fraction, searchback_rr, sb_fraction, sb_twave_ratio, sb_noise_ratio):
+                   fraction, searchback_rr, sb_fraction, sb_twave_ratio, sb_noise_ratio,
+                   sb_signal_ratio, relearn, trace):
     """Adaptive-threshold decision over the candidates; returns the indices of the QRS ones.
 
     Plain Python (run as is by the NumPy backend, compiled by numba for the other): the
-    decisions are sequential by nature.
+    decisions are sequential by nature. ``trace`` float64 (m, 3) receives, per candidate,
+    the last decision taken on it (one of the ``DECISION_*`` codes; 0: never reached), the
+    threshold it was compared with and the signal level ``SPK`` then (:func:`qrs_trace`
+    reads it).
     """
     m = pos.shape[0]
     chosen = np.empty(m, dtype=np.int64)
@@ -486,72 +505,90 @@ def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio
     rr = np.full(8, 0.8 * fs)
     rr_k = 0
     rr_mean = 0.8 * fs
-    last = -1           # position of the last QRS
-    last_steep = 0.0
-    best = -1           # largest non-QRS candidate since the last QRS (search-back)
-    failures = 0        # unsuccessful search-backs since the last QRS
-    processed = -1      # highest candidate index whose noise level update is done
-    i = 0
-    while i < m:
-        p = pos[i]
-        th1 = npk + fraction * (spk - npk)
-        limit = searchback_rr * rr_mean
-        # search-back for a missed beat
-        if best >= 0 and (p - (last if last >= 0 else 0)) > limit:
-            th_sb = sb_fraction * th1 * 0.8 ** failures
-            if th_sb < sb_noise_ratio * npk:
-                th_sb = sb_noise_ratio * npk
-            if amp[best] > th_sb:
-                j = best
-                q = pos[j]
+    # pass 0 (when relearn > 0) runs over the first `relearn` samples only and keeps
+    # nothing but the levels it reached (SPK, NPK, RR): pass 1 starts over with them
+    first_pass = 0 if relearn > 0 else 1
+    for rnd in range(first_pass, 2):
+        n_chosen = 0
+        last = -1           # position of the last QRS
+        last_steep = 0.0
+        best = -1           # largest non-QRS candidate since the last QRS (search-back)
+        failures = 0        # unsuccessful search-backs since the last QRS
+        processed = -1      # highest candidate index whose noise level update is done
+        i = 0
+        while i < m:
+            p = pos[i]
+            if rnd == 0 and p > relearn:
+                break
+            th1 = npk + fraction * (spk - npk)
+            limit = searchback_rr * rr_mean
+            # search-back for a missed beat
+            if best >= 0 and (p - (last if last >= 0 else 0)) > limit:
+                th_sb = sb_fraction * th1 * 0.8 ** failures
+                if th_sb < sb_noise_ratio * npk:
+                    th_sb = sb_noise_ratio * npk
+                if th_sb < sb_signal_ratio * spk:
+                    th_sb = sb_signal_ratio * spk
+                if amp[best] > th_sb:
+                    j = best
+                    q = pos[j]
+                    if last >= 0:
+                        interval = q - last
+                        if interval < 2.5 * rr_mean:
+                            rr_mean += (interval - rr[rr_k]) / 8.0
+                            rr[rr_k] = interval
+                            rr_k = (rr_k + 1) % 8
+                    trace[j, 0] = 2.0  # DECISION_SEARCHBACK
+                    trace[j, 1] = th_sb
+                    trace[j, 2] = spk
+                    spk = 0.25 * amp[j] + 0.75 * spk
+                    chosen[n_chosen] = j
+                    n_chosen += 1
+                    last = q
+                    last_steep = steep[j]
+                    best = -1
+                    failures = 0
+                    i = j + 1
+                    continue
+                failures += 1
+                best = -1 if failures > 30 else best
+            since = p - last if last >= 0 else refractory + 1
+            if since < refractory:
+                trace[i, 0] = 3.0  # DECISION_REFRACTORY
+                trace[i, 1] = th1
+                trace[i, 2] = spk
+                i += 1
+                continue
+            # a T wave: soon after a QRS and at most twave_ratio of its steepest slope
+            is_twave = last >= 0 and since < twave and steep[i] < twave_ratio * last_steep
+            is_qrs = amp[i] > th1 and not is_twave
+            trace[i, 1] = th1
+            trace[i, 2] = spk
+            trace[i, 0] = 1.0 if is_qrs else (4.0 if is_twave else 5.0)  # QRS / TWAVE / NOISE
+            if is_qrs:
                 if last >= 0:
-                    interval = q - last
+                    interval = p - last
                     if interval < 2.5 * rr_mean:
                         rr_mean += (interval - rr[rr_k]) / 8.0
                         rr[rr_k] = interval
                         rr_k = (rr_k + 1) % 8
-                spk = 0.25 * amp[j] + 0.75 * spk
-                chosen[n_chosen] = j
+                spk = 0.125 * amp[i] + 0.875 * spk
+                chosen[n_chosen] = i
                 n_chosen += 1
-                last = q
-                last_steep = steep[j]
+                last = p
+                last_steep = steep[i]
                 best = -1
                 failures = 0
-                i = j + 1
-                continue
-            failures += 1
-            best = -1 if failures > 30 else best
-        since = p - last if last >= 0 else refractory + 1
-        if since < refractory:
-            i += 1
-            continue
-        # a T wave: soon after a QRS and at most twave_ratio of its steepest slope
-        is_twave = last >= 0 and since < twave and steep[i] < twave_ratio * last_steep
-        is_qrs = amp[i] > th1 and not is_twave
-        if is_qrs:
-            if last >= 0:
-                interval = p - last
-                if interval < 2.5 * rr_mean:
-                    rr_mean += (interval - rr[rr_k]) / 8.0
-                    rr[rr_k] = interval
-                    rr_k = (rr_k + 1) % 8
-            spk = 0.125 * amp[i] + 0.875 * spk
-            chosen[n_chosen] = i
-            n_chosen += 1
-            last = p
-            last_steep = steep[i]
-            best = -1
-            failures = 0
-        else:
+            else:
+                if i > processed:
+                    npk = 0.125 * amp[i] + 0.875 * npk
+                # the search-back never takes back a clear T wave (slope below sb_twave_ratio)
+                clear_twave = is_twave and steep[i] < sb_twave_ratio * last_steep
+                if not clear_twave and (best < 0 or amp[i] > amp[best]):
+                    best = i
             if i > processed:
-                npk = 0.125 * amp[i] + 0.875 * npk
-            # the search-back never takes back a clear T wave (slope below sb_twave_ratio)
-            clear_twave = is_twave and steep[i] < sb_twave_ratio * last_steep
-            if not clear_twave and (best < 0 or amp[i] > amp[best]):
-                best = i
-        if i > processed:
-            processed = i
-        i += 1
+                processed = i
+            i += 1
     return chosen[:n_chosen].copy()
 
 
@@ -784,7 +821,75 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
     """
     x = _check_input(signal, fs, params, backend)
     fs = float(fs)
-    numba = backend == "numba"
+    peaks = _run(x, fs, params, backend == "numba").peaks
+    minutes = x.size / fs / 60.0
+    if peaks.size == 0:
+        warnings.warn("no QRS complex found in the signal", QrsWarning, stacklevel=2)
+    elif peaks.size < MIN_RATE_PER_MIN * minutes:
+        warnings.warn(f"only {peaks.size} QRS complexes in {minutes * 60:.3g} s (fewer than "
+                      f"{MIN_RATE_PER_MIN:g} per minute): does this lead show the QRS?",
+                      QrsWarning, stacklevel=2)
+    return peaks.astype(np.int64, copy=False)
+
+
+DECISION_QRS = 1
+"""Trace code: a QRS (candidate above the detection threshold, not a T wave)."""
+DECISION_SEARCHBACK = 2
+"""Trace code: a QRS taken back by the search-back (its ``threshold`` is the lowered one)."""
+DECISION_REFRACTORY = 3
+"""Trace code: rejected, within ``refractory_s`` of the previous QRS."""
+DECISION_TWAVE = 4
+"""Trace code: rejected as a T wave (soon after a QRS, small slope)."""
+DECISION_NOISE = 5
+"""Trace code: rejected, below the detection threshold (a noise peak)."""
+DECISION_NAMES = {0: "not reached", DECISION_QRS: "qrs", DECISION_SEARCHBACK: "search-back",
+                  DECISION_REFRACTORY: "refractory", DECISION_TWAVE: "t-wave",
+                  DECISION_NOISE: "noise"}
+"""Name of each trace code (0: the pass never reached the candidate)."""
+
+
+@dataclass(frozen=True)
+class QrsTrace:
+    """What each step of :func:`detect_qrs` saw and decided (for diagnosis, not speed).
+
+    Attributes
+    ----------
+    bandpassed : ndarray, float64 (n,)
+        Step 2's zero-phase band-passed signal (signal units).
+    envelope : ndarray, float64 (n,)
+        Step 3's energy envelope (signal units squared).
+    candidates : ndarray, int64 (m,)
+        Step 4's envelope peaks, samples.
+    amplitude, slope : ndarray, float64 (m,)
+        Square root of the envelope at each candidate, its steepest band-passed slope.
+    decision : ndarray, int8 (m,)
+        Step 5's last decision on each candidate (``DECISION_*``; names in
+        :data:`DECISION_NAMES`).
+    threshold : ndarray, float64 (m,)
+        The threshold the candidate was compared with at that decision.
+    signal_level : ndarray, float64 (m,)
+        The running QRS level ``SPK`` at that decision (same unit as ``amplitude``).
+    chosen : ndarray, int64 (k,)
+        Indices of the candidates taken as QRS complexes.
+    peaks : ndarray, int64 (k',)
+        The R peaks :func:`detect_qrs` returns (step 6, repeats within half the
+        refractory period merged).
+    """
+
+    bandpassed: np.ndarray
+    envelope: np.ndarray
+    candidates: np.ndarray
+    amplitude: np.ndarray
+    slope: np.ndarray
+    decision: np.ndarray
+    threshold: np.ndarray
+    signal_level: np.ndarray
+    chosen: np.ndarray
+    peaks: np.ndarray
+
+
+def _run(x: np.ndarray, fs: float, params: QrsParams, numba: bool) -> QrsTrace:
+    """Steps 1-6 on a checked float64 signal: every intermediate, the peaks last."""
     sos = butter_biquads(fs, params.low_hz, params.high_hz)
     half = max(1, int(round(params.integration_s * fs / 2)))
     cand_half = max(1, int(round(params.candidate_s * fs)))
@@ -798,23 +903,46 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
     bp, suffix = (_bandpass_energy_nb if numba else _bandpass_energy_np)(x, sos)
     env = (_envelope_nb if numba else _envelope_np)(suffix, valid, half, bad > 0)
     pos, amp, steep = (_candidates_nb if numba else _candidates_np)(env, bp, cand_half, qrs_half)
+    trace = np.zeros((pos.shape[0], 3))
     chosen = (_thresholds_nb if numba else _thresholds_py)(
         pos, amp, steep, fs, params.learning_s * fs, params.refractory_s * fs,
         params.twave_s * fs, params.twave_slope_ratio, params.threshold_fraction,
         params.searchback_rr, params.searchback_fraction, params.searchback_twave_ratio,
-        params.searchback_noise_ratio)
+        params.searchback_noise_ratio, params.searchback_signal_ratio, params.relearn_s * fs,
+        trace)
     centres = np.ascontiguousarray(pos[chosen])
     peaks = _refine(x, bp, centres, qrs_half, peak_half, params.polarity_ratio, numba)
     min_gap = max(1, int(round(params.refractory_s * fs / 2)))
     peaks = (_dedupe_nb if numba else _dedupe_py)(peaks, np.ascontiguousarray(amp[chosen]), min_gap)
-    minutes = x.size / fs / 60.0
-    if peaks.size == 0:
-        warnings.warn("no QRS complex found in the signal", QrsWarning, stacklevel=2)
-    elif peaks.size < MIN_RATE_PER_MIN * minutes:
-        warnings.warn(f"only {peaks.size} QRS complexes in {minutes * 60:.3g} s (fewer than "
-                      f"{MIN_RATE_PER_MIN:g} per minute): does this lead show the QRS?",
-                      QrsWarning, stacklevel=2)
-    return peaks.astype(np.int64, copy=False)
+    return QrsTrace(bp, env, pos, amp, steep, trace[:, 0].astype(np.int8), trace[:, 1],
+                    trace[:, 2], chosen, peaks.astype(np.int64, copy=False))
+
+
+def qrs_trace(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *,
+              backend: str = "numba") -> QrsTrace:
+    """:func:`detect_qrs` with every intermediate and decision kept, to see why a beat was
+    missed or a wave taken for one.
+
+    Parameters and errors as :func:`detect_qrs` (no warnings about the result).
+
+    Returns
+    -------
+    QrsTrace
+        Its ``peaks`` are exactly what :func:`detect_qrs` returns.
+
+    Examples
+    --------
+    >>> fs = 250.0
+    >>> t = np.arange(int(20 * fs)) / fs
+    >>> ecg = sum(np.exp(-0.5 * ((t - b) / 0.01) ** 2) for b in np.arange(0.5, 19.5, 0.8))
+    >>> tr = qrs_trace(ecg, fs)
+    >>> bool(np.array_equal(tr.peaks, detect_qrs(ecg, fs)))
+    True
+    >>> DECISION_NAMES[int(tr.decision[tr.chosen[0]])]
+    'qrs'
+    """
+    x = _check_input(signal, fs, params, backend)
+    return _run(x, float(fs), params, backend == "numba")
 
 
 SNAP_ROUNDS = 8

@@ -21,11 +21,15 @@ kernels over the whole record (linear in its length, no Python loop per beat):
    NPK)`` is a QRS unless it falls within ``refractory_s`` of the previous one, or within
    ``twave_s`` and its steepest slope is below ``twave_slope_ratio`` times the previous
    QRS's (a T wave). When no QRS came for ``searchback_rr`` times the mean of the last
-   8 RR intervals, the largest candidate since the last QRS is taken if it exceeds half
-   the threshold (search-back; repeated with a lowered threshold, never below
-   ``searchback_noise_ratio`` times the noise level, while nothing is found). A candidate
-   rejected as a T wave whose slope is even below ``searchback_twave_ratio`` times the
-   previous QRS's is never taken back by the search-back.
+   8 RR intervals, the largest candidate since the last QRS is taken if it exceeds
+   ``searchback_fraction`` of the threshold (search-back; while nothing is found, that
+   threshold is lowered by a factor 0.8 for every ``searchback_step_s`` seconds past the
+   search-back limit, never below ``searchback_noise_ratio`` times the noise level). A
+   candidate rejected as a T wave whose slope is even below ``searchback_twave_ratio``
+   times the previous QRS's is never taken back by the search-back. The levels start
+   from the first ``learning_s``; with ``relearn_s`` > 0 a first pass runs this step over
+   the first ``relearn_s`` seconds and the record is then detected from its start with
+   the levels that pass reached.
 6. **R-peak refinement.** Within ``± refine_s`` of the envelope peak, the extreme of the
    band-passed signal in the record's dominant polarity (the opposite one when it is
    ``polarity_ratio`` times larger, e.g. an inverted ventricular beat; or when the
@@ -71,7 +75,7 @@ QrsWarning = DetectorWarning
 """Doubtful input (short, gaps, no QRS): the shared :class:`~ecgseg.detectors.errors.DetectorWarning`."""
 
 
-_MAY_BE_ZERO = ("peak_s", "searchback_signal_ratio", "relearn_s")
+_MAY_BE_ZERO = ("peak_s", "relearn_s", "searchback_step_s")
 """Parameters for which 0 is allowed (it switches that refinement off)."""
 
 
@@ -98,7 +102,9 @@ class QrsParams:
     threshold_fraction : float
         Detection threshold = NPK + ``threshold_fraction`` (SPK - NPK), in (0, 1).
     searchback_rr : float
-        Search back for a missed beat after this many mean RR intervals (> 1).
+        Search back for a missed beat after this many mean RR intervals (> 1). 1.5 (was
+        1.66 until 2026-11-29): ectopic beats of small band-passed energy followed by a
+        short pause (records 201, 210) are then taken back.
     searchback_fraction : float
         ... and take the largest candidate since the last QRS if above this fraction of
         the detection threshold, in (0, 1).
@@ -106,11 +112,13 @@ class QrsParams:
         ... leaving out T waves whose steepest slope is below this fraction of the
         previous QRS's (clear T waves; at most ``twave_slope_ratio``).
     searchback_noise_ratio : float
-        The search-back threshold, lowered after each unsuccessful try, never goes below
+        The search-back threshold, lowered while nothing is found, never goes below
         this many times the noise level ``NPK`` (>= 1).
-    searchback_signal_ratio : float
-        ... nor below this fraction of the signal level ``SPK`` (a beat taken back has at
-        least this share of the running QRS amplitude), in [0, 1).
+    searchback_step_s : float
+        The search-back threshold is lowered by 0.8 for every this many seconds past the
+        search-back limit, s; 0: after every unsuccessful try (one per candidate, the
+        behaviour before 2026-11-29, which in a long pause full of small noise peaks fell
+        to the noise level within a second or two: record 232).
     learning_s : float
         Initial signal and noise levels come from this first stretch, s.
     relearn_s : float
@@ -148,9 +156,9 @@ class QrsParams:
     searchback_fraction: float = 0.6
     searchback_twave_ratio: float = 0.25
     searchback_noise_ratio: float = 1.2
-    searchback_signal_ratio: float = 0.25
-    relearn_s: float = 30.0
+    searchback_step_s: float = 1.0
     learning_s: float = 2.0
+    relearn_s: float = 30.0
     refine_s: float = 0.075
     peak_s: float = 0.02
     polarity_ratio: float = 1.5
@@ -177,8 +185,6 @@ class QrsParams:
             raise QrsInputError(f"searchback_rr must be above 1, got {self.searchback_rr}")
         if self.searchback_noise_ratio < 1:
             raise QrsInputError(f"searchback_noise_ratio must be at least 1, got {self.searchback_noise_ratio}")
-        if not self.searchback_signal_ratio < 1:
-            raise QrsInputError(f"searchback_signal_ratio must be in [0, 1), got {self.searchback_signal_ratio}")
         if self.polarity_ratio < 1:
             raise QrsInputError(f"polarity_ratio must be at least 1, got {self.polarity_ratio}")
 
@@ -474,7 +480,7 @@ def _candidates_np(env, bp, half, qrs_half):
 
 def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio,
                    fraction, searchback_rr, sb_fraction, sb_twave_ratio, sb_noise_ratio,
-                   sb_signal_ratio, relearn, trace):
+                   sb_step, relearn, trace):
     """Adaptive-threshold decision over the candidates; returns the indices of the QRS ones.
 
     Plain Python (run as is by the NumPy backend, compiled by numba for the other): the
@@ -524,11 +530,13 @@ def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio
             limit = searchback_rr * rr_mean
             # search-back for a missed beat
             if best >= 0 and (p - (last if last >= 0 else 0)) > limit:
-                th_sb = sb_fraction * th1 * 0.8 ** failures
+                # lowered by 0.8 per failed try, or per `sb_step` samples past the limit
+                lowered = failures
+                if sb_step > 0:
+                    lowered = int((p - (last if last >= 0 else 0) - limit) // sb_step)
+                th_sb = sb_fraction * th1 * 0.8 ** lowered
                 if th_sb < sb_noise_ratio * npk:
                     th_sb = sb_noise_ratio * npk
-                if th_sb < sb_signal_ratio * spk:
-                    th_sb = sb_signal_ratio * spk
                 if amp[best] > th_sb:
                     j = best
                     q = pos[j]
@@ -908,7 +916,7 @@ def _run(x: np.ndarray, fs: float, params: QrsParams, numba: bool) -> QrsTrace:
         pos, amp, steep, fs, params.learning_s * fs, params.refractory_s * fs,
         params.twave_s * fs, params.twave_slope_ratio, params.threshold_fraction,
         params.searchback_rr, params.searchback_fraction, params.searchback_twave_ratio,
-        params.searchback_noise_ratio, params.searchback_signal_ratio, params.relearn_s * fs,
+        params.searchback_noise_ratio, params.searchback_step_s * fs, params.relearn_s * fs,
         trace)
     centres = np.ascontiguousarray(pos[chosen])
     peaks = _refine(x, bp, centres, qrs_half, peak_half, params.polarity_ratio, numba)

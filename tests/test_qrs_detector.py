@@ -364,7 +364,7 @@ def _score_whole_record(full_mirror, name: str):
 
 def test_mitdb_232_t_waves_and_pauses(full_mirror):
     # sinus bradycardia with long pauses: the search-back used to take T waves of slow
-    # beats (0.25-0.35 s after the QRS) and noise inside the pauses. Measured FN 1, FP 8
+    # beats (0.25-0.35 s after the QRS) and noise inside the pauses. Measured FN 1, FP 7
     # (FP 57 before searchback_twave_ratio and searchback_noise_ratio; 19 before
     # searchback_step_s, when the threshold was lowered once per candidate in a pause)
     score = _score_whole_record(full_mirror, "232")

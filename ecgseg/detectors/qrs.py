@@ -110,7 +110,8 @@ class QrsParams:
         the detection threshold, in (0, 1).
     searchback_twave_ratio : float
         ... leaving out T waves whose steepest slope is below this fraction of the
-        previous QRS's (clear T waves; at most ``twave_slope_ratio``).
+        previous QRS's (clear T waves; at most ``twave_slope_ratio``; 0.3, 0.25 until
+        2026-11-29: a T wave in one of record 232's pauses had 0.25).
     searchback_noise_ratio : float
         The search-back threshold, lowered while nothing is found, never goes below
         this many times the noise level ``NPK`` (>= 1).
@@ -154,7 +155,7 @@ class QrsParams:
     threshold_fraction: float = 0.5
     searchback_rr: float = 1.5
     searchback_fraction: float = 0.6
-    searchback_twave_ratio: float = 0.25
+    searchback_twave_ratio: float = 0.3
     searchback_noise_ratio: float = 1.2
     searchback_step_s: float = 1.0
     learning_s: float = 2.0

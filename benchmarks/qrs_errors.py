@@ -7,9 +7,10 @@ prints its position, the AAMI class of the nearest beat, the RR context and the 
 of the detector's step 5 on the envelope candidate involved, and sorts it into a cause:
 
 FP causes
-    ``t-wave`` (0.2-0.45 s after a detected beat: a T wave the slope test let through),
-    ``learning`` (in the first ``learning_s`` + 60 s, thresholds still settling),
-    ``pause`` (taken by the search-back in a long RR interval), ``noise`` (the rest).
+    ``search-back`` (taken back in a long RR interval: a pause), ``threshold, 0.2-0.45 s
+    after a QRS`` (above the detection threshold where T waves are: a T wave the slope
+    test let through, or noise), ``threshold, elsewhere`` (noise above the threshold);
+    ``(first minute)`` added in the first 60 s, while the levels settle.
 FN causes
     ``no candidate`` (no envelope peak within 150 ms: merged with a neighbour's),
     ``refractory``, ``t-wave`` (rejected by the slope test), ``below threshold``
@@ -19,7 +20,7 @@ FN causes
 Usage (from the checkout root)::
 
     PYTHONPATH=. python benchmarks/qrs_errors.py 232 202 210 [--mitdb DIR] [--plot DIR]
-        [--list] [--json FILE]
+        [--list] [--json FILE] [--params '{"searchback_rr": 1.66}']
 
 ``--plot DIR`` draws 4 s of signal around each error (at most ``--max-plots`` per record)
 with the annotations, detections, candidates and their decisions.
@@ -79,14 +80,14 @@ def record_errors(name: str, signal: np.ndarray, fs: float, ann_sample: np.ndarr
         j = np.searchsorted(ann_sample, p)
         prev_ann = (p - ann_sample[j - 1]) / fs if j > 0 else np.inf
         next_ann = (ann_sample[j] - p) / fs if j < ann_sample.size else np.inf
-        if 0.2 <= since <= 0.45 and decision == "qrs":
-            cause = "t-wave"
-        elif p < (params.learning_s + 60.0) * fs:
-            cause = "learning"
-        elif decision == "search-back":
-            cause = "pause"
+        if decision == "search-back":
+            cause = "search-back"
+        elif 0.2 <= since <= 0.45:
+            cause = "threshold, 0.2-0.45 s after a QRS"
         else:
-            cause = "noise"
+            cause = "threshold, elsewhere"
+        if p < 60.0 * fs:
+            cause += " (first minute)"
         fp.append({"sample": int(p), "time_s": round(p / fs, 2), "cause": cause,
                    "decision": decision, "since_detection_s": round(float(since), 3),
                    "after_beat_s": round(float(prev_ann), 3),
@@ -182,13 +183,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--max-plots", type=int, default=12)
     ap.add_argument("--list", action="store_true", help="print every error, not only the counts")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--params", default="{}",
+                    help='QrsParams fields to override, JSON (e.g. \'{"searchback_rr": 1.66}\')')
     args = ap.parse_args(argv)
+    from ecgseg.detectors.qrs import QrsParams
+
+    params = QrsParams(**json.loads(args.params))
     rows: List[dict] = []
     print("| record | FP | FP causes | FN | FN causes (class) |")
     print("|---|---|---|---|---|")
     for name in args.records:
         x, fs, samples, classes = load_record(args.mitdb, name)
-        got = record_errors(name, x, fs, samples, classes)
+        got = record_errors(name, x, fs, samples, classes, params)
         fpc = Counter(e["cause"] for e in got["fp"])
         fnc = Counter(f"{e['cause']} ({e['class']})" for e in got["fn"])
         print(f"| {name} | {len(got['fp'])} | "

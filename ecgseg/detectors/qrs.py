@@ -31,8 +31,9 @@ kernels over the whole record (linear in its length, no Python loop per beat):
    the first ``relearn_s`` seconds and the record is then detected from its start with
    the levels that pass reached. A candidate whose band-passed signal within
    ``± refine_s`` travels more than ``jaggedness_limit`` times its range (total variation
-   over range: 2-3 for a QRS complex) is a noise burst: no QRS, never taken back, no part
-   of the noise level.
+   over range: 2-3 for a QRS complex), and more than ``jaggedness_ratio`` times the running
+   jaggedness of the QRS complexes, is a noise burst: no QRS, never taken back, no part of
+   the noise level.
 6. **R-peak refinement.** Within ``± refine_s`` of the envelope peak, the extreme of the
    band-passed signal in the record's dominant polarity (the opposite one when it is
    ``polarity_ratio`` times larger, e.g. an inverted ventricular beat; or when the
@@ -144,6 +145,11 @@ class QrsParams:
         back by the search-back (> 1; added 2026-11-29 at 4: on the 48 MIT-BIH records
         it removed noise detections of 228, 232, 104, 108 and lost no beat). A large
         value switches it off.
+    jaggedness_ratio : float
+        ... and only when the candidate's jaggedness is also above this many times the
+        running jaggedness of the QRS complexes (``JPK``, updated with each QRS as ``SPK``
+        is; >= 1; 1.7: record 114's V5 lead, QRS complexes of jaggedness 2.8-4, lost 27
+        beats to the limit alone, none with it).
 
     Examples
     --------
@@ -174,6 +180,7 @@ class QrsParams:
     peak_s: float = 0.02
     polarity_ratio: float = 1.5
     jaggedness_limit: float = 4.0
+    jaggedness_ratio: float = 1.7
 
     def __post_init__(self):
         for f in fields(self):
@@ -197,6 +204,8 @@ class QrsParams:
             raise QrsInputError(f"searchback_rr must be above 1, got {self.searchback_rr}")
         if self.searchback_noise_ratio < 1:
             raise QrsInputError(f"searchback_noise_ratio must be at least 1, got {self.searchback_noise_ratio}")
+        if self.jaggedness_ratio < 1:
+            raise QrsInputError(f"jaggedness_ratio must be at least 1, got {self.jaggedness_ratio}")
         if self.jaggedness_limit <= 1:
             raise QrsInputError(f"jaggedness_limit must be above 1, got {self.jaggedness_limit}")
         if self.polarity_ratio < 1:
@@ -522,15 +531,16 @@ def _candidates_np(env, bp, half, qrs_half):
 
 def _thresholds_py(pos, amp, steep, jag, fs, learning, refractory, twave, twave_ratio,
                    fraction, searchback_rr, sb_fraction, sb_twave_ratio, sb_noise_ratio,
-                   sb_step, relearn, jag_limit, trace):
+                   sb_step, relearn, jag_limit, jag_ratio, trace):
     """Adaptive-threshold decision over the candidates; returns the indices of the QRS ones.
 
     Plain Python (run as is by the NumPy backend, compiled by numba for the other): the
     decisions are sequential by nature. ``trace`` float64 (m, 3) receives, per candidate,
     the last decision taken on it (one of the ``DECISION_*`` codes; 0: never reached), the
     threshold it was compared with and the signal level ``SPK`` then (:func:`qrs_trace`
-    reads it). A candidate whose jaggedness ``jag`` exceeds ``jag_limit`` is a noise burst:
-    never a QRS, never taken back, and left out of the noise level.
+    reads it). A candidate whose jaggedness ``jag`` exceeds both ``jag_limit`` and
+    ``jag_ratio`` times the running jaggedness of the QRS complexes (``JPK``, updated as
+    ``SPK`` is) is a noise burst: never a QRS, never taken back, left out of the noise level.
     """
     m = pos.shape[0]
     chosen = np.empty(m, dtype=np.int64)
@@ -554,6 +564,7 @@ def _thresholds_py(pos, amp, steep, jag, fs, learning, refractory, twave, twave_
     rr = np.full(8, 0.8 * fs)
     rr_k = 0
     rr_mean = 0.8 * fs
+    jpk = 0.0  # running jaggedness of the QRS complexes (0: jag_limit alone decides at first)
     # pass 0 (when relearn > 0) runs over the first `relearn` samples only and keeps
     # nothing but the levels it reached (SPK, NPK, RR): pass 1 starts over with them
     first_pass = 0 if relearn > 0 else 1
@@ -593,6 +604,7 @@ def _thresholds_py(pos, amp, steep, jag, fs, learning, refractory, twave, twave_
                     trace[j, 1] = th_sb
                     trace[j, 2] = spk
                     spk = 0.25 * amp[j] + 0.75 * spk
+                    jpk = 0.125 * jag[j] + 0.875 * jpk
                     chosen[n_chosen] = j
                     n_chosen += 1
                     last = q
@@ -603,7 +615,7 @@ def _thresholds_py(pos, amp, steep, jag, fs, learning, refractory, twave, twave_
                     continue
                 failures += 1
                 best = -1 if failures > 30 else best
-            if jag[i] > jag_limit:  # a noise burst: broad-band and jagged, not a QRS
+            if jag[i] > jag_limit and jag[i] > jag_ratio * jpk:  # a noise burst, not a QRS
                 trace[i, 0] = 6.0  # DECISION_JAGGED
                 trace[i, 1] = th1
                 trace[i, 2] = spk
@@ -632,6 +644,7 @@ def _thresholds_py(pos, amp, steep, jag, fs, learning, refractory, twave, twave_
                         rr[rr_k] = interval
                         rr_k = (rr_k + 1) % 8
                 spk = 0.125 * amp[i] + 0.875 * spk
+                jpk = 0.125 * jag[i] + 0.875 * jpk
                 chosen[n_chosen] = i
                 n_chosen += 1
                 last = p
@@ -975,7 +988,7 @@ def _run(x: np.ndarray, fs: float, params: QrsParams, numba: bool) -> QrsTrace:
         params.twave_s * fs, params.twave_slope_ratio, params.threshold_fraction,
         params.searchback_rr, params.searchback_fraction, params.searchback_twave_ratio,
         params.searchback_noise_ratio, params.searchback_step_s * fs, params.relearn_s * fs,
-        params.jaggedness_limit, trace)
+        params.jaggedness_limit, params.jaggedness_ratio, trace)
     centres = np.ascontiguousarray(pos[chosen])
     peaks = _refine(x, bp, centres, qrs_half, peak_half, params.polarity_ratio, numba)
     min_gap = max(1, int(round(params.refractory_s * fs / 2)))

@@ -61,17 +61,22 @@ def test_strong_noise_and_wander():
     assert_all_found(detect_qrs(x, fs), truth, fs)
 
 
+PER_TRY_ONE_PASS = QrsParams(searchback_rr=1.66, searchback_step_s=0.0, relearn_s=0.0)
+"""The search-back and start of the detector before 2026-11-29 (both branches stay tested)."""
+
+
+@pytest.mark.parametrize("params", [QrsParams(), PER_TRY_ONE_PASS], ids=["default", "per-try"])
 @pytest.mark.parametrize("gap", [True, False])
 @pytest.mark.parametrize("fs", [125.0, 360.0, 1000.0])
-def test_numba_and_numpy_backends_identical(fs, gap):
+def test_numba_and_numpy_backends_identical(fs, gap, params):
     x, _ = synthetic_ecg(fs, seconds=40.0, noise_mv=0.1, seed=7)
     if gap:
         x[int(10 * fs):int(12 * fs)] = np.nan
     before = x.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QrsWarning)
-        a = detect_qrs(x, fs, backend="numba")
-        b = detect_qrs(x, fs, backend="numpy")
+        a = detect_qrs(x, fs, params, backend="numba")
+        b = detect_qrs(x, fs, params, backend="numpy")
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(x, before)  # the caller's signal is never written (no-gap path uses it as is)
 
@@ -140,6 +145,21 @@ def test_flat_stretch_then_smaller_signal():
     peaks = detect_qrs(x, fs)
     later = truth[truth > flat.stop + 0.1 * fs]
     assert score_detections(peaks, later, int(0.02 * fs)).matched >= later.size - 1
+
+
+@pytest.mark.parametrize("factor", [0.15, 0.08])
+def test_amplitude_drop_is_followed(factor):
+    # the lead's amplitude falls to a sixth or a twelfth and stays there: the search-back
+    # must bring the levels down (a floor on the search-back tied to the old QRS level,
+    # tried on 2026-11-29, never found another beat). Measured: every beat found from
+    # 33 s (a sixth) and 36 s (a twelfth) on, as with the per-try lowering before
+    fs = 250.0
+    x, truth = synthetic_ecg(fs, seconds=120.0, seed=9)
+    drop = int(20 * fs)
+    x[drop:] = 3.0 + (x[drop:] - 3.0) * factor
+    later = truth[truth > drop + 20 * fs]
+    score = score_detections(detect_qrs(x, fs), later, int(0.05 * fs))
+    assert score.matched == later.size
 
 
 def test_clipped_signal():
@@ -222,6 +242,85 @@ def test_searchback_in_a_pause_does_not_take_the_t_wave(fs):
         assert_all_found(detect_qrs(x, fs, backend=backend), truth, fs)
 
 
+def ecg_with_noisy_pause(fs: float, bump_mv: float = 0.15, pause_s: float = 4.0):
+    """Beats every 0.8 s (1.2 mV R waves), a pause of ``pause_s`` holding small sharp bumps
+    every 0.3 s (``bump_mv``, 60-100 % of it), beats again. Returns (mV (n,), R indices)."""
+    rng = np.random.default_rng(0)
+    r_times = np.arange(0.6, 20, 0.8)
+    r_times = np.concatenate((r_times, r_times[-1] + pause_s + np.arange(0, 10, 0.8)))
+    n = int((r_times[-1] + 1.0) * fs)
+    t = np.arange(n) / fs
+    x = np.zeros(n)
+    for r in r_times:
+        for off, amp, width in ((-0.2, 0.15, 0.025), (-0.03, -0.15, 0.008), (0.0, 1.2, 0.009),
+                                (0.03, -0.3, 0.009), (0.28, 0.3, 0.04)):
+            x += amp * np.exp(-0.5 * ((t - r - off) / width) ** 2)
+    k = np.searchsorted(r_times, 20.0)  # the first beat after the pause
+    for b in np.arange(r_times[k - 1] + 0.6, r_times[k] - 0.4, 0.3):
+        x += bump_mv * rng.uniform(0.6, 1.0) * np.exp(-0.5 * ((t - b) / 0.01) ** 2)
+    x += 0.01 * rng.standard_normal(n)
+    return x, np.round(r_times * fs).astype(np.int64)
+
+
+@pytest.mark.parametrize("fs", [250.0, 360.0, 500.0])
+def test_searchback_in_a_noisy_pause_takes_no_noise(fs):
+    # record 232's long pauses: lowered after every failed try (one per candidate), the
+    # search-back threshold reached the noise level within a second or two and took a
+    # noise bump as a beat; lowered per searchback_step_s of time, it does not
+    x, truth = ecg_with_noisy_pause(fs)
+    for backend in ("numba", "numpy"):
+        assert_all_found(detect_qrs(x, fs, backend=backend), truth, fs)
+    old = detect_qrs(x, fs, QrsParams(searchback_step_s=0.0))
+    assert old.size == truth.size + 1  # the failure this test guards against
+
+
+@pytest.mark.parametrize("fs", [250.0, 360.0, 1000.0])
+def test_noise_bursts_as_large_as_the_qrs_are_not_beats(fs):
+    # record 228's noise: bursts as large as its QRS complexes in the envelope, taken as
+    # beats 0.2-0.8 s after one. Their band-passed signal goes up and down many times
+    # within its range (jaggedness ~5-6 here; a QRS complex 2-3): jaggedness_limit
+    from ecgseg.detectors.qrs import DECISION_JAGGED, qrs_trace
+
+    x, truth = synthetic_ecg(fs, 60.0, seed=0)
+    t = np.arange(x.size) / fs
+    bursts = ((truth[:-1] + truth[1:]) // 2)[5::6]  # 11 bursts, midway between two beats
+    half = int(0.125 * fs)
+    for m in bursts:  # 0.25 s of 20 Hz, 0.5 mV
+        seg = slice(m - half, m + half)
+        x[seg] += 0.5 * np.sin(2 * np.pi * 20 * (t[seg] - t[m - half]))
+    for backend in ("numba", "numpy"):
+        assert_all_found(detect_qrs(x, fs, backend=backend), truth, fs)
+    tr = qrs_trace(x, fs)
+    assert np.count_nonzero(tr.decision == DECISION_JAGGED) >= bursts.size
+    assert np.max(tr.jaggedness[tr.chosen]) < 3.0
+    old = detect_qrs(x, fs, QrsParams(jaggedness_limit=1e9))  # the check switched off
+    assert old.size >= truth.size + 8  # the failure this test guards against
+
+
+def test_trace_explains_the_detection():
+    from ecgseg.detectors.qrs import (DECISION_NOISE, DECISION_QRS, DECISION_SEARCHBACK,
+                                      qrs_trace)
+
+    fs = 360.0
+    t = np.arange(int(30 * fs)) / fs
+    r_times = np.arange(0.5, 29.5, 0.8)
+    heights = np.where(np.arange(r_times.size) == 20, 0.4, 1.0)  # one small beat: below th1
+    x = sum(h * np.exp(-0.5 * ((t - r) / 0.01) ** 2) for r, h in zip(r_times, heights))
+    x = x + 0.01 * np.random.default_rng(0).standard_normal(t.size)
+    tr = qrs_trace(x, fs)
+    np.testing.assert_array_equal(tr.peaks, detect_qrs(x, fs))
+    assert_all_found(tr.peaks, np.round(r_times * fs).astype(np.int64), fs)
+    assert set(tr.decision[tr.chosen].tolist()) <= {DECISION_QRS, DECISION_SEARCHBACK}
+    assert tr.decision[tr.chosen[20]] == DECISION_SEARCHBACK  # the small beat, taken back
+    assert tr.amplitude[tr.chosen[20]] < tr.threshold[tr.chosen[19]]
+    others = np.setdiff1d(np.arange(tr.candidates.size), tr.chosen)
+    assert DECISION_NOISE in tr.decision[others]
+    ref = qrs_trace(x, fs, backend="numpy")
+    for name in ("candidates", "jaggedness", "decision", "threshold", "signal_level", "chosen",
+                 "peaks"):
+        np.testing.assert_allclose(getattr(tr, name), getattr(ref, name), rtol=1e-12)
+
+
 def test_params_validation_names_the_field():
     for kwargs, field in [({"low_hz": 0}, "low_hz"), ({"refractory_s": float("nan")}, "refractory_s"),
                           ({"threshold_fraction": 1.5}, "threshold_fraction"),
@@ -229,7 +328,11 @@ def test_params_validation_names_the_field():
                           ({"searchback_rr": 0.9}, "searchback_rr"),
                           ({"searchback_twave_ratio": 0.6}, "searchback_twave_ratio"),
                           ({"searchback_noise_ratio": 0.9}, "searchback_noise_ratio"),
-                          ({"polarity_ratio": 0.5}, "polarity_ratio")]:
+                          ({"polarity_ratio": 0.5}, "polarity_ratio"),
+                          ({"searchback_step_s": -1.0}, "searchback_step_s"),
+                          ({"relearn_s": float("inf")}, "relearn_s"),
+                          ({"jaggedness_limit": 1.0}, "jaggedness_limit"),
+                          ({"jaggedness_ratio": 0.5}, "jaggedness_ratio")]:
         with pytest.raises(QrsInputError, match=field):
             QrsParams(**kwargs)
     with pytest.raises(QrsInputError, match="high_hz must be below fs / 2"):
@@ -287,10 +390,46 @@ def _score_whole_record(full_mirror, name: str):
 
 def test_mitdb_232_t_waves_and_pauses(full_mirror):
     # sinus bradycardia with long pauses: the search-back used to take T waves of slow
-    # beats (0.25-0.35 s after the QRS) and noise inside the pauses. Measured FN 1, FP 19
-    # (FP 57 before searchback_twave_ratio and searchback_noise_ratio)
+    # beats (0.25-0.35 s after the QRS) and noise inside the pauses. Measured FN 1, FP 3
+    # (FP 57 before searchback_twave_ratio and searchback_noise_ratio; 19 before
+    # searchback_step_s, when the threshold was lowered once per candidate in a pause; 7
+    # before jaggedness_limit: noise spikes in its first minute taken back)
     score = _score_whole_record(full_mirror, "232")
-    assert score.reference - score.matched <= 2 and score.detected - score.matched <= 25
+    assert score.reference - score.matched <= 2 and score.detected - score.matched <= 5
+
+
+def test_mitdb_228_and_104_noise_bursts(full_mirror):
+    # noise bursts as large as the QRS complexes (228: each made the next N beat look
+    # premature to a classifier; 104: paced, with muscle noise). Measured FN 1 / FP 11 and
+    # FN 2 / FP 9; FN 2 / FP 15 and FN 2 / FP 29 before jaggedness_limit
+    for name, max_fp in (("228", 12), ("104", 12)):
+        score = _score_whole_record(full_mirror, name)
+        assert score.reference - score.matched <= 2, name
+        assert score.detected - score.matched <= max_fp, name
+
+
+def test_mitdb_114_v5_jagged_qrs_complexes_are_beats(full_mirror):
+    # 114's signal 0 is V5: QRS complexes of jaggedness 2.8 (median) to 4 (99th pct).
+    # jaggedness_limit alone (jaggedness_ratio 1) rejected 27 of them; relative to the
+    # running jaggedness of the QRS complexes (1.5) 1. Measured FN 1, FP 1 (FN 0 with the
+    # check off)
+    x, ann = _whole_record(full_mirror, "114")
+    reference = ann.sample[aami_label(ann.symbol) >= 0]
+    score = score_detections(detect_qrs(x, 360.0), reference, int(0.15 * 360))
+    assert score.reference - score.matched <= 1 and score.detected - score.matched <= 2
+    alone = score_detections(detect_qrs(x, 360.0, QrsParams(jaggedness_ratio=1.0)), reference,
+                             int(0.15 * 360))
+    assert alone.reference - alone.matched >= 20  # the failure this test guards against
+
+
+def test_mitdb_210_and_201_small_ectopic_beats(full_mirror):
+    # ectopic beats of small band-passed energy (210's PVCs in atrial fibrillation, 201's)
+    # below the threshold and followed by a short pause: missed 25 and 42 times with the
+    # search-back after 1.66 mean RR intervals, 11 and 22 after 1.5 (FP 2 and 0 both ways)
+    for name, max_fn in (("210", 13), ("201", 26)):
+        score = _score_whole_record(full_mirror, name)
+        assert score.reference - score.matched <= max_fn, name
+        assert score.detected - score.matched <= 3, name
 
 
 def test_mitdb_200_qs_shaped_pvcs_peak_at_their_trough(full_mirror):
@@ -308,7 +447,8 @@ def test_mitdb_200_qs_shaped_pvcs_peak_at_their_trough(full_mirror):
 
 
 def test_mitdb_108_noise_and_large_p_waves(full_mirror):
-    # the hardest MIT-BIH record for every detector; measured Se 96.88 %, +P 94.73 %
-    # (Se 93.93 %, +P 90.59 % with the earlier threshold_fraction 0.45, searchback_fraction 0.7)
+    # the hardest MIT-BIH record for every detector; measured Se 97.22 %, +P 95.33 %
+    # (97.16 / 95.01 before jaggedness_limit; 96.88 / 94.84 before searchback_step_s and relearn_s; Se 93.93 %, +P 90.59 % with
+    # the earlier threshold_fraction 0.45, searchback_fraction 0.7)
     score = _score_whole_record(full_mirror, "108")
-    assert score.sensitivity >= 0.965 and score.positive_predictivity >= 0.945
+    assert score.sensitivity >= 0.97 and score.positive_predictivity >= 0.948

@@ -21,11 +21,19 @@ kernels over the whole record (linear in its length, no Python loop per beat):
    NPK)`` is a QRS unless it falls within ``refractory_s`` of the previous one, or within
    ``twave_s`` and its steepest slope is below ``twave_slope_ratio`` times the previous
    QRS's (a T wave). When no QRS came for ``searchback_rr`` times the mean of the last
-   8 RR intervals, the largest candidate since the last QRS is taken if it exceeds half
-   the threshold (search-back; repeated with a lowered threshold, never below
-   ``searchback_noise_ratio`` times the noise level, while nothing is found). A candidate
-   rejected as a T wave whose slope is even below ``searchback_twave_ratio`` times the
-   previous QRS's is never taken back by the search-back.
+   8 RR intervals, the largest candidate since the last QRS is taken if it exceeds
+   ``searchback_fraction`` of the threshold (search-back; while nothing is found, that
+   threshold is lowered by a factor 0.8 for every ``searchback_step_s`` seconds past the
+   search-back limit, never below ``searchback_noise_ratio`` times the noise level). A
+   candidate rejected as a T wave whose slope is even below ``searchback_twave_ratio``
+   times the previous QRS's is never taken back by the search-back. The levels start
+   from the first ``learning_s``; with ``relearn_s`` > 0 a first pass runs this step over
+   the first ``relearn_s`` seconds and the record is then detected from its start with
+   the levels that pass reached. A candidate whose band-passed signal within
+   ``± refine_s`` travels more than ``jaggedness_limit`` times its range (total variation
+   over range: 2-3 for a QRS complex), and more than ``jaggedness_ratio`` times the running
+   jaggedness of the QRS complexes, is a noise burst: no QRS, never taken back, no part of
+   the noise level.
 6. **R-peak refinement.** Within ``± refine_s`` of the envelope peak, the extreme of the
    band-passed signal in the record's dominant polarity (the opposite one when it is
    ``polarity_ratio`` times larger, e.g. an inverted ventricular beat; or when the
@@ -49,7 +57,7 @@ from numba import njit
 from .errors import DetectorInputError, DetectorWarning
 
 __all__ = ["QrsParams", "QrsInputError", "QrsWarning", "default_params", "detect",
-           "detect_qrs", "snap_peaks", "warm_up", "SNAP_ROUNDS",
+           "detect_qrs", "qrs_trace", "QrsTrace", "snap_peaks", "warm_up", "SNAP_ROUNDS",
            "MIN_FS", "MAX_FS", "MIN_RATE_PER_MIN", "MIN_SECONDS", "SHORT_SECONDS"]
 
 MIN_FS = 100.0
@@ -69,6 +77,10 @@ QrsInputError = DetectorInputError
 :class:`~ecgseg.detectors.errors.DetectorInputError`)."""
 QrsWarning = DetectorWarning
 """Doubtful input (short, gaps, no QRS): the shared :class:`~ecgseg.detectors.errors.DetectorWarning`."""
+
+
+_MAY_BE_ZERO = ("peak_s", "relearn_s", "searchback_step_s")
+"""Parameters for which 0 is allowed (it switches that refinement off)."""
 
 
 @dataclass(frozen=True)
@@ -94,18 +106,30 @@ class QrsParams:
     threshold_fraction : float
         Detection threshold = NPK + ``threshold_fraction`` (SPK - NPK), in (0, 1).
     searchback_rr : float
-        Search back for a missed beat after this many mean RR intervals (> 1).
+        Search back for a missed beat after this many mean RR intervals (> 1). 1.5 (was
+        1.66 until 2026-11-29): ectopic beats of small band-passed energy followed by a
+        short pause (records 201, 210) are then taken back.
     searchback_fraction : float
         ... and take the largest candidate since the last QRS if above this fraction of
         the detection threshold, in (0, 1).
     searchback_twave_ratio : float
         ... leaving out T waves whose steepest slope is below this fraction of the
-        previous QRS's (clear T waves; at most ``twave_slope_ratio``).
+        previous QRS's (clear T waves; at most ``twave_slope_ratio``; 0.3, 0.25 until
+        2026-11-29: a T wave in one of record 232's pauses had 0.25).
     searchback_noise_ratio : float
-        The search-back threshold, lowered after each unsuccessful try, never goes below
+        The search-back threshold, lowered while nothing is found, never goes below
         this many times the noise level ``NPK`` (>= 1).
+    searchback_step_s : float
+        The search-back threshold is lowered by 0.8 for every this many seconds past the
+        search-back limit, s; 0: after every unsuccessful try (one per candidate, the
+        behaviour before 2026-11-29, which in a long pause full of small noise peaks fell
+        to the noise level within a second or two: record 232).
     learning_s : float
         Initial signal and noise levels come from this first stretch, s.
+    relearn_s : float
+        When positive, a first pass runs the thresholds over this first stretch, s, and
+        the record is then detected from its start with the levels (``SPK``, ``NPK``, mean
+        RR) that pass reached instead of the cruder initial ones; 0: one pass.
     refine_s : float
         Half-width of the window where the R peak is sought around the envelope peak, s.
     peak_s : float
@@ -114,6 +138,18 @@ class QrsParams:
         A beat takes the opposite of the record's dominant polarity when that extreme is
         this many times larger, in the band-passed signal or in the signal's excursion
         from the refinement window's edges (>= 1).
+    jaggedness_limit : float
+        A candidate whose band-passed signal, within ``± refine_s``, travels more than
+        this many times its range (total variation / (max - min): about 2-3 for a QRS
+        complex, more for a broad-band noise burst) is noise: never a QRS, never taken
+        back by the search-back (> 1; added 2026-11-29 at 4: on the 48 MIT-BIH records
+        it removed noise detections of 228, 232, 104, 108 and lost no beat). A large
+        value switches it off.
+    jaggedness_ratio : float
+        ... and only when the candidate's jaggedness is also above this many times the
+        running jaggedness of the QRS complexes (``JPK``, updated with each QRS as ``SPK``
+        is; >= 1; 1.5: record 114's V5 lead, QRS complexes of jaggedness 2.8-4, lost 27
+        beats to the limit alone, 1 with it; on MLII of the 48 records it changes no peak).
 
     Examples
     --------
@@ -133,21 +169,25 @@ class QrsParams:
     twave_s: float = 0.36
     twave_slope_ratio: float = 0.5
     threshold_fraction: float = 0.5
-    searchback_rr: float = 1.66
+    searchback_rr: float = 1.5
     searchback_fraction: float = 0.6
-    searchback_twave_ratio: float = 0.25
+    searchback_twave_ratio: float = 0.3
     searchback_noise_ratio: float = 1.2
+    searchback_step_s: float = 1.0
     learning_s: float = 2.0
+    relearn_s: float = 30.0
     refine_s: float = 0.075
     peak_s: float = 0.02
     polarity_ratio: float = 1.5
+    jaggedness_limit: float = 4.0
+    jaggedness_ratio: float = 1.5
 
     def __post_init__(self):
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise QrsInputError(f"{f.name} must be a finite number, got {value!r}")
-            if value < 0 or (value == 0 and f.name != "peak_s"):
+            if value < 0 or (value == 0 and f.name not in _MAY_BE_ZERO):
                 raise QrsInputError(f"{f.name} must be positive, got {value!r}")
         if self.low_hz >= self.high_hz:
             raise QrsInputError(f"low_hz must be below high_hz, got {self.low_hz} >= {self.high_hz}")
@@ -164,6 +204,10 @@ class QrsParams:
             raise QrsInputError(f"searchback_rr must be above 1, got {self.searchback_rr}")
         if self.searchback_noise_ratio < 1:
             raise QrsInputError(f"searchback_noise_ratio must be at least 1, got {self.searchback_noise_ratio}")
+        if self.jaggedness_ratio < 1:
+            raise QrsInputError(f"jaggedness_ratio must be at least 1, got {self.jaggedness_ratio}")
+        if self.jaggedness_limit <= 1:
+            raise QrsInputError(f"jaggedness_limit must be above 1, got {self.jaggedness_limit}")
         if self.polarity_ratio < 1:
             raise QrsInputError(f"polarity_ratio must be at least 1, got {self.polarity_ratio}")
 
@@ -407,7 +451,9 @@ def _candidates_nb(env, bp, half, qrs_half):
     """Envelope peaks (first sample of a plateau) that are the largest within ``half``.
 
     Returns (int64 positions, square roots of their envelope values, steepest slope
-    ``|bp[j+1] - bp[j-1]|`` (0 at both ends) for ``j`` within ``qrs_half`` of each).
+    ``|bp[j+1] - bp[j-1]|`` (0 at both ends) for ``j`` within ``qrs_half`` of each, and
+    the jaggedness of ``bp`` there: its total variation ``sum |bp[j] - bp[j-1]|`` over
+    those ``j`` divided by its range ``max - min`` over them (0 when flat)).
     """
     n = env.shape[0]
     pos = np.empty(n // 2 + 1, dtype=np.int64)
@@ -429,16 +475,27 @@ def _candidates_nb(env, bp, half, qrs_half):
     pos = pos[:m].copy()
     amp = np.empty(m)
     steep = np.empty(m)
+    jag = np.empty(m)
     for k in range(m):
         i = pos[k]
         amp[k] = math.sqrt(env[i])
         s = 0.0
+        tv = 0.0
+        lo = math.inf
+        hi = -math.inf
         for j in range(max(1, i - qrs_half), min(n - 1, i + qrs_half + 1)):
             d = abs(bp[j + 1] - bp[j - 1])
             if d > s:
                 s = d
+            tv += abs(bp[j] - bp[j - 1])
+            v = bp[j]
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
         steep[k] = s
-    return pos, amp, steep
+        jag[k] = tv / (hi - lo) if hi > lo else 0.0
+    return pos, amp, steep, jag
 
 
 def _window_max(a, centres, half):
@@ -454,15 +511,36 @@ def _candidates_np(env, bp, half, qrs_half):
     e = env[1:-1]
     pos = np.flatnonzero((e > env[:-2]) & (e >= env[2:]) & (e > 0.0)) + 1
     pos = pos[env[pos] >= _window_max(env, pos, half)].astype(np.int64)
-    return pos, np.sqrt(env[pos]), _window_max(slope, pos, qrs_half)
+    # jaggedness: total variation over the window (summed in the kernel's order: a
+    # sequential cumsum over zero-padded windows) divided by the range of bp there
+    n = bp.size
+    step = np.zeros(n)
+    step[1:n - 1] = np.abs(bp[1:n - 1] - bp[:n - 2])
+    inner = np.full(n, -np.inf)
+    inner[1:n - 1] = bp[1:n - 1]
+    hi = _window_max(inner, pos, qrs_half)
+    inner[1:n - 1] = -bp[1:n - 1]
+    lo = -_window_max(inner, pos, qrs_half)
+    padded = np.concatenate((np.zeros(qrs_half), step, np.zeros(qrs_half)))
+    win = np.lib.stride_tricks.sliding_window_view(padded, 2 * qrs_half + 1)[pos]
+    tv = np.cumsum(win, axis=1)[:, -1] if pos.size else np.zeros(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        jag = np.where(hi > lo, tv / (hi - lo), 0.0)
+    return pos, np.sqrt(env[pos]), _window_max(slope, pos, qrs_half), jag
 
 
-def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio,
-                   fraction, searchback_rr, sb_fraction, sb_twave_ratio, sb_noise_ratio):
+def _thresholds_py(pos, amp, steep, jag, fs, learning, refractory, twave, twave_ratio,
+                   fraction, searchback_rr, sb_fraction, sb_twave_ratio, sb_noise_ratio,
+                   sb_step, relearn, jag_limit, jag_ratio, trace):
     """Adaptive-threshold decision over the candidates; returns the indices of the QRS ones.
 
     Plain Python (run as is by the NumPy backend, compiled by numba for the other): the
-    decisions are sequential by nature.
+    decisions are sequential by nature. ``trace`` float64 (m, 3) receives, per candidate,
+    the last decision taken on it (one of the ``DECISION_*`` codes; 0: never reached), the
+    threshold it was compared with and the signal level ``SPK`` then (:func:`qrs_trace`
+    reads it). A candidate whose jaggedness ``jag`` exceeds both ``jag_limit`` and
+    ``jag_ratio`` times the running jaggedness of the QRS complexes (``JPK``, updated as
+    ``SPK`` is) is a noise burst: never a QRS, never taken back, left out of the noise level.
     """
     m = pos.shape[0]
     chosen = np.empty(m, dtype=np.int64)
@@ -486,72 +564,103 @@ def _thresholds_py(pos, amp, steep, fs, learning, refractory, twave, twave_ratio
     rr = np.full(8, 0.8 * fs)
     rr_k = 0
     rr_mean = 0.8 * fs
-    last = -1           # position of the last QRS
-    last_steep = 0.0
-    best = -1           # largest non-QRS candidate since the last QRS (search-back)
-    failures = 0        # unsuccessful search-backs since the last QRS
-    processed = -1      # highest candidate index whose noise level update is done
-    i = 0
-    while i < m:
-        p = pos[i]
-        th1 = npk + fraction * (spk - npk)
-        limit = searchback_rr * rr_mean
-        # search-back for a missed beat
-        if best >= 0 and (p - (last if last >= 0 else 0)) > limit:
-            th_sb = sb_fraction * th1 * 0.8 ** failures
-            if th_sb < sb_noise_ratio * npk:
-                th_sb = sb_noise_ratio * npk
-            if amp[best] > th_sb:
-                j = best
-                q = pos[j]
+    jpk = 0.0  # running jaggedness of the QRS complexes (0: jag_limit alone decides at first)
+    # pass 0 (when relearn > 0) runs over the first `relearn` samples only and keeps
+    # nothing but the levels it reached (SPK, NPK, RR): pass 1 starts over with them
+    first_pass = 0 if relearn > 0 else 1
+    for rnd in range(first_pass, 2):
+        n_chosen = 0
+        last = -1           # position of the last QRS
+        last_steep = 0.0
+        best = -1           # largest non-QRS candidate since the last QRS (search-back)
+        failures = 0        # unsuccessful search-backs since the last QRS
+        processed = -1      # highest candidate index whose noise level update is done
+        i = 0
+        while i < m:
+            p = pos[i]
+            if rnd == 0 and p > relearn:
+                break
+            th1 = npk + fraction * (spk - npk)
+            limit = searchback_rr * rr_mean
+            # search-back for a missed beat
+            if best >= 0 and (p - (last if last >= 0 else 0)) > limit:
+                # lowered by 0.8 per failed try, or per `sb_step` samples past the limit
+                lowered = failures
+                if sb_step > 0:
+                    lowered = int((p - (last if last >= 0 else 0) - limit) // sb_step)
+                th_sb = sb_fraction * th1 * 0.8 ** lowered
+                if th_sb < sb_noise_ratio * npk:
+                    th_sb = sb_noise_ratio * npk
+                if amp[best] > th_sb:
+                    j = best
+                    q = pos[j]
+                    if last >= 0:
+                        interval = q - last
+                        if interval < 2.5 * rr_mean:
+                            rr_mean += (interval - rr[rr_k]) / 8.0
+                            rr[rr_k] = interval
+                            rr_k = (rr_k + 1) % 8
+                    trace[j, 0] = 2.0  # DECISION_SEARCHBACK
+                    trace[j, 1] = th_sb
+                    trace[j, 2] = spk
+                    spk = 0.25 * amp[j] + 0.75 * spk
+                    jpk = 0.125 * jag[j] + 0.875 * jpk
+                    chosen[n_chosen] = j
+                    n_chosen += 1
+                    last = q
+                    last_steep = steep[j]
+                    best = -1
+                    failures = 0
+                    i = j + 1
+                    continue
+                failures += 1
+                best = -1 if failures > 30 else best
+            if jag[i] > jag_limit and jag[i] > jag_ratio * jpk:  # a noise burst, not a QRS
+                trace[i, 0] = 6.0  # DECISION_JAGGED
+                trace[i, 1] = th1
+                trace[i, 2] = spk
+                if i > processed:
+                    processed = i
+                i += 1
+                continue
+            since = p - last if last >= 0 else refractory + 1
+            if since < refractory:
+                trace[i, 0] = 3.0  # DECISION_REFRACTORY
+                trace[i, 1] = th1
+                trace[i, 2] = spk
+                i += 1
+                continue
+            # a T wave: soon after a QRS and at most twave_ratio of its steepest slope
+            is_twave = last >= 0 and since < twave and steep[i] < twave_ratio * last_steep
+            is_qrs = amp[i] > th1 and not is_twave
+            trace[i, 1] = th1
+            trace[i, 2] = spk
+            trace[i, 0] = 1.0 if is_qrs else (4.0 if is_twave else 5.0)  # QRS / TWAVE / NOISE
+            if is_qrs:
                 if last >= 0:
-                    interval = q - last
+                    interval = p - last
                     if interval < 2.5 * rr_mean:
                         rr_mean += (interval - rr[rr_k]) / 8.0
                         rr[rr_k] = interval
                         rr_k = (rr_k + 1) % 8
-                spk = 0.25 * amp[j] + 0.75 * spk
-                chosen[n_chosen] = j
+                spk = 0.125 * amp[i] + 0.875 * spk
+                jpk = 0.125 * jag[i] + 0.875 * jpk
+                chosen[n_chosen] = i
                 n_chosen += 1
-                last = q
-                last_steep = steep[j]
+                last = p
+                last_steep = steep[i]
                 best = -1
                 failures = 0
-                i = j + 1
-                continue
-            failures += 1
-            best = -1 if failures > 30 else best
-        since = p - last if last >= 0 else refractory + 1
-        if since < refractory:
-            i += 1
-            continue
-        # a T wave: soon after a QRS and at most twave_ratio of its steepest slope
-        is_twave = last >= 0 and since < twave and steep[i] < twave_ratio * last_steep
-        is_qrs = amp[i] > th1 and not is_twave
-        if is_qrs:
-            if last >= 0:
-                interval = p - last
-                if interval < 2.5 * rr_mean:
-                    rr_mean += (interval - rr[rr_k]) / 8.0
-                    rr[rr_k] = interval
-                    rr_k = (rr_k + 1) % 8
-            spk = 0.125 * amp[i] + 0.875 * spk
-            chosen[n_chosen] = i
-            n_chosen += 1
-            last = p
-            last_steep = steep[i]
-            best = -1
-            failures = 0
-        else:
+            else:
+                if i > processed:
+                    npk = 0.125 * amp[i] + 0.875 * npk
+                # the search-back never takes back a clear T wave (slope below sb_twave_ratio)
+                clear_twave = is_twave and steep[i] < sb_twave_ratio * last_steep
+                if not clear_twave and (best < 0 or amp[i] > amp[best]):
+                    best = i
             if i > processed:
-                npk = 0.125 * amp[i] + 0.875 * npk
-            # the search-back never takes back a clear T wave (slope below sb_twave_ratio)
-            clear_twave = is_twave and steep[i] < sb_twave_ratio * last_steep
-            if not clear_twave and (best < 0 or amp[i] > amp[best]):
-                best = i
-        if i > processed:
-            processed = i
-        i += 1
+                processed = i
+            i += 1
     return chosen[:n_chosen].copy()
 
 
@@ -784,7 +893,82 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
     """
     x = _check_input(signal, fs, params, backend)
     fs = float(fs)
-    numba = backend == "numba"
+    peaks = _run(x, fs, params, backend == "numba").peaks
+    minutes = x.size / fs / 60.0
+    if peaks.size == 0:
+        warnings.warn("no QRS complex found in the signal", QrsWarning, stacklevel=2)
+    elif peaks.size < MIN_RATE_PER_MIN * minutes:
+        warnings.warn(f"only {peaks.size} QRS complexes in {minutes * 60:.3g} s (fewer than "
+                      f"{MIN_RATE_PER_MIN:g} per minute): does this lead show the QRS?",
+                      QrsWarning, stacklevel=2)
+    return peaks.astype(np.int64, copy=False)
+
+
+DECISION_QRS = 1
+"""Trace code: a QRS (candidate above the detection threshold, not a T wave)."""
+DECISION_SEARCHBACK = 2
+"""Trace code: a QRS taken back by the search-back (its ``threshold`` is the lowered one)."""
+DECISION_REFRACTORY = 3
+"""Trace code: rejected, within ``refractory_s`` of the previous QRS."""
+DECISION_TWAVE = 4
+"""Trace code: rejected as a T wave (soon after a QRS, small slope)."""
+DECISION_NOISE = 5
+"""Trace code: rejected, below the detection threshold (a noise peak)."""
+DECISION_JAGGED = 6
+"""Trace code: rejected as a noise burst (jaggedness above ``jaggedness_limit``)."""
+DECISION_NAMES = {0: "not reached", DECISION_QRS: "qrs", DECISION_SEARCHBACK: "search-back",
+                  DECISION_REFRACTORY: "refractory", DECISION_TWAVE: "t-wave",
+                  DECISION_NOISE: "noise", DECISION_JAGGED: "jagged"}
+"""Name of each trace code (0: the pass never reached the candidate)."""
+
+
+@dataclass(frozen=True)
+class QrsTrace:
+    """What each step of :func:`detect_qrs` saw and decided (for diagnosis, not speed).
+
+    Attributes
+    ----------
+    bandpassed : ndarray, float64 (n,)
+        Step 2's zero-phase band-passed signal (signal units).
+    envelope : ndarray, float64 (n,)
+        Step 3's energy envelope (signal units squared).
+    candidates : ndarray, int64 (m,)
+        Step 4's envelope peaks, samples.
+    amplitude, slope : ndarray, float64 (m,)
+        Square root of the envelope at each candidate, its steepest band-passed slope.
+    jaggedness : ndarray, float64 (m,)
+        Total variation of the band-passed signal within ``± refine_s`` of each candidate
+        divided by its range there (about 2-3 for a QRS complex; compared with
+        ``QrsParams.jaggedness_limit``).
+    decision : ndarray, int8 (m,)
+        Step 5's last decision on each candidate (``DECISION_*``; names in
+        :data:`DECISION_NAMES`).
+    threshold : ndarray, float64 (m,)
+        The threshold the candidate was compared with at that decision.
+    signal_level : ndarray, float64 (m,)
+        The running QRS level ``SPK`` at that decision (same unit as ``amplitude``).
+    chosen : ndarray, int64 (k,)
+        Indices of the candidates taken as QRS complexes.
+    peaks : ndarray, int64 (k',)
+        The R peaks :func:`detect_qrs` returns (step 6, repeats within half the
+        refractory period merged).
+    """
+
+    bandpassed: np.ndarray
+    envelope: np.ndarray
+    candidates: np.ndarray
+    amplitude: np.ndarray
+    slope: np.ndarray
+    jaggedness: np.ndarray
+    decision: np.ndarray
+    threshold: np.ndarray
+    signal_level: np.ndarray
+    chosen: np.ndarray
+    peaks: np.ndarray
+
+
+def _run(x: np.ndarray, fs: float, params: QrsParams, numba: bool) -> QrsTrace:
+    """Steps 1-6 on a checked float64 signal: every intermediate, the peaks last."""
     sos = butter_biquads(fs, params.low_hz, params.high_hz)
     half = max(1, int(round(params.integration_s * fs / 2)))
     cand_half = max(1, int(round(params.candidate_s * fs)))
@@ -797,24 +981,47 @@ def detect_qrs(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *
         valid = _NO_GAPS
     bp, suffix = (_bandpass_energy_nb if numba else _bandpass_energy_np)(x, sos)
     env = (_envelope_nb if numba else _envelope_np)(suffix, valid, half, bad > 0)
-    pos, amp, steep = (_candidates_nb if numba else _candidates_np)(env, bp, cand_half, qrs_half)
+    pos, amp, steep, jag = (_candidates_nb if numba else _candidates_np)(env, bp, cand_half, qrs_half)
+    trace = np.zeros((pos.shape[0], 3))
     chosen = (_thresholds_nb if numba else _thresholds_py)(
-        pos, amp, steep, fs, params.learning_s * fs, params.refractory_s * fs,
+        pos, amp, steep, jag, fs, params.learning_s * fs, params.refractory_s * fs,
         params.twave_s * fs, params.twave_slope_ratio, params.threshold_fraction,
         params.searchback_rr, params.searchback_fraction, params.searchback_twave_ratio,
-        params.searchback_noise_ratio)
+        params.searchback_noise_ratio, params.searchback_step_s * fs, params.relearn_s * fs,
+        params.jaggedness_limit, params.jaggedness_ratio, trace)
     centres = np.ascontiguousarray(pos[chosen])
     peaks = _refine(x, bp, centres, qrs_half, peak_half, params.polarity_ratio, numba)
     min_gap = max(1, int(round(params.refractory_s * fs / 2)))
     peaks = (_dedupe_nb if numba else _dedupe_py)(peaks, np.ascontiguousarray(amp[chosen]), min_gap)
-    minutes = x.size / fs / 60.0
-    if peaks.size == 0:
-        warnings.warn("no QRS complex found in the signal", QrsWarning, stacklevel=2)
-    elif peaks.size < MIN_RATE_PER_MIN * minutes:
-        warnings.warn(f"only {peaks.size} QRS complexes in {minutes * 60:.3g} s (fewer than "
-                      f"{MIN_RATE_PER_MIN:g} per minute): does this lead show the QRS?",
-                      QrsWarning, stacklevel=2)
-    return peaks.astype(np.int64, copy=False)
+    return QrsTrace(bp, env, pos, amp, steep, jag, trace[:, 0].astype(np.int8), trace[:, 1],
+                    trace[:, 2], chosen, peaks.astype(np.int64, copy=False))
+
+
+def qrs_trace(signal: np.ndarray, fs: float, params: QrsParams = QrsParams(), *,
+              backend: str = "numba") -> QrsTrace:
+    """:func:`detect_qrs` with every intermediate and decision kept, to see why a beat was
+    missed or a wave taken for one.
+
+    Parameters and errors as :func:`detect_qrs` (no warnings about the result).
+
+    Returns
+    -------
+    QrsTrace
+        Its ``peaks`` are exactly what :func:`detect_qrs` returns.
+
+    Examples
+    --------
+    >>> fs = 250.0
+    >>> t = np.arange(int(20 * fs)) / fs
+    >>> ecg = sum(np.exp(-0.5 * ((t - b) / 0.01) ** 2) for b in np.arange(0.5, 19.5, 0.8))
+    >>> tr = qrs_trace(ecg, fs)
+    >>> bool(np.array_equal(tr.peaks, detect_qrs(ecg, fs)))
+    True
+    >>> DECISION_NAMES[int(tr.decision[tr.chosen[0]])]
+    'qrs'
+    """
+    x = _check_input(signal, fs, params, backend)
+    return _run(x, float(fs), params, backend == "numba")
 
 
 SNAP_ROUNDS = 8

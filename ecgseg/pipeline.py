@@ -584,8 +584,9 @@ class _NoBar:
 
 
 def _progress_bar(total: int | None, desc: str, progress: bool):
-    """A tqdm bar over ``total`` records (None: unknown, a count), or a :class:`_NoBar` (tqdm is not imported:
-    ``tqdm.auto`` costs ~0.05-0.1 s of a ``--quiet`` run's start-up)."""
+    """A tqdm bar over ``total`` records (None: a count without a total, for streamed
+    names), or a :class:`_NoBar` (tqdm is not imported: ``tqdm.auto`` costs ~0.05-0.1 s
+    of a ``--quiet`` run's start-up)."""
     if not progress:
         return _NoBar()
     from tqdm.auto import tqdm

@@ -214,6 +214,29 @@ def test_streamed_names_are_downloaded_a_block_at_a_time(mirror_url, tmp_path, m
     assert s.records == ["100", "101", "103"]
 
 
+def test_streamed_names_and_a_corrupt_file_is_one_error(mirror_dir, tmp_path):
+    """A stream is read once, so a source file found corrupt during the run (the
+    workers' SHA-256 against SHA256SUMS.txt) cannot be fetched and the run repeated, as
+    for a list: it is an error naming the file, and nothing is written."""
+    from ecgseg.errors import RecordError
+
+    src = mirror_dir / "mitdb" / "1.0.0"
+    local = tmp_path / "physionet" / "mitdb" / "1.0.0"
+    local.mkdir(parents=True)
+    for name in ["RECORDS", "SHA256SUMS.txt"] + [f"{r}.{e}" for r in ("100", "101")
+                                                 for e in ("hea", "dat", "atr")]:
+        shutil.copy(src / name, local / name)
+    raw = bytearray((local / "101.dat").read_bytes())
+    raw[5000] ^= 0xFF
+    (local / "101.dat").write_bytes(bytes(raw))
+    out = tmp_path / "b.h5"
+    with pytest.raises(RecordError, match=r"101\.dat fails its SHA-256 checksum .*stream.*"
+                                          r"ecg download --db mitdb"):
+        segment_database("mitdb", data_dir=tmp_path, out=out, records=iter(["100", "101"]),
+                         workers=1, progress=False, mirror="http://127.0.0.1:1/")
+    assert not out.exists()
+
+
 def test_cli_records_from_a_file(session_data_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ECG_DATA_DIR", str(session_data_dir))
     names = tmp_path / "names.txt"

@@ -594,9 +594,9 @@ def _progress_bar(total: int | None, desc: str, progress: bool):
     return tqdm(total=total, desc=desc, unit="record", leave=False)
 
 
-def _write(tasks: LazyTasks | Iterator[RecordTask], db, r, params, out, lead, tolerance_s, detector,
-           detector_params, own_detector, run: _Runner, overwrite, compression, progress, t0,
-           sums: dict[str, str]) -> SegmentSummary:
+def _write(tasks: LazyTasks | Iterator[RecordTask], db, r, params, out, lead, tolerance_s,
+           detector, detector_params, own_detector, run: _Runner, overwrite, compression,
+           progress, t0, sums: dict[str, str]) -> SegmentSummary:
     """Run the tasks and stream their results into the HDF5 file, in record order.
 
     A record file whose SHA-256 (computed by the worker) differs from ``sums`` stops

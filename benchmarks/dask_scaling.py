@@ -6,7 +6,7 @@ Usage (from the source checkout, ``pip install -e ".[distributed]"``)::
         [--memory-copies 1,5,10] [--memory-methods M:shards|file,...] [--unbatched]
         [--before] [--alt-env JSON] [--throughput-shards]
         [--memory-repeats N] [--probe rss|trace] [--slope-from RECORDS] [--stub]
-        [--source DIR] [--out FILE]
+        [--names-as stream|list] [--source DIR] [--out FILE]
 
 A synthetic database of ``--copies`` x 48 records is made of the real MIT-BIH records
 of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100``,
@@ -41,6 +41,11 @@ of ``--source`` (a ``mitdb/1.0.0`` folder) repeated under new names ``rep000/100
    :mod:`benchmarks.memory_probe`. ``--stub``: in the ``--shards`` memory runs the
    workers segment each MIT-BIH record once and send the same light result again for
    every copy (:mod:`benchmarks.stub_shard_task`): the client's side alone, ~8x faster.
+
+Every run gives ``segment_database`` its record names as a stream read from a text file
+as the run goes (what ``ecg segment --records-from`` does; since 2026-11-29 20:00), or,
+with ``--names-as list``, as a list the calling process holds (as before: ~70 bytes a
+record of the caller's memory, which the client's peak RSS includes).
 
 Nothing is asserted; the figures are what the machine measured. The machine may be
 shared: look at the load averages before reading the medians.
@@ -103,7 +108,12 @@ def _one(args) -> None:
 
     from ecgseg.pipeline import segment_database
 
-    names = json.loads(Path(args.names_file).read_text())
+    from ecgseg.record_names import read_record_names
+
+    # streamed (read as the run goes, as `ecg segment --records-from` does), or a list
+    names = read_record_names(args.names_file)
+    if args.names_as == "list":
+        names = list(names)
     kw = dict(data_dir=args.data_dir, out=args.out_h5, records=names, workers=args.workers,
               progress=False, download=False, overwrite=True)
     method = args.method
@@ -144,7 +154,8 @@ def _one(args) -> None:
     cpu = sum(r.ru_utime + r.ru_stime for r in ru)
     with h5py.File(args.out_h5, "r") as f:
         hours = float((f["records/samples"][()] / f["records/fs_in"][()]).sum() / 3600)
-    print(json.dumps({"method": args.method, "records": len(s.records), "beats": s.beats,
+    print(json.dumps({"method": args.method, "records": s.n_records, "beats": s.beats,
+                      "names_as": args.names_as,
                       "seconds": seconds, "hours": hours, "load": load,
                       "shards": bool(args.shards), "cpu_s": cpu,
                       "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -169,9 +180,9 @@ def _cluster_cpu(cluster) -> float:
 
 def _run_child(method: str, names: list[str], data_dir: Path, work: Path, workers: int,
                address: str | None, shards: bool, cluster=None, probe: str | None = None,
-               stub: bool = False) -> dict:
-    names_file = work / f"names-{len(names)}.json"
-    names_file.write_text(json.dumps(names))
+               stub: bool = False, names_as: str = "stream") -> dict:
+    names_file = work / f"names-{len(names)}.txt"
+    names_file.write_text("".join(f"{n}\n" for n in names))
     out_h5 = work / "out.h5"
     cmd = [sys.executable, __file__, "--one", method, "--names-file", str(names_file),
            "--data-dir", str(data_dir), "--out-h5", str(out_h5), "--workers", str(workers)]
@@ -184,6 +195,7 @@ def _run_child(method: str, names: list[str], data_dir: Path, work: Path, worker
         cmd += ["--probe", probe]
     if stub:
         cmd += ["--stub"]
+    cmd += ["--names-as", names_as]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     remote = method.startswith("dask-processes")
@@ -286,6 +298,10 @@ def main(argv=None) -> None:
                    help="memory runs with --shards: the workers segment each base record "
                         "once and return its result again for every copy "
                         "(benchmarks/stub_shard_task.py): the client's side alone, fast")
+    p.add_argument("--names-as", choices=("stream", "list"), default="stream",
+                   help="the records given to segment_database as a stream read from a "
+                        "file as the run goes (ecgseg.record_names.read_record_names, as "
+                        "`ecg segment --records-from`), or as a list the caller holds")
     p.add_argument("--memory-repeats", type=int, default=1,
                    help="memory runs: repeat the whole series of sizes this many times "
                         "(interleaved), for the noise of the slope")
@@ -319,7 +335,7 @@ def main(argv=None) -> None:
                     c = before if method in BEFORE else alt if method in ALT else cluster
                     res = _run_child(method, names, data_dir, tmp, args.workers,
                                      c.address, shards=args.throughput_shards,
-                                     cluster=c)
+                                     cluster=c, names_as=args.names_as)
                     res["round"] = r
                     runs.append(res)
                     print(f"round {r} {method:15s} {res['records']} records "
@@ -335,7 +351,8 @@ def main(argv=None) -> None:
                         shards = out == "shards"
                         res = _run_child(method, subset, data_dir, tmp, args.workers,
                                          cluster.address, shards=shards, cluster=cluster,
-                                         probe=args.probe, stub=args.stub and shards)
+                                         probe=args.probe, stub=args.stub and shards,
+                                         names_as=args.names_as)
                         res["memory"] = True
                         res["repeat"] = repeat
                         runs.append(res)

@@ -31,6 +31,10 @@ def segment(
                             "-sig<k> with --signal k].")] = None,
     records: Annotated[Optional[List[str]], typer.Option(
         "--records", "-r", help="Only these records (repeat, or comma-separated).")] = None,
+    records_from: Annotated[Optional[Path], typer.Option(
+        help="Only the records named in this text file, one per line ('-': standard "
+             "input; blank lines and # comments skipped), read as the run goes: for "
+             "lists too long for a command line.")] = None,
     lead: Annotated[Optional[str], typer.Option(
         help="Signal name to use \\[default: MLII for mitdb, ii for ptbdb].")] = None,
     fs: Annotated[Optional[float], typer.Option(
@@ -103,6 +107,10 @@ def segment(
             opts = ", ".join("--" + k.replace("_s", "").replace("_", "-") for k in exc.names)
             raise EcgError(f"{opts} does not apply to --db {db} --recipe {recipe}") from None
         wanted = comma_list(records)
+        if records_from is not None:
+            if wanted is not None:
+                raise EcgError("give --records or --records-from, not both")
+            wanted = _streamed_names(records_from)
         summary = segment_database(
             db, data_dir=data_dir, out=out, recipe=recipe, params=params, records=wanted,
             lead=lead, workers=workers, overwrite=overwrite, mirror=mirror,
@@ -119,3 +127,28 @@ def segment(
             typer.echo(f"error: {len(summary.failed)} record(s) failed and are not in "
                        f"{summary.out}: {failed}", err=True)
             raise typer.Exit(EXIT_RECORDS_FAILED)
+
+
+def _streamed_names(path: Path):
+    """The names of ``--records-from``, read lazily (:mod:`ecgseg.record_names`); an
+    unreadable file is one error line before the run starts."""
+    import sys
+
+    from ecgseg.errors import InputError
+    from ecgseg.record_names import read_record_names
+
+    if str(path) == "-":
+        return read_record_names(sys.stdin)
+    try:
+        f = open(path, encoding="utf-8")  # noqa: SIM115  (closed when the names end)
+    except OSError as exc:
+        raise InputError(f"--records-from {path}: cannot read ({exc.strerror or exc})") \
+            from None
+    return _closing_names(f)
+
+
+def _closing_names(f):
+    from ecgseg.record_names import read_record_names
+
+    with f:
+        yield from read_record_names(f)

@@ -34,7 +34,9 @@ import contextlib
 import logging
 import os
 from collections import deque
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass
+from itertools import chain, islice
 from typing import Callable, Iterator, Sequence, TypeVar
 
 from .errors import EcgError, InputError
@@ -316,7 +318,33 @@ def run_batch(fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
     return [fn(t) for t in tasks]
 
 
-def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
+def _groups(tasks: Iterable[T], threads: int, max_batch: int) -> Iterator[list[T]]:
+    """``tasks`` in consecutive groups of :func:`batch_size`, read as groups are taken.
+
+    The size needs the number of tasks only while it is below
+    ``max_batch * TASKS_PER_THREAD * threads`` (past that it is ``max_batch``), so
+    an iterable without a length is read that far ahead, no further: the groups are
+    those of the same tasks as a list.
+
+    Examples
+    --------
+    >>> [len(g) for g in _groups(iter(range(20)), threads=2, max_batch=8)]
+    [2, 2, 2, 2, 2, 2, 2, 2, 2, 2]
+    >>> [len(g) for g in _groups(iter(range(80)), threads=2, max_batch=8)][:3]
+    [8, 8, 8]
+    """
+    if isinstance(tasks, Sized):
+        n, it = len(tasks), iter(tasks)
+    else:  # a stream: look ahead as far as the size can depend on the count
+        it = iter(tasks)
+        head = list(islice(it, max(1, max_batch) * TASKS_PER_THREAD * max(1, threads)))
+        n, it = len(head), chain(head, it)
+        del head
+    size = batch_size(n, threads, max_batch)
+    return iter(lambda: list(islice(it, size)), [])
+
+
+def dask_ordered_map(fn: Callable[[T], R], tasks: Iterable[T], scheduler: str,
                      workers: int = 1,
                      warm_up: Callable[[], None] | None = None,
                      max_batch: int | None = None) -> Iterator[R]:
@@ -335,8 +363,9 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
     fn : callable
         A picklable module-level function of one task (or a ``functools.partial`` of
         one), importable on the workers; it should return errors, not raise them.
-    tasks : sequence
-        Picklable tasks.
+    tasks : iterable
+        Picklable tasks, read as groups are submitted (an iterable without a length,
+        e.g. a generator, is never listed whole: :func:`_groups`).
     scheduler : str
         ``"local"`` or a scheduler address.
     workers : int
@@ -354,16 +383,13 @@ def dask_ordered_map(fn: Callable[[T], R], tasks: Sequence[T], scheduler: str,
     """
     from distributed import KilledWorker
 
-    if not isinstance(tasks, Sequence):  # a sequence is read as groups are submitted
-        tasks = list(tasks)
     # Ctrl-C and SIGTERM are noted and raised at safe points (between polls of a future),
     # never inside distributed's locks or its event-loop calls (ecgseg.lifecycle).
     with DeferredStopSignals() as stop, \
             dask_client(scheduler, workers, warm_up=warm_up) as client:
         stop.check()
         threads = _threads(client)
-        size = batch_size(len(tasks), threads, MAX_BATCH if max_batch is None else max_batch)
-        groups = (tasks[i:i + size] for i in range(0, len(tasks), size))  # made lazily
+        groups = _groups(tasks, threads, MAX_BATCH if max_batch is None else max_batch)
         slots = max(2, 2 * threads)
 
         def submit(group):

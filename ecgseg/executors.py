@@ -8,13 +8,13 @@ Examples
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def task_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int,
+def task_map(fn: Callable[[T], R], tasks: Iterable[T], *, workers: int,
              scheduler: str | None = None,
              warm_up: Callable[[], None] | None = None) -> Iterator[R]:
     """Yield ``fn(task)`` for each task, in task order.
@@ -23,8 +23,9 @@ def task_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int,
     ----------
     fn : callable
         Picklable module-level function of one task (returns errors, does not raise).
-    tasks : sequence
-        Picklable tasks.
+    tasks : iterable
+        Picklable tasks, read as they are submitted (a few in flight: a generator is
+        never listed whole).
     workers : int
         Processes of the local pool, or of the ``"local"`` Dask cluster.
     scheduler : str, optional

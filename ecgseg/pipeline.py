@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -366,7 +366,14 @@ def segment_database(
         Recipe parameters (default :func:`default_params`).
     records : iterable of str, optional
         Subset of records (default: all of ``RECORDS``; for the Kaggle PTB recipe,
-        one record per healthy-control or MI patient).
+        one record per healthy-control or MI patient). A list or tuple is used as
+        given; an iterable without a length (a generator, an open file,
+        :func:`ecgseg.record_names.read_record_names`) is *streamed*: read once, a name
+        at a time as its task is made, so that this process never holds every name
+        (:mod:`ecgseg.record_names`); its records are checked and downloaded a block of
+        256 at a time, the progress bar counts without a total, and a source file found
+        corrupt during the run is an error (the run cannot be repeated after fetching
+        it again).
     lead : str, optional
         Signal name to use instead of lead II.
     workers : int, optional
@@ -405,6 +412,8 @@ def segment_database(
     Returns
     -------
     SegmentSummary
+        Counts and scores; ``n_records`` records were written, whose names
+        ``summary.records`` reads back from ``out`` (the run keeps no list of names).
 
     Raises
     ------
@@ -440,9 +449,16 @@ def segment_database(
 
         scheduler = check_scheduler(scheduler)
 
-    names, choose = _choose_records(db, r, list(records) if records is not None else None,
-                                    data_dir, mirror)
-    if worker_data_dir is None or choose:  # the record choice reads the headers here
+    from .record_names import as_names, in_blocks, is_streamed
+
+    streamed = is_streamed(records)
+    names, choose = _choose_records(db, r, as_names(records), data_dir, mirror)
+    local = worker_data_dir is None or choose  # the record choice reads the headers here
+    if streamed:  # checked (and downloaded) a block at a time as the names are read
+        if local:
+            names = in_blocks(names, lambda block: _ensure_local(
+                db, block, data_dir, mirror, download, progress))
+    elif local:
         _ensure_local(db, names, data_dir, mirror, download, progress)
     if choose:
         names = db.kaggle_records(names, data_dir, getattr(params, "record_choice", "last"))
@@ -462,7 +478,8 @@ def segment_database(
                           tolerance_s=tolerance_s, detector=detector,
                           detector_params=detector_params, source=source)
 
-    tasks = LazyTasks(names, task)
+    # streamed: each task made when the executor reads the next name (no total known)
+    tasks = map(task, names) if streamed else LazyTasks(names, task)
     run = _Runner(workers=workers, scheduler=scheduler, shards=shards)
     args = (tasks, db, r, params, out, lead, tolerance_s, detector, detector_params,
             own_detector, run, overwrite, compression, progress, t0)
@@ -471,6 +488,9 @@ def segment_database(
     try:
         return _write(*args, sums=sums())
     except _CorruptSource as bad:
+        if streamed:  # read once: the run cannot start again after a fetch
+            raise _corrupt_error(db, data_dir, bad, "records given as a stream are read "
+                                 "once") from None
         _refetch(db, names, data_dir, mirror, download, progress, bad)
     return _write(*args, sums=sums())
 
@@ -530,17 +550,26 @@ def _refetch(db: Database, names: list[str], data_dir, mirror, download: bool, p
     """Fetch the records' corrupt files again, or say which file is corrupt."""
     from .download import download_database
 
-    local = db.local_dir(data_dir)
-    shown = ", ".join(str(local / f) for f in bad.files)
     if not download:
-        raise RecordError(f"{shown} fails its SHA-256 checksum (SHA256SUMS.txt): "
-                          f"run ecg download --db {db.name} to fetch it again")
+        raise _corrupt_error(db, data_dir, bad) from None
     try:
         download_database(db, data_dir=data_dir, records=names, mirror=mirror,
                           progress=progress)
     except EcgError as exc:
-        raise RecordError(f"{shown} fails its SHA-256 checksum and cannot be fetched "
-                          f"again: {exc}") from None
+        raise RecordError(f"{_shown(db, data_dir, bad)} fails its SHA-256 checksum and "
+                          f"cannot be fetched again: {exc}") from None
+
+
+def _shown(db: Database, data_dir, bad: _CorruptSource) -> str:
+    local = db.local_dir(data_dir)
+    return ", ".join(str(local / f) for f in bad.files)
+
+
+def _corrupt_error(db: Database, data_dir, bad: _CorruptSource, why: str = "") -> RecordError:
+    """The error of a corrupt record file that this run does not fetch again."""
+    return RecordError(f"{_shown(db, data_dir, bad)} fails its SHA-256 checksum "
+                       f"(SHA256SUMS.txt{'; ' + why if why else ''}): "
+                       f"run ecg download --db {db.name} to fetch it again")
 
 
 class _NoBar:
@@ -559,9 +588,10 @@ class _NoBar:
         pass
 
 
-def _progress_bar(total: int, desc: str, progress: bool):
-    """A tqdm bar over ``total`` records, or a :class:`_NoBar` (tqdm is not imported:
-    ``tqdm.auto`` costs ~0.05-0.1 s of a ``--quiet`` run's start-up)."""
+def _progress_bar(total: int | None, desc: str, progress: bool):
+    """A tqdm bar over ``total`` records (None: a count without a total, for streamed
+    names), or a :class:`_NoBar` (tqdm is not imported: ``tqdm.auto`` costs ~0.05-0.1 s
+    of a ``--quiet`` run's start-up)."""
     if not progress:
         return _NoBar()
     from tqdm.auto import tqdm
@@ -569,9 +599,9 @@ def _progress_bar(total: int, desc: str, progress: bool):
     return tqdm(total=total, desc=desc, unit="record", leave=False)
 
 
-def _write(tasks: LazyTasks, db, r, params, out, lead, tolerance_s, detector,
-           detector_params, own_detector, run: _Runner, overwrite, compression, progress, t0,
-           sums: dict[str, str]) -> SegmentSummary:
+def _write(tasks: LazyTasks | Iterator[RecordTask], db, r, params, out, lead, tolerance_s,
+           detector, detector_params, own_detector, run: _Runner, overwrite, compression,
+           progress, t0, sums: dict[str, str]) -> SegmentSummary:
     """Run the tasks and stream their results into the HDF5 file, in record order.
 
     A record file whose SHA-256 (computed by the worker) differs from ``sums`` stops
@@ -595,7 +625,8 @@ def _write(tasks: LazyTasks, db, r, params, out, lead, tolerance_s, detector,
     attrs = beats_attrs(db, r, params, fs=r.fs(db, params), length=length, lead=lead,
                         tolerance_s=tolerance_s, detector=detector,
                         detector_params=detector_params)
-    bar = _progress_bar(len(tasks), f"segment {db.name}", progress)
+    total = len(tasks) if isinstance(tasks, LazyTasks) else None  # (None: streamed)
+    bar = _progress_bar(total, f"segment {db.name}", progress)
 
     def warm():
         warm_up(r.name, params, None if detector == own_detector else detector)
@@ -617,7 +648,7 @@ def _write(tasks: LazyTasks, db, r, params, out, lead, tolerance_s, detector,
     with _orphans_removed(run), sink as writer, contextlib.closing(
             task_map(fn, tasks, workers=run.workers, scheduler=run.scheduler,
                      warm_up=warm)) as results:
-        for i, res in enumerate(results):
+        for res in results:
             bar.update(1)
             for w in res.warnings:
                 summary.warnings.append(w)
@@ -640,9 +671,7 @@ def _write(tasks: LazyTasks, db, r, params, out, lead, tolerance_s, detector,
                                      n_values=res.n_values, symbols=res.symbols,
                                      stats=res.stats)
             writer.add_sources(res.sha256)
-            # the input's name (res.name is an equal copy, unpickled from a worker): the
-            # summary's list then costs a pointer per record, not a string
-            summary.records.append(tasks.names[i])
+            summary.n_records += 1  # (a count: the names are in the file's /records)
             summary.beats += len(res.labels)
             lab = res.labels[res.labels >= 0]
             counts += np.bincount(lab, minlength=len(classes))[: len(classes)]
@@ -652,11 +681,11 @@ def _write(tasks: LazyTasks, db, r, params, out, lead, tolerance_s, detector,
                                     else summary.detector + res.detector)
             bar.set_postfix(beats=summary.beats, refresh=False)
         bar.close()
-        if not summary.records:
+        if not summary.n_records:
             raise RecordError("no record could be segmented: "
                               + "; ".join(msg for _, msg in summary.failed[:3]))
         if not summary.beats:
-            raise RecordError(f"no beat found in {len(summary.records)} record(s): check "
+            raise RecordError(f"no beat found in {summary.n_records} record(s): check "
                               f"the recipe's parameters (threshold, window, lead); "
                               f"nothing written")
         writer.attrs["detector"] = detector_score_attrs(detector, detector_params,

@@ -397,6 +397,23 @@ def read_attrs(path: str | os.PathLike) -> dict:
         return _decode_attrs(f)
 
 
+def stored_record_names(path: str | os.PathLike) -> list[str]:
+    """Names of the records of a beats HDF5 (``/records/name``), in file order.
+
+    Raises
+    ------
+    InputError
+        No such file, or not a beats file.
+
+    Examples
+    --------
+    >>> stored_record_names("data/beats/mitdb.h5")[:2]  # doctest: +SKIP
+    ['100', '101']
+    """
+    with _open(path) as f:
+        return f["records/name"].asstr()[()].tolist()
+
+
 def _decode_attrs(f: h5py.File) -> dict:
     """The file's attributes, JSON decoded, and ``source_sha256`` (a dict) from the
     ``/source_sha256`` datasets or an older file's attribute."""

@@ -20,8 +20,14 @@ class SegmentSummary:
     database : str
         ``"mitdb/1.0.0"``.
     recipe : str
-    records, failed, warnings : lists
-        Records written; ``(record, message)`` of those skipped; warning lines.
+    n_records : int
+        Records written.
+    records : list of str (property)
+        Their names, in file order, read from ``out`` (``/records/name``) when asked:
+        the run keeps a count, not a list of names, so that its memory does not grow
+        with the records (docs/scaling.md).
+    failed, warnings : lists
+        ``(record, message)`` of the records skipped; warning lines.
     beats, unlabelled : int
     per_class : dict
         Class name -> beats.
@@ -41,7 +47,7 @@ class SegmentSummary:
     out: Path
     database: str
     recipe: str
-    records: list[str] = field(default_factory=list)
+    n_records: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     beats: int = 0
@@ -54,13 +60,32 @@ class SegmentSummary:
     default_detector: bool = True
     note: str = ""
 
+    @property
+    def records(self) -> list[str]:
+        """Names of the records written, in file order, read from ``out``.
+
+        Raises
+        ------
+        EcgError
+            ``out`` cannot be read (moved, deleted).
+
+        Examples
+        --------
+        >>> s = segment_database("mitdb", records=["100"])  # doctest: +SKIP
+        >>> s.n_records, s.records                           # doctest: +SKIP
+        (1, ['100'])
+        """
+        from .store import stored_record_names
+
+        return stored_record_names(self.out)
+
     def lines(self) -> list[str]:
         """Human summary, a few lines.
 
         Examples
         --------
         >>> from ecgseg.matching import DetectorScore
-        >>> s = SegmentSummary(Path("x.h5"), "mitdb/1.0.0", "paper", records=["100"], beats=3,
+        >>> s = SegmentSummary(Path("x.h5"), "mitdb/1.0.0", "paper", n_records=1, beats=3,
         ...                    per_class={"N": 3}, detector=DetectorScore(4, 3, 3),
         ...                    tolerance_s=0.1)
         >>> s.lines()[2]
@@ -68,7 +93,7 @@ class SegmentSummary:
         """
         classes = ", ".join(f"{k} {v}" for k, v in self.per_class.items())
         which = "" if self.default_detector else f", {self.detector_name} detector"
-        out = [f"{self.database} ({self.recipe} recipe{which}): {len(self.records)} records, "
+        out = [f"{self.database} ({self.recipe} recipe{which}): {self.n_records} records, "
                f"{self.beats} beats in {self.seconds:.1f} s -> {self.out}",
                f"beats per class: {classes}"
                + (f"; {self.unlabelled} without a class" if self.unlabelled else "")]

@@ -19,7 +19,8 @@ import os
 import sys
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from typing import Callable, Iterator, Sequence, TypeVar
+from itertools import chain, islice
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from .fork_safety import hold_log_handlers_across_fork
 from .lifecycle import DeferredStopSignals, init_worker, stop_signals_blocked
@@ -40,7 +41,7 @@ def fork_context():
     return None
 
 
-def ordered_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int,
+def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], workers: int,
                 warm_up: Callable[[], None] | None = None) -> Iterator[R]:
     """Yield ``fn(task)`` for each task, in task order, with ~2 * workers in flight.
 
@@ -49,8 +50,8 @@ def ordered_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int,
     fn : callable
         A picklable module-level function of one task; it should return errors rather
         than raise them (an exception stops the whole map).
-    tasks : sequence
-        Picklable tasks.
+    tasks : iterable
+        Picklable tasks, read as they are submitted (a generator is never listed whole).
     workers : int
         Worker processes; 1 (or a single task) runs in this process.
     warm_up : callable, optional
@@ -62,12 +63,14 @@ def ordered_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int,
     >>> list(ordered_map(abs, [-1, 2, -3], workers=1))
     [1, 2, 3]
     """
-    if not isinstance(tasks, Sequence):  # a sequence is read as the window moves on
-        tasks = list(tasks)
-    if workers <= 1 or len(tasks) <= 1:
-        for t in tasks:
+    it = iter(tasks)  # read as the window moves on (a stream too: never listed whole)
+    head = list(islice(it, 2))
+    if workers <= 1 or len(head) <= 1:
+        for t in chain(head, it):
             yield fn(t)
         return
+    it = chain(head, it)
+    del head
     if warm_up is not None:
         warm_up()
     with DeferredStopSignals() as stop:
@@ -75,7 +78,6 @@ def ordered_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int,
                                    initializer=init_worker, initargs=(os.getpid(),))
         pending: list[Future] = []
         try:
-            it = iter(tasks)
             with stop_signals_blocked():  # the workers fork here, before their handlers exist
                 for t in it:
                     pending.append(pool.submit(fn, t))

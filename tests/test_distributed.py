@@ -87,9 +87,7 @@ def test_shards_read_back_equal_to_single_file(session_data_dir, records, local_
     out, shards = tmp_path / "out" / "mitdb.h5", tmp_path / "shards"
     s = segment_database("mitdb", data_dir=session_data_dir, out=out, records=records,
                          workers=2, shards=shards, progress=False)
-    assert s.records == records
-    # the summary keeps the input's names, not the copies unpickled from the workers
-    assert all(a is b for a, b in zip(s.records, records))
+    assert s.records == records and s.n_records == len(records)
     assert sorted(p.stem for p in shards.glob("*.h5")) == sorted(records)
     with h5py.File(out, "r") as f:
         assert f["beats"].is_virtual and f["record_id"].is_virtual
@@ -350,6 +348,61 @@ def test_tasks_are_read_as_the_window_moves_not_up_front():
     assert next(it) == 0 and tasks.read <= 2 * 2 + 1
     assert list(it) == list(range(1, 400))
     it.close()
+
+
+def _counting(n: int, read: list):
+    """``iter(range(n))`` as a generator that notes in ``read[0]`` how many it gave."""
+    for i in range(n):
+        read[0] += 1
+        yield i
+
+
+def test_streamed_tasks_are_read_as_groups_are_submitted():
+    """An iterable without a length (a generator) is never listed: Dask reads it only
+    as far as the group size can depend on the count (MAX_BATCH x TASKS_PER_THREAD x
+    threads), the pool as its window moves; the groups are those of the same list."""
+    from ecgseg.distributed import MAX_BATCH, TASKS_PER_THREAD, _groups, dask_ordered_map
+    from ecgseg.workers import ordered_map
+
+    for n in (0, 1, 7, 8, 20, 31, 32, 33, 63, 64, 65, 200):
+        for threads in (1, 2):
+            listed = [len(g) for g in _groups(list(range(n)), threads, MAX_BATCH)]
+            streamed = [len(g) for g in _groups(iter(range(n)), threads, MAX_BATCH)]
+            assert streamed == listed and sum(listed) == n, (n, threads)
+    read = [0]
+    groups = _groups(_counting(10_000, read), threads=2, max_batch=MAX_BATCH)
+    assert len(next(groups)) == MAX_BATCH and read[0] == MAX_BATCH * TASKS_PER_THREAD * 2
+    read = [0]
+    it = dask_ordered_map(abs, _counting(400, read), "local", workers=1)
+    assert next(it) == 0 and read[0] <= MAX_BATCH * TASKS_PER_THREAD * 1
+    assert list(it) == list(range(1, 400)) and read[0] == 400
+    read = [0]
+    it = ordered_map(abs, _counting(400, read), workers=2)
+    assert next(it) == 0 and read[0] <= 2 * 2 + 1
+    assert list(it) == list(range(1, 400))
+    it.close()
+
+
+def test_streamed_record_names_on_a_local_cluster_equal_the_list_run(
+        session_data_dir, records, local_h5, tmp_path):
+    """``records`` as a generator: the same file as the local run, the generator read
+    to its end, and a summary that holds a count, not the names (read back from the
+    file when asked)."""
+    from ecgseg.errors import InputError
+
+    names = (n for n in records)
+    out = tmp_path / "streamed.h5"
+    s = segment_database("mitdb", data_dir=session_data_dir, out=out, records=names,
+                         workers=2, scheduler="local", shards=tmp_path / "shards",
+                         progress=False)
+    assert next(names, None) is None
+    assert_same_file(local_h5, out)
+    assert s.n_records == len(records) and "records" not in vars(s)
+    assert s.records == records
+    assert s.lines()[0].startswith(f"mitdb/1.0.0 (paper recipe): {len(records)} records, ")
+    out.unlink()
+    with pytest.raises(InputError, match="no such file"):
+        s.records
 
 
 def test_client_keeps_short_debug_logs_while_a_run_lasts():

@@ -155,6 +155,106 @@ def test_cli_segment_and_errors(session_data_dir, tmp_path, capsys, monkeypatch)
     assert "unknown database 'nodb'" in capsys.readouterr().err
 
 
+def test_streamed_names_are_read_as_tasks_are_made(mitdb_names, session_data_dir, tmp_path,
+                                                   monkeypatch):
+    """``records`` as a generator: read a block at a time (checked for missing files
+    together: here blocks of 1) and as the pool's window moves (2 x workers in flight,
+    plus the one submitted before a result is written), never listed whole; the file is
+    the one of the list run."""
+    import ecgseg.record_names
+    import ecgseg.store
+
+    monkeypatch.setattr(ecgseg.record_names, "CHECK_BLOCK", 1)
+
+    names, read, at_write = mitdb_names[:8], [0], []
+    listed = segment_database("mitdb", data_dir=session_data_dir, out=tmp_path / "list.h5",
+                              records=names, workers=2, progress=False)
+
+    def stream():
+        for n in names:
+            read[0] += 1
+            yield n
+
+    append = ecgseg.store.BeatWriter.append_record
+
+    def noting(self, *args, **kwargs):
+        at_write.append(read[0])
+        return append(self, *args, **kwargs)
+
+    monkeypatch.setattr(ecgseg.store.BeatWriter, "append_record", noting)
+    out = tmp_path / "streamed.h5"
+    s = segment_database("mitdb", data_dir=session_data_dir, out=out, records=stream(),
+                         workers=2, progress=False)
+    assert at_write[0] <= 2 * 2 + 1 < len(names) and read[0] == len(names)
+    assert s.n_records == len(names) and s.records == names
+    assert s.beats == listed.beats and s.lines()[1:] == listed.lines()[1:]
+    a, b = load_beats(listed.out, labelled=False), load_beats(out, labelled=False)
+    assert a.beats.tobytes() == b.beats.tobytes() and a.meta.equals(b.meta)
+
+
+def test_streamed_names_are_downloaded_a_block_at_a_time(mirror_url, tmp_path, monkeypatch):
+    """A stream of records missing from the data folder: fetched from the mirror a
+    block at a time as the names are read (here blocks of 2), then segmented."""
+    import ecgseg.download
+    import ecgseg.record_names
+
+    blocks = []
+    fetch = ecgseg.download.download_database
+
+    def noting(db, **kwargs):
+        blocks.append(list(kwargs["records"]))
+        return fetch(db, **kwargs)
+
+    monkeypatch.setattr(ecgseg.download, "download_database", noting)
+    monkeypatch.setattr(ecgseg.record_names, "CHECK_BLOCK", 2)
+    s = segment_database("mitdb", data_dir=tmp_path, out=tmp_path / "b.h5",
+                         records=iter(["100", "101", "103"]), mirror=mirror_url,
+                         workers=1, progress=False)
+    assert blocks == [["100", "101"], ["103"]]
+    assert s.records == ["100", "101", "103"]
+
+
+def test_streamed_names_and_a_corrupt_file_is_one_error(mirror_dir, tmp_path):
+    """A stream is read once, so a source file found corrupt during the run (the
+    workers' SHA-256 against SHA256SUMS.txt) cannot be fetched and the run repeated, as
+    for a list: it is an error naming the file, and nothing is written."""
+    from ecgseg.errors import RecordError
+
+    src = mirror_dir / "mitdb" / "1.0.0"
+    local = tmp_path / "physionet" / "mitdb" / "1.0.0"
+    local.mkdir(parents=True)
+    for name in ["RECORDS", "SHA256SUMS.txt"] + [f"{r}.{e}" for r in ("100", "101")
+                                                 for e in ("hea", "dat", "atr")]:
+        shutil.copy(src / name, local / name)
+    raw = bytearray((local / "101.dat").read_bytes())
+    raw[5000] ^= 0xFF
+    (local / "101.dat").write_bytes(bytes(raw))
+    out = tmp_path / "b.h5"
+    with pytest.raises(RecordError, match=r"101\.dat fails its SHA-256 checksum .*stream.*"
+                                          r"ecg download --db mitdb"):
+        segment_database("mitdb", data_dir=tmp_path, out=out, records=iter(["100", "101"]),
+                         workers=1, progress=False, mirror="http://127.0.0.1:1/")
+    assert not out.exists()
+
+
+def test_cli_records_from_a_file(session_data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ECG_DATA_DIR", str(session_data_dir))
+    names = tmp_path / "names.txt"
+    names.write_text("# two records\n100\n\n 102 \n")
+    out = tmp_path / "cli.h5"
+    assert run_ecg(["segment", "--records-from", str(names), "--out", str(out), "-q"]) == 0
+    assert "mitdb/1.0.0 (paper recipe): 2 records" in capsys.readouterr().out
+    assert load_beats(out).records["name"].tolist() == ["100", "102"]
+    assert run_ecg(["segment", "--records-from", str(tmp_path / "none.txt"),
+                    "--out", str(tmp_path / "x.h5"), "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--records-from" in err[0] and "none.txt" in err[0], err
+    assert run_ecg(["segment", "-r", "100", "--records-from", str(names),
+                    "--out", str(tmp_path / "x.h5"), "-q"]) == 1
+    assert "not both" in capsys.readouterr().err
+    assert not (tmp_path / "x.h5").exists()
+
+
 def _write_record(folder, name, signal, fs=360):
     import wfdb
 

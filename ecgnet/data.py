@@ -26,7 +26,7 @@ from ecgseg.rhythm import (ECTOPY_FEATURES, IRREGULARITY_FEATURES, RECORD_RR_FEA
                            ectopy_features, record_rr_features, rr_features, rr_irregularity)
 from ecgseg.store import load_beats
 
-from .models import lead_count, median_columns, record_columns, rr_columns
+from .models import context_count, lead_count, median_columns, record_columns, rr_columns
 
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
@@ -77,6 +77,65 @@ def record_features(beats: np.ndarray, times_s: np.ndarray, groups: np.ndarray) 
         axis=1), np.float32)
 
 
+CONTEXT_LOADED = 1
+"""Neighbouring beats on each side that :func:`load_data` keeps for every beat
+(:attr:`BeatData.context_beats`); a model may take up to this many
+(:func:`ecgnet.models.context_count`)."""
+
+
+def neighbour_beats(beats: np.ndarray, groups: np.ndarray, positions: np.ndarray,
+                    count: int = 1) -> np.ndarray:
+    """The beats before and after each beat in its own record, for context.
+
+    Beats are put in position order within each record (from the beats and positions
+    alone, never the labels); beats of different records are never neighbours. Where a
+    record has no beat that far before (after), the beat itself stands in (the edge
+    beat is repeated).
+
+    Parameters
+    ----------
+    beats : np.ndarray
+        ``(n, 187)`` float32 beats, in any order.
+    groups : np.ndarray
+        ``(n,)`` record of each beat (any comparable values).
+    positions : np.ndarray
+        ``(n,)`` position of each beat in its record (samples or s).
+    count : int
+        Beats taken on each side.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, 2 * count, 187)`` float32: the beats ``count .. 1`` before, then ``1 ..
+        count`` after.
+
+    Examples
+    --------
+    >>> beats = np.arange(4, dtype=np.float32)[:, None].repeat(187, axis=1)
+    >>> ctx = neighbour_beats(beats, np.array([0, 0, 0, 1]), np.array([20, 10, 30, 5]))
+    >>> ctx[:, :, 0].tolist()  # rows 1, 0, 2 in order in record 0; row 3 alone
+    [[1.0, 2.0], [1.0, 0.0], [0.0, 2.0], [3.0, 3.0]]
+    """
+    if count < 1:
+        raise ValueError(f"count: {count}, must be >= 1")
+    beats = np.asarray(beats, np.float32)
+    n = len(beats)
+    groups = np.asarray(groups)
+    _, group_codes = np.unique(groups, return_inverse=True)
+    order = np.lexsort((np.asarray(positions), group_codes))  # by record, then position
+    codes = group_codes[order]
+    out = np.empty((n, 2 * count, beats.shape[1]), np.float32)
+    rank = np.arange(n)
+    for j, step in enumerate(list(range(-count, 0)) + list(range(1, count + 1))):
+        other = rank + step
+        inside = (other >= 0) & (other < n)
+        other = np.where(inside, other, rank)
+        # the beat itself where the neighbour would fall outside its record
+        pick = np.where(inside & (codes[other] == codes), other, rank)
+        out[order, j] = beats[order[pick]]
+    return out
+
+
 @dataclass
 class BeatData:
     """Labelled beats held in memory.
@@ -115,6 +174,10 @@ class BeatData:
         None without it.
     second_median : np.ndarray, optional
         ``(n, 187)`` float32 median beat of each beat's record on the second lead.
+    context_beats : np.ndarray, optional
+        ``(n, 2 * CONTEXT_LOADED, 187)`` float32 the beats before and after each beat in
+        its record (:func:`neighbour_beats` over all the file's beats, unlabelled ones
+        too; HDF5 input), for context models; None for CSV.
     """
 
     beats: np.ndarray
@@ -130,6 +193,7 @@ class BeatData:
     samples: Optional[np.ndarray] = None
     second_beats: Optional[np.ndarray] = None
     second_median: Optional[np.ndarray] = None
+    context_beats: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -147,7 +211,8 @@ class BeatData:
                         pick(self.rhythm), list(self.sources), list(self.source_info),
                         pick(self.record_features), pick(self.median_beats),
                         samples=pick(self.samples), second_beats=pick(self.second_beats),
-                        second_median=pick(self.second_median))
+                        second_median=pick(self.second_median),
+                        context_beats=pick(self.context_beats))
 
     def counts(self) -> np.ndarray:
         """Beats per class: ``(n_classes,)`` int64."""
@@ -320,13 +385,13 @@ def _load_data(paths, class_names, records) -> BeatData:
     if not paths:
         raise InputError("no data file given")
     beats, labels, recs, pats, rhythm, where, info = [], [], [], [], [], [], []
-    positions = []
+    positions, context = [], []  # context: neighbouring beats of each file (None: CSV)
     relative = []  # record-relative features of each file (None: unknown)
     database = None
     attr_classes = None
     for path in paths:
         if path.suffix.lower() in HDF5_SUFFIXES:
-            table = _labelled_beats(path, records, rhythm, relative)
+            table = _labelled_beats(path, records, rhythm, relative, context)
             if table.beats.shape[1] != BEAT_SAMPLES:
                 raise InputError(f"{path}: beats of {table.beats.shape[1]} samples, "
                                  f"expected {BEAT_SAMPLES}")
@@ -357,6 +422,7 @@ def _load_data(paths, class_names, records) -> BeatData:
             positions.append(None)
             rhythm.append(None)
             relative.append(None)
+            context.append(None)
             where.append(lambda i, p=path: f"{p}:{i + 1}")
             info.append({"path": str(path), "format": "csv"})
     all_labels = np.concatenate(labels)
@@ -373,23 +439,26 @@ def _load_data(paths, class_names, records) -> BeatData:
                              f"classes: name them with --classes)")
     all_labels = all_labels.astype(np.int64)
     records_all = patients_all = rhythm_all = relative_all = median_all = samples_all = None
+    context_all = None
     if all(r is not None for r in recs):
         records_all = np.concatenate(recs)
         patients_all = np.concatenate(pats)
         samples_all = np.concatenate(positions)
+        context_all = np.ascontiguousarray(np.concatenate(context))
         if all(r is not None for r in rhythm):
             rhythm_all = np.concatenate(rhythm)
             relative_all = np.concatenate([r[0] for r in relative])
             median_all = np.ascontiguousarray(np.concatenate([r[1] for r in relative]))
     return BeatData(np.ascontiguousarray(np.concatenate(beats)), all_labels, class_names,
                     records_all, patients_all, rhythm_all, [str(p) for p in paths], info,
-                    relative_all, median_all, samples=samples_all)
+                    relative_all, median_all, samples=samples_all, context_beats=context_all)
 
 
-def _labelled_beats(path: Path, records, rhythm: list, relative: list):
-    """The labelled beats of one HDF5 file; appends their RR features to ``rhythm`` and
+def _labelled_beats(path: Path, records, rhythm: list, relative: list, context: list):
+    """The labelled beats of one HDF5 file; appends their RR features to ``rhythm``,
     ``(record-relative features, record median beats)`` to ``relative`` (None when the
-    file lacks the records' sampling frequencies).
+    file lacks the records' sampling frequencies) and their neighbouring beats
+    (:func:`neighbour_beats`, :data:`CONTEXT_LOADED` a side) to ``context``.
 
     The intervals, the record's mean interval and its median beat are measured over all
     the file's beats (unlabelled ones too), so leaving a beat out does not lengthen its
@@ -403,6 +472,8 @@ def _labelled_beats(path: Path, records, rhythm: list, relative: list):
     relative.append(None if times is None else
                     (record_features(table.beats, times, groups)[keep],
                      record_median_beats(table.beats, groups)[keep]))
+    context.append(neighbour_beats(table.beats, groups, table.meta["sample"].to_numpy(),
+                                   CONTEXT_LOADED)[keep])
     table.beats = np.ascontiguousarray(table.beats[keep])
     table.labels = table.labels[keep]
     table.meta = table.meta.iloc[keep].reset_index(drop=True)
@@ -413,10 +484,13 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
                  what: str = "these beats", record: Optional[np.ndarray] = None,
                  median: Optional[np.ndarray] = None,
                  second_beats: Optional[np.ndarray] = None,
-                 second_median: Optional[np.ndarray] = None) -> np.ndarray:
+                 second_median: Optional[np.ndarray] = None,
+                 context: Optional[np.ndarray] = None) -> np.ndarray:
     """What ``model`` takes for these beats: the beats, plus RR features if it uses them,
-    plus features relative to the beat's record if it uses those, plus the second lead's
-    beat and record median beat for a 2-lead model (:func:`ecgnet.models.lead_count`).
+    plus features relative to the beat's record if it uses those, plus the neighbouring
+    beats for a context model (:func:`ecgnet.models.context_count`), plus the second
+    lead's beat and record median beat for a 2-lead model
+    (:func:`ecgnet.models.lead_count`).
 
     Parameters
     ----------
@@ -439,26 +513,39 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
         ``(n, 187)`` each: the same beats on the record's second lead and that lead's
         record median beat (:attr:`BeatData.second_beats`, ``second_median``), which a
         2-lead model takes after everything else.
+    context : np.ndarray, optional
+        ``(n, 2 * c', 187)`` beats before and after each beat in its record
+        (:func:`neighbour_beats`, :attr:`BeatData.context_beats`), ``c' >= c`` for a model
+        of ``c = context_count(model)`` beats a side, which takes the ``c`` nearest on each
+        side (before, then after) after the record's median beat.
 
     Returns
     -------
     np.ndarray
-        ``(n, 187)`` or ``(n, 187 + k + j [+ 187] [+ 2 x 187])`` float32, C-contiguous.
+        ``(n, 187)`` or ``(n, 187 + k + j [+ 187] [+ 2c x 187] [+ 2 x 187])`` float32,
+        C-contiguous.
 
     Raises
     ------
     InputError
         The model uses RR or record features and the input has none (Kaggle CSV rows),
-        or takes two leads and the second is not given.
+        takes two leads and the second is not given, or takes neighbouring beats and
+        ``context`` is missing or holds fewer a side.
     """
     k, j, m = rr_columns(model), record_columns(model), median_columns(model)
-    leads = lead_count(model)
+    leads, c = lead_count(model), context_count(model)
+    if c and (context is None or context.shape[1] < 2 * c):
+        name = getattr(model, "model_name", type(model).__name__)
+        have = 0 if context is None else context.shape[1] // 2
+        raise InputError(f"{what}: model {name} takes {c} neighbouring beat(s) a side as "
+                         f"context and {have} are given; give the beats HDF5 written by "
+                         f"ecg segment (its rows carry record and position)")
     if leads > 1 and (second_beats is None or second_median is None):
         name = getattr(model, "model_name", type(model).__name__)
         raise InputError(f"{what}: model {name} takes {leads} leads and only one is given; "
                          f"give the second lead's beats (second_lead, ecg train/evaluate "
                          f"--second-lead: ecg segment --recipe kaggle --signal 1)")
-    if k == 0 and j == 0 and m == 0 and leads == 1:
+    if k == 0 and j == 0 and m == 0 and leads == 1 and c == 0:
         return beats
     if rhythm is None or (j and record is None) or (m and median is None):
         name = getattr(model, "model_name", type(model).__name__)
@@ -466,6 +553,9 @@ def model_inputs(model, beats: np.ndarray, rhythm: Optional[np.ndarray],
                          f"these beats do not carry (Kaggle CSV rows never do); give the "
                          f"beats HDF5 written by ecg segment")
     parts = [beats, rhythm[:, :k]] + ([record[:, :j]] if j else []) + ([median] if m else [])
+    if c:
+        half = context.shape[1] // 2
+        parts.append(context[:, half - c:half + c].reshape(len(beats), -1))
     if leads > 1:
         parts += [second_beats, second_median]
     return np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
@@ -484,4 +574,5 @@ def data_inputs(model, data: BeatData, what: Optional[str] = None) -> np.ndarray
     return model_inputs(model, data.beats, data.rhythm,
                         what or ", ".join(data.sources) or "these beats",
                         record=data.record_features, median=data.median_beats,
-                        second_beats=data.second_beats, second_median=data.second_median)
+                        second_beats=data.second_beats, second_median=data.second_median,
+                        context=data.context_beats)

@@ -293,6 +293,46 @@ class KachueeTwoLeadNet(KachueeMedianDiffNet):
         return self.head(self.fc2(self.relu(self.fc1(z))))
 
 
+@register_model("kachuee-rrmd-ctx")
+class KachueeContextNet(KachueeMedianDiffNet):
+    """``kachuee-rrmd`` that also sees the previous and the next beat of the same record.
+
+    The stem takes four channels: the beat, the beat minus its record's median beat, the
+    record's previous beat and its next beat (in position order; a record's first beat is
+    its own previous beat, its last its own next: :func:`ecgnet.data.neighbour_beats`),
+    so the network can compare a beat's P wave and QRS with its neighbours' (a premature
+    atrial beat after a normal one, a fusion beat between two normal ones). The rest is
+    ``kachuee-rrmd``'s. 55 813 parameters for 5 classes (``kachuee-rrmd``'s 55 493 +
+    2 x 32 x 5).
+
+    Input ``(n, 187 + 10 + 187 + 2 x 187)``: ``kachuee-rrmd``'s, then the previous and
+    the next beat (:func:`ecgnet.data.model_inputs`). Built from the beats and their
+    positions alone (no labels), so it applies to a new recording too.
+
+    Examples
+    --------
+    >>> build_model("kachuee-rrmd-ctx", 5)(torch.zeros(2, 758)).shape
+    torch.Size([2, 5])
+    """
+
+    context_beats = 1
+
+    def __init__(self, n_classes: int = 5, channels: int = 32, n_blocks: int = 5):
+        super().__init__(n_classes, channels, n_blocks)
+        self.stem = nn.Conv1d(4, channels, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)`` of inputs ``(n, 758)`` or ``(n, 1, 758)``."""
+        x = x.flatten(1)
+        n_extra = self.rhythm_features + self.record_features
+        beats, extra = x[:, :BEAT_LENGTH], x[:, BEAT_LENGTH:BEAT_LENGTH + n_extra]
+        median, before, after = x[:, BEAT_LENGTH + n_extra:].reshape(
+            -1, 3, BEAT_LENGTH).unbind(1)
+        z = self.features(torch.stack([beats, beats - median, before, after], dim=1))
+        z = torch.cat([z, extra], dim=1)
+        return self.head(self.fc2(self.relu(self.fc1(z))))
+
+
 @register_model("kachuee-rel")
 class KachueeRelativeNet(KachueeMedianDiffNet):
     """``kachuee-rrmd`` that sees the rhythm only relative to the patient's own.
@@ -519,6 +559,25 @@ def lead_count(model: nn.Module) -> int:
     return int(getattr(model, "leads", 1))
 
 
+def context_count(model: nn.Module) -> int:
+    """Neighbouring beats ``model`` takes on each side of a beat (the one place that says
+    so): 0 for most models, 1 for ``kachuee-rrmd-ctx`` (the record's previous and next
+    beat, :func:`ecgnet.data.neighbour_beats`).
+
+    Examples
+    --------
+    >>> context_count(build_model("kachuee-rrmd", 5)), context_count(build_model("kachuee-rrmd-ctx", 5))
+    (0, 1)
+    """
+    return int(getattr(model, "context_beats", 0))
+
+
+def context_columns(model: nn.Module) -> int:
+    """Columns of neighbouring beats ``model`` takes after the record's median beat:
+    ``2 x context_count x 187`` (374 for ``kachuee-rrmd-ctx``, else 0)."""
+    return 2 * context_count(model) * BEAT_LENGTH
+
+
 def second_lead_columns(model: nn.Module) -> int:
     """Columns of the second lead ``model`` takes last: its beat and its record's median
     beat (374 for a 2-lead model, else 0)."""
@@ -527,10 +586,10 @@ def second_lead_columns(model: nn.Module) -> int:
 
 def input_columns(model: nn.Module) -> int:
     """Columns ``model`` takes per beat: 187 samples, RR features, record features, the
-    record's median beat for the models that take it, and the second lead's beat and
-    median beat for 2-lead models."""
+    record's median beat for the models that take it, the neighbouring beats for context
+    models and the second lead's beat and median beat for 2-lead models."""
     return (BEAT_LENGTH + rr_columns(model) + record_columns(model) + median_columns(model)
-            + second_lead_columns(model))
+            + context_columns(model) + second_lead_columns(model))
 
 
 def lead_offsets(model: nn.Module) -> Tuple[int, ...]:
@@ -562,6 +621,10 @@ def extra_inputs_text(model: nn.Module) -> str:
              if n]
     if median_columns(model):
         parts.append("the record's median beat")
+    if context_count(model):
+        k = context_count(model)
+        parts.append("the record's previous and next beat" if k == 1
+                     else f"the record's {k} beats before and {k} after")
     if lead_count(model) > 1:
         parts.append("the second lead's beat and median beat")
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (parts[-1] if parts else "")

@@ -32,8 +32,8 @@ from ecgseg.labels import BEAT_SAMPLES
 from ecgseg.morphology import record_median_beats
 from ecgseg.rhythm import rr_features
 
-from .data import default_class_names, model_inputs, record_features
-from .models import lead_count, record_columns, rr_columns
+from .data import default_class_names, model_inputs, neighbour_beats, record_features
+from .models import context_count, lead_count, record_columns, rr_columns
 from .prediction import Prediction
 from .predict_input import Source, choose_recipe, recipe_params, resolve_input
 
@@ -149,8 +149,12 @@ def predict(checkpoint: str | os.PathLike, spec: str | os.PathLike, *, data_dir=
             median = record_median_beats(got.beats, fields["record"])
         if source.kind == "record" and fields.get("detector_name") not in ACCURATE_DETECTORS:
             fields["notes"] = (*fields.get("notes", ()), RR_NOTE)
+    context = None  # neighbouring beats, for context models (beats in position order)
+    if context_count(model) and fields.get("sample") is not None:
+        context = neighbour_beats(got.beats, fields["record"], fields["sample"],
+                                  context_count(model))
     inputs = model_inputs(model, got.beats, rhythm, str(source.path), record=record,
-                          median=median)
+                          median=median, context=context)
     t1 = time.perf_counter()
     proba = predict_proba(model, inputs, batch_size=batch_size, precision=precision)
     seconds = {**fields.pop("seconds", {}), "model": time.perf_counter() - t1}

@@ -140,18 +140,64 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
     part = ShardIndexWriter._write_part
     store["parts"] = []
 
-    def wrapped_part(self):  # [records so far, RSS and peak before, RSS and peak after]
-        import resource
+    candidate = os.environ.get("ECG_PROBE_PART_CANDIDATE", "")
+    hdf5 = _hdf5() if candidate.startswith("h5") else None
+    if candidate == "h5-free-list-limits" and hdf5 is not None:
+        hdf5.H5set_free_list_limits(*[ctypes.c_int(0)] * 6)  # keep no freed block
+    store["candidate"] = candidate
+
+    def wrapped_part(self):  # [records so far, RSS and peak before, RSS and peak after,
+        import resource  # heap in use, free, arena (MB), anonymous mappings (n, MB)]
 
         row = [self.shards, round(rss_mb(), 2),
                round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)]
         try:
             return part(self)
         finally:
-            store["parts"].append(row + [round(rss_mb(), 2), round(
-                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)])
+            if candidate == "h5-garbage-collect" and hdf5 is not None:
+                hdf5.H5garbage_collect()
+                from ecgseg.heap_trim import release_free_heap
+
+                release_free_heap()
+            heap = []
+            if _LIBC is not None:
+                m = _LIBC.mallinfo2()
+                heap = [round(m.uordblks / MB, 3), round(m.fordblks / MB, 3),
+                        round(m.arena / MB, 3)]
+            store["parts"].append(row + [round(rss_mb(), 3), round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)]
+                + heap + list(anonymous_mappings()))
 
     ShardIndexWriter._write_part = wrapped_part
+
+
+def _hdf5():
+    """h5py's own HDF5 library (ctypes; the same handle as h5py's), or None."""
+    import glob
+
+    import h5py
+
+    found = glob.glob(os.path.join(os.path.dirname(h5py.__file__), os.pardir,
+                                   "h5py.libs", "libhdf5-*"))
+    try:
+        return ctypes.CDLL(found[0] if found else "libhdf5.so")
+    except OSError:
+        return None
+
+
+def anonymous_mappings() -> tuple[int, float]:
+    """Anonymous private mappings of this process (``/proc/self/smaps``): how many and
+    their resident total, MB (a new malloc arena shows as one more mapping)."""
+    n, rss_kb, anon = 0, 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                anon = len(head) == 5 or head[5] in ("[heap]",)
+                n += anon
+            elif anon and head and head[0] == "Rss:":
+                rss_kb += int(head[1])
+    return n, round(rss_kb / 1024, 3)
 
 
 def dump_snapshot(label: str) -> str | None:

@@ -166,7 +166,12 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
                         round(m.arena / MB, 3)]
             store["parts"].append(row + [round(rss_mb(), 3), round(
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)]
-                + heap + list(anonymous_mappings()))
+                + heap + list(anonymous_mappings()) + [pymalloc_stats().get(
+                    "pymalloc_arenas_mb"), _LIBC.mallinfo2().hblkhd / MB if _LIBC else None])
+            store.setdefault("maps", {})[self.shards] = anonymous_mapping_sizes()
+            fresh = [float(i) + 0.5 for i in range(64)]  # pymalloc blocks: which mapping
+            store.setdefault("pymalloc_at", {})[self.shards] = [hex(id(x)) for x in fresh[::16]]
+            del fresh
 
     ShardIndexWriter._write_part = wrapped_part
 
@@ -198,6 +203,20 @@ def anonymous_mappings() -> tuple[int, float]:
             elif anon and head and head[0] == "Rss:":
                 rss_kb += int(head[1])
     return n, round(rss_kb / 1024, 3)
+
+
+def anonymous_mapping_sizes() -> dict:
+    """Resident KB of each anonymous private mapping (``/proc/self/smaps``), by its
+    ``start-end`` address range."""
+    out, key = {}, None
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                key = head[0] if (len(head) == 5 or head[5] == "[heap]") else None
+            elif key and head and head[0] == "Rss:":
+                out[key] = int(head[1])
+    return out
 
 
 def dump_snapshot(label: str) -> str | None:

@@ -169,6 +169,11 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
                 + heap + list(anonymous_mappings()) + [pymalloc_stats().get(
                     "pymalloc_arenas_mb"), _LIBC.mallinfo2().hblkhd / MB if _LIBC else None])
             store.setdefault("maps", {})[self.shards] = anonymous_mapping_sizes()
+            if tracemalloc.is_tracing():  # Python's memory now and its peak since the last part
+                now, peak = tracemalloc.get_traced_memory()
+                store.setdefault("traced", []).append(
+                    [self.shards, round(now / MB, 3), round(peak / MB, 3)])
+                tracemalloc.reset_peak()
             fresh = [float(i) + 0.5 for i in range(64)]  # pymalloc blocks: which mapping
             store.setdefault("pymalloc_at", {})[self.shards] = [hex(id(x)) for x in fresh[::16]]
             del fresh

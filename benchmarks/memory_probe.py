@@ -145,13 +145,31 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
     if candidate == "h5-free-list-limits" and hdf5 is not None:
         hdf5.H5set_free_list_limits(*[ctypes.c_int(0)] * 6)  # keep no freed block
     store["candidate"] = candidate
+    if candidate.startswith("collect-every-"):  # Python's cycles freed between the parts
+        import gc
+
+        every = int(candidate.rsplit("-", 1)[1])
+        append = ShardIndexWriter.append_shard
+
+        def append_and_collect(self, *a, **k):
+            append(self, *a, **k)
+            if self.shards % every == 0:
+                gc.collect()
+
+        ShardIndexWriter.append_shard = append_and_collect
 
     def wrapped_part(self):  # [records so far, RSS and peak before, RSS and peak after,
         import resource  # heap in use, free, arena (MB), anonymous mappings (n, MB)]
 
         row = [self.shards, round(rss_mb(), 2),
                round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)]
+        if tracemalloc.is_tracing():  # Python's peak between the parts, then in the part
+            store.setdefault("traced_between", []).append(
+                [self.shards, round(tracemalloc.get_traced_memory()[1] / MB, 3)])
+            tracemalloc.reset_peak()
         try:
+            if candidate == "flush-hashes-at-part" and self.sources.added:
+                self.sources.flush(self._f)  # the hash rows' sawtooth in step with parts
             return part(self)
         finally:
             if candidate == "h5-garbage-collect" and hdf5 is not None:
@@ -169,7 +187,7 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
                 + heap + list(anonymous_mappings()) + [pymalloc_stats().get(
                     "pymalloc_arenas_mb"), _LIBC.mallinfo2().hblkhd / MB if _LIBC else None])
             store.setdefault("maps", {})[self.shards] = anonymous_mapping_sizes()
-            if tracemalloc.is_tracing():  # Python's memory now and its peak since the last part
+            if tracemalloc.is_tracing():  # Python's memory now and its peak in the part
                 now, peak = tracemalloc.get_traced_memory()
                 store.setdefault("traced", []).append(
                     [self.shards, round(now / MB, 3), round(peak / MB, 3)])

@@ -167,6 +167,7 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
             store.setdefault("traced_between", []).append(
                 [self.shards, round(tracemalloc.get_traced_memory()[1] / MB, 3)])
             tracemalloc.reset_peak()
+            dump_snapshot(f"{self.shards}-before-part")  # with ECG_PROBE_DUMP
         try:
             if candidate == "flush-hashes-at-part" and self.sources.added:
                 self.sources.flush(self._f)  # the hash rows' sawtooth in step with parts

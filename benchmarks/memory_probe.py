@@ -125,7 +125,18 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
     :class:`ecgseg.shards.ShardIndexWriter` starts finishing its index (every record
     received and appended), by wrapping its ``_write_virtual``; and in
     ``store["parts"]``, for each index part, ``[records so far, RSS, peak RSS before the
-    part, RSS, peak RSS after it]`` (MB)."""
+    part, RSS, peak RSS after it, glibc heap in use, free, arena, anonymous mappings,
+    their resident total, pymalloc arenas, mmapped blocks]`` (MB; count),
+    ``store["maps"]`` each anonymous mapping's resident KB after each part, and, while
+    ``tracemalloc`` traces, ``store["traced_between"]`` / ``store["traced"]`` Python's
+    peak between the parts / current and peak in the part (``ECG_PROBE_DUMP``: a
+    snapshot before each part).
+
+    ``ECG_PROBE_PART_CANDIDATE`` switches one candidate on, for before/after runs
+    (docs/scaling.md, "Where the rise is"): ``h5-garbage-collect`` (HDF5's
+    ``H5garbage_collect`` and ``malloc_trim`` after each part), ``h5-free-list-limits``
+    (HDF5 keeps no freed block), ``flush-hashes-at-part`` (the ``/source_sha256`` rows
+    written at each part), ``collect-every-N`` (``gc.collect()`` every N records)."""
     from ecgseg.shards import ShardIndexWriter
 
     original = ShardIndexWriter._write_virtual

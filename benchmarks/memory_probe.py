@@ -125,7 +125,18 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
     :class:`ecgseg.shards.ShardIndexWriter` starts finishing its index (every record
     received and appended), by wrapping its ``_write_virtual``; and in
     ``store["parts"]``, for each index part, ``[records so far, RSS, peak RSS before the
-    part, RSS, peak RSS after it]`` (MB)."""
+    part, RSS, peak RSS after it, glibc heap in use, free, arena, anonymous mappings,
+    their resident total, pymalloc arenas, mmapped blocks]`` (MB; count),
+    ``store["maps"]`` each anonymous mapping's resident KB after each part, and, while
+    ``tracemalloc`` traces, ``store["traced_between"]`` / ``store["traced"]`` Python's
+    peak between the parts / current and peak in the part (``ECG_PROBE_DUMP``: a
+    snapshot before each part).
+
+    ``ECG_PROBE_PART_CANDIDATE`` switches one candidate on, for before/after runs
+    (docs/scaling.md, "Where the rise is"): ``h5-garbage-collect`` (HDF5's
+    ``H5garbage_collect`` and ``malloc_trim`` after each part), ``h5-free-list-limits``
+    (HDF5 keeps no freed block), ``flush-hashes-at-part`` (the ``/source_sha256`` rows
+    written at each part), ``collect-every-N`` (``gc.collect()`` every N records)."""
     from ecgseg.shards import ShardIndexWriter
 
     original = ShardIndexWriter._write_virtual
@@ -140,18 +151,107 @@ def probe_shard_index_end(store: dict, top: int = 25) -> None:
     part = ShardIndexWriter._write_part
     store["parts"] = []
 
-    def wrapped_part(self):  # [records so far, RSS and peak before, RSS and peak after]
-        import resource
+    candidate = os.environ.get("ECG_PROBE_PART_CANDIDATE", "")
+    hdf5 = _hdf5() if candidate.startswith("h5") else None
+    if candidate == "h5-free-list-limits" and hdf5 is not None:
+        hdf5.H5set_free_list_limits(*[ctypes.c_int(0)] * 6)  # keep no freed block
+    store["candidate"] = candidate
+    if candidate.startswith("collect-every-"):  # Python's cycles freed between the parts
+        import gc
+
+        every = int(candidate.rsplit("-", 1)[1])
+        append = ShardIndexWriter.append_shard
+
+        def append_and_collect(self, *a, **k):
+            append(self, *a, **k)
+            if self.shards % every == 0:
+                gc.collect()
+
+        ShardIndexWriter.append_shard = append_and_collect
+
+    def wrapped_part(self):  # [records so far, RSS and peak before, RSS and peak after,
+        import resource  # heap in use, free, arena (MB), anonymous mappings (n, MB)]
 
         row = [self.shards, round(rss_mb(), 2),
                round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)]
+        if tracemalloc.is_tracing():  # Python's peak between the parts, then in the part
+            store.setdefault("traced_between", []).append(
+                [self.shards, round(tracemalloc.get_traced_memory()[1] / MB, 3)])
+            tracemalloc.reset_peak()
+            dump_snapshot(f"{self.shards}-before-part")  # with ECG_PROBE_DUMP
         try:
+            if candidate == "flush-hashes-at-part" and self.sources.added:
+                self.sources.flush(self._f)  # the hash rows' sawtooth in step with parts
             return part(self)
         finally:
-            store["parts"].append(row + [round(rss_mb(), 2), round(
-                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)])
+            if candidate == "h5-garbage-collect" and hdf5 is not None:
+                hdf5.H5garbage_collect()
+                from ecgseg.heap_trim import release_free_heap
+
+                release_free_heap()
+            heap = []
+            if _LIBC is not None:
+                m = _LIBC.mallinfo2()
+                heap = [round(m.uordblks / MB, 3), round(m.fordblks / MB, 3),
+                        round(m.arena / MB, 3)]
+            store["parts"].append(row + [round(rss_mb(), 3), round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)]
+                + heap + list(anonymous_mappings()) + [pymalloc_stats().get(
+                    "pymalloc_arenas_mb"), _LIBC.mallinfo2().hblkhd / MB if _LIBC else None])
+            store.setdefault("maps", {})[self.shards] = anonymous_mapping_sizes()
+            if tracemalloc.is_tracing():  # Python's memory now and its peak in the part
+                now, peak = tracemalloc.get_traced_memory()
+                store.setdefault("traced", []).append(
+                    [self.shards, round(now / MB, 3), round(peak / MB, 3)])
+                tracemalloc.reset_peak()
+            fresh = [float(i) + 0.5 for i in range(64)]  # pymalloc blocks: which mapping
+            store.setdefault("pymalloc_at", {})[self.shards] = [hex(id(x)) for x in fresh[::16]]
+            del fresh
 
     ShardIndexWriter._write_part = wrapped_part
+
+
+def _hdf5():
+    """h5py's own HDF5 library (ctypes; the same handle as h5py's), or None."""
+    import glob
+
+    import h5py
+
+    found = glob.glob(os.path.join(os.path.dirname(h5py.__file__), os.pardir,
+                                   "h5py.libs", "libhdf5-*"))
+    try:
+        return ctypes.CDLL(found[0] if found else "libhdf5.so")
+    except OSError:
+        return None
+
+
+def anonymous_mappings() -> tuple[int, float]:
+    """Anonymous private mappings of this process (``/proc/self/smaps``): how many and
+    their resident total, MB (a new malloc arena shows as one more mapping)."""
+    n, rss_kb, anon = 0, 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                anon = len(head) == 5 or head[5] in ("[heap]",)
+                n += anon
+            elif anon and head and head[0] == "Rss:":
+                rss_kb += int(head[1])
+    return n, round(rss_kb / 1024, 3)
+
+
+def anonymous_mapping_sizes() -> dict:
+    """Resident KB of each anonymous private mapping (``/proc/self/smaps``), by its
+    ``start-end`` address range."""
+    out, key = {}, None
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                key = head[0] if (len(head) == 5 or head[5] == "[heap]") else None
+            elif key and head and head[0] == "Rss:":
+                out[key] = int(head[1])
+    return out
 
 
 def dump_snapshot(label: str) -> str | None:

@@ -96,11 +96,11 @@ def test_kernels_match_their_references():
     np.testing.assert_array_equal(y_nb, y_np)
     np.testing.assert_array_equal(v_nb, v_np)
     sos = butter_biquads(fs, 5.0, 25.0)
-    outs_nb = q._bandpass_energy_nb(y_nb, sos)
+    outs_nb = q._bandpass_energy_nb(y_nb, sos, np.empty(y_nb.size), np.empty(y_nb.size + 1))
     outs_np = q._bandpass_energy_np(y_nb, sos)
     for a, b in zip(outs_nb, outs_np):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
-    env_nb = q._envelope_nb(outs_nb[1], v_nb, 22, True)
+    env_nb = q._envelope_nb(outs_nb[1], v_nb, 22, True, np.empty(y_nb.size))
     env_np = q._envelope_np(outs_nb[1], v_nb, 22, True)
     np.testing.assert_array_equal(env_nb, env_np)
     assert np.all(env_nb[1000:1100] == 0)
@@ -452,3 +452,28 @@ def test_mitdb_108_noise_and_large_p_waves(full_mirror):
     # the earlier threshold_fraction 0.45, searchback_fraction 0.7)
     score = _score_whole_record(full_mirror, "108")
     assert score.sensitivity >= 0.97 and score.positive_predictivity >= 0.948
+
+
+def test_work_arrays_are_kept_per_thread_and_never_leak_into_results():
+    """The numba path reuses this thread's work arrays (no first-touch page faults on every
+    call) up to WORK_MAX_SAMPLES; a trace and the peaks outlive the next call unchanged."""
+    import threading
+
+    from ecgseg.detectors import qrs as q
+
+    assert q._work_arrays(1000) is q._work_arrays(5000)
+    other = []
+    t = threading.Thread(target=lambda: other.append(q._work_arrays(1000)))
+    t.start()
+    t.join()
+    assert other[0] is not q._work_arrays(1000)
+    assert q._work_arrays(q.WORK_MAX_SAMPLES) is not q._work_arrays(q.WORK_MAX_SAMPLES)
+    fs = 360.0
+    x, _ = synthetic_ecg(fs, seconds=20)
+    tr = q.qrs_trace(x, fs)
+    bp, env, peaks = tr.bandpassed.copy(), tr.envelope.copy(), q.detect_qrs(x, fs)
+    q.detect_qrs(-3 * x[::-1].copy(), fs)  # overwrites the work arrays
+    np.testing.assert_array_equal(tr.bandpassed, bp)
+    np.testing.assert_array_equal(tr.envelope, env)
+    np.testing.assert_array_equal(q.detect_qrs(x, fs), peaks)
+    np.testing.assert_array_equal(tr.peaks, peaks)

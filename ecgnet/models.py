@@ -245,12 +245,22 @@ class KachueeMedianDiffNet(KachueeRRNet):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(n, n_classes)`` of inputs ``(n, 384)`` or ``(n, 1, 384)``."""
+        beats, extra, (median,) = self._split_beat_blocks(x)
+        return self._logits([beats, beats - median], extra)
+
+    def _split_beat_blocks(self, x: torch.Tensor):
+        """``(beats (n, 187), RR and record features (n, k + j), the 187-sample blocks
+        after them)`` of inputs ``(n, 187 + k + j + b x 187)`` or ``(n, 1, ...)``; the
+        blocks are a tuple of b ``(n, 187)`` tensors (the median beat first)."""
         x = x.flatten(1)
-        beats, extra = x[:, :BEAT_LENGTH], x[:, BEAT_LENGTH:-BEAT_LENGTH]
-        median = x[:, -BEAT_LENGTH:]
-        z = self.features(torch.stack([beats, beats - median], dim=1))
-        z = torch.cat([z, extra], dim=1)
-        return self.head(self.fc2(self.relu(self.fc1(z))))
+        n_extra = self.rhythm_features + self.record_features
+        blocks = x[:, BEAT_LENGTH + n_extra:].reshape(x.shape[0], -1, BEAT_LENGTH).unbind(1)
+        return x[:, :BEAT_LENGTH], x[:, BEAT_LENGTH:BEAT_LENGTH + n_extra], blocks
+
+    def _logits(self, channels: list, extra: torch.Tensor) -> torch.Tensor:
+        """The stem's input channels (each ``(n, 187)``) and the extra columns -> logits."""
+        z = self.features(torch.stack(channels, dim=1))
+        return self.head(self.fc2(self.relu(self.fc1(torch.cat([z, extra], dim=1)))))
 
 
 @register_model("kachuee-rrmd2")
@@ -283,14 +293,8 @@ class KachueeTwoLeadNet(KachueeMedianDiffNet):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(n, n_classes)`` of inputs ``(n, 758)`` or ``(n, 1, 758)``."""
-        x = x.flatten(1)
-        n_extra = self.rhythm_features + self.record_features
-        beats, extra = x[:, :BEAT_LENGTH], x[:, BEAT_LENGTH:BEAT_LENGTH + n_extra]
-        median, beats2, median2 = x[:, BEAT_LENGTH + n_extra:].reshape(
-            -1, 3, BEAT_LENGTH).unbind(1)
-        z = self.features(torch.stack([beats, beats - median, beats2, beats2 - median2], dim=1))
-        z = torch.cat([z, extra], dim=1)
-        return self.head(self.fc2(self.relu(self.fc1(z))))
+        beats, extra, (median, beats2, median2) = self._split_beat_blocks(x)
+        return self._logits([beats, beats - median, beats2, beats2 - median2], extra)
 
 
 @register_model("kachuee-rrmd-ctx")
@@ -323,14 +327,8 @@ class KachueeContextNet(KachueeMedianDiffNet):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(n, n_classes)`` of inputs ``(n, 758)`` or ``(n, 1, 758)``."""
-        x = x.flatten(1)
-        n_extra = self.rhythm_features + self.record_features
-        beats, extra = x[:, :BEAT_LENGTH], x[:, BEAT_LENGTH:BEAT_LENGTH + n_extra]
-        median, before, after = x[:, BEAT_LENGTH + n_extra:].reshape(
-            -1, 3, BEAT_LENGTH).unbind(1)
-        z = self.features(torch.stack([beats, beats - median, before, after], dim=1))
-        z = torch.cat([z, extra], dim=1)
-        return self.head(self.fc2(self.relu(self.fc1(z))))
+        beats, extra, (median, before, after) = self._split_beat_blocks(x)
+        return self._logits([beats, beats - median, before, after], extra)
 
 
 @register_model("kachuee-rel")

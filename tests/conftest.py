@@ -206,6 +206,19 @@ def mitdb_dir(mirror_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def linked_mitdb_data(tmp_path_factory, mitdb_dir):
+    """A maker of fresh data folders (``--data-dir``) whose ``physionet/mitdb/1.0.0`` is the
+    mirror's MIT-BIH folder, linked, not copied: ``linked_mitdb_data("name")`` returns a
+    new ``<tmp>/data``; its parent is the test's own folder for other outputs."""
+    def make(name: str) -> Path:
+        data = tmp_path_factory.mktemp(name) / "data"
+        (data / "physionet" / "mitdb").mkdir(parents=True)
+        (data / "physionet" / "mitdb" / "1.0.0").symlink_to(mitdb_dir)
+        return data
+    return make
+
+
+@pytest.fixture(scope="session")
 def mitdb_records(mitdb_dir) -> dict:
     """Every MIT-BIH record of the mirror in RECORDS order, read once per session.
 

@@ -94,12 +94,9 @@ def test_context_model_parameters_inputs_and_refusal():
 
 
 @pytest.fixture(scope="module")
-def beats_file(mitdb_dir, tmp_path_factory):
+def beats_file(linked_mitdb_data):
     """``ecg segment --recipe kaggle`` of records 100 and 119."""
-    folder = tmp_path_factory.mktemp("ctx")
-    data = folder / "data" / "physionet" / "mitdb"
-    data.mkdir(parents=True)
-    (data / "1.0.0").symlink_to(mitdb_dir)
+    folder = linked_mitdb_data("ctx").parent
     assert run_ecg(["segment", "--db", "mitdb", "--recipe", "kaggle", "--data-dir",
                     str(folder / "data"), "-q", "-j", "1", "--records", "100,119"]) == 0
     return folder / "data" / "beats" / "mitdb-kaggle.h5"

@@ -58,13 +58,10 @@ def test_default_rows_stay_those_of_signal_0_and_signal_1_rows_align(mitdb_dir):
 
 
 @pytest.fixture(scope="module")
-def lead_files(mitdb_dir, tmp_path_factory):
+def lead_files(linked_mitdb_data):
     """``ecg segment --recipe kaggle`` of records 100 and 119, signal 0 and ``--signal 1``
     (the default output names), plus signal 1 of record 100 alone."""
-    folder = tmp_path_factory.mktemp("leads")
-    data = folder / "data" / "physionet" / "mitdb"
-    data.mkdir(parents=True)
-    (data / "1.0.0").symlink_to(mitdb_dir)
+    folder = linked_mitdb_data("leads").parent
     common = ["segment", "--db", "mitdb", "--recipe", "kaggle", "--data-dir",
               str(folder / "data"), "-q", "-j", "1"]
     assert run_ecg(common + ["--records", "100,119"]) == 0

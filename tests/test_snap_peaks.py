@@ -147,12 +147,9 @@ def test_snapped_rows_keep_the_label_of_the_moved_peak(mitdb_dir):
 
 
 @pytest.fixture(scope="module")
-def snapped_h5(mitdb_dir, tmp_path_factory):
+def snapped_h5(linked_mitdb_data):
     """``ecg segment --recipe kaggle --snap-peaks`` of records 100 and 119 (the CLI)."""
-    folder = tmp_path_factory.mktemp("snap")
-    data = folder / "data" / "physionet" / "mitdb"
-    data.mkdir(parents=True)
-    (data / "1.0.0").symlink_to(mitdb_dir)
+    folder = linked_mitdb_data("snap").parent
     out = folder / "snap.h5"
     code = run_ecg(["segment", "--db", "mitdb", "--recipe", "kaggle", "--snap-peaks",
                     "--records", "100,119", "--data-dir", str(folder / "data"),

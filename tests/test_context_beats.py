@@ -128,7 +128,7 @@ def test_load_data_context_is_the_records_neighbouring_rows(beats_file):
     assert np.array_equal(part.context_beats, data.context_beats[first_119 - 3:first_119 + 3])
 
 
-def test_context_model_trains_evaluates_and_predicts(beats_file):
+def test_context_model_trains_evaluates_and_predicts(beats_file, on_full_mirror):
     from ecgnet.evaluate import evaluate
     from ecgnet.predict import predict
     from ecgnet.train import TrainConfig, train
@@ -140,4 +140,4 @@ def test_context_model_trains_evaluates_and_predicts(beats_file):
     report = evaluate(checkpoint, [str(beats_file)]).report
     assert report["n"] > 0
     pred = predict(checkpoint, str(beats_file))
-    assert pred.proba.shape[0] > 2000
+    assert pred.proba.shape[0] > (2000 if on_full_mirror else 300)  # shipped records: 347

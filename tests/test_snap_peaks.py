@@ -124,7 +124,7 @@ def test_default_leaves_the_kaggle_rows_byte_identical(mitdb_dir):
         assert on.stats["peaks_moved"] > 0 and not np.array_equal(on.sample[:50], off.sample[:50])
 
 
-def test_snapped_rows_keep_the_label_of_the_moved_peak(mitdb_dir):
+def test_snapped_rows_keep_the_label_of_the_moved_peak(mitdb_dir, on_full_mirror):
     db = get_database("mitdb")
     lead = read_lead(mitdb_dir / "119", db, physical=False, channel=0)
     ann = db.read_reference(mitdb_dir / "119")
@@ -136,7 +136,8 @@ def test_snapped_rows_keep_the_label_of_the_moved_peak(mitdb_dir):
     rows = kept[:len(res.sample)]
     assert np.array_equal(res.sample, snapped[:len(res.sample)])
     assert list(res.symbols) == list(symbols[rows])
-    assert (res.symbols == "V").sum() > 100  # 119's PVCs, labelled V after the move
+    # 119's PVCs, labelled V after the move (the shipped record's 5 minutes hold 33)
+    assert (res.symbols == "V").sum() > (100 if on_full_mirror else 30)
     # a detector's peaks: labelled from the detected (unsnapped) peak, same detector score
     qrs_on = segment_record(mitdb_dir / "119", "mitdb", KaggleMitdbParams(snap_peaks=True),
                             recipe="kaggle", detector="qrs")

@@ -214,6 +214,17 @@ def test_no_qrs_warns():
         assert detect_qrs(slow, fs).size < 10
 
 
+def pqrst_beats(t: np.ndarray, r_times: np.ndarray, t_wave_mv: float) -> np.ndarray:
+    """Gaussian P, Q, R (1.2 mV), S and T (``t_wave_mv``, 0.28 s after R) waves of a beat at
+    each of ``r_times`` (s), sampled at ``t`` (s): mV (n,)."""
+    x = np.zeros(t.size)
+    for r in r_times:
+        for off, amp, width in ((-0.2, 0.15, 0.025), (-0.03, -0.15, 0.008), (0.0, 1.2, 0.009),
+                                (0.03, -0.3, 0.009), (0.28, t_wave_mv, 0.04)):
+            x += amp * np.exp(-0.5 * ((t - r - off) / width) ** 2)
+    return x
+
+
 def ecg_with_pause(fs: float, t_wave_mv: float = 0.8):
     """Beats every 0.8 s with a large T wave (0.28 s after R), a 3 s pause, beats again.
 
@@ -224,11 +235,7 @@ def ecg_with_pause(fs: float, t_wave_mv: float = 0.8):
     r_times = np.concatenate((r_times, r_times[-1] + 3.0 + np.arange(0, 10, 0.8)))
     n = int((r_times[-1] + 1.0) * fs)
     t = np.arange(n) / fs
-    x = np.zeros(n)
-    for r in r_times:
-        for off, amp, width in ((-0.2, 0.15, 0.025), (-0.03, -0.15, 0.008), (0.0, 1.2, 0.009),
-                                (0.03, -0.3, 0.009), (0.28, t_wave_mv, 0.04)):
-            x += amp * np.exp(-0.5 * ((t - r - off) / width) ** 2)
+    x = pqrst_beats(t, r_times, t_wave_mv)
     x += 0.01 * np.random.default_rng(0).standard_normal(n)
     return x, np.round(r_times * fs).astype(np.int64)
 
@@ -250,11 +257,7 @@ def ecg_with_noisy_pause(fs: float, bump_mv: float = 0.15, pause_s: float = 4.0)
     r_times = np.concatenate((r_times, r_times[-1] + pause_s + np.arange(0, 10, 0.8)))
     n = int((r_times[-1] + 1.0) * fs)
     t = np.arange(n) / fs
-    x = np.zeros(n)
-    for r in r_times:
-        for off, amp, width in ((-0.2, 0.15, 0.025), (-0.03, -0.15, 0.008), (0.0, 1.2, 0.009),
-                                (0.03, -0.3, 0.009), (0.28, 0.3, 0.04)):
-            x += amp * np.exp(-0.5 * ((t - r - off) / width) ** 2)
+    x = pqrst_beats(t, r_times, 0.3)
     k = np.searchsorted(r_times, 20.0)  # the first beat after the pause
     for b in np.arange(r_times[k - 1] + 0.6, r_times[k] - 0.4, 0.3):
         x += bump_mv * rng.uniform(0.6, 1.0) * np.exp(-0.5 * ((t - b) / 0.01) ** 2)
